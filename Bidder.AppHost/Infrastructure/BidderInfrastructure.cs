@@ -1,0 +1,90 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Bidder.Core.Kafka;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Bidder.AppHost.Infrastructure;
+
+/// <summary>
+/// Kafka and the database in the chosen <see cref="InfrastructureMode"/>, so that Program.cs reads the
+/// same whatever runs underneath.
+/// </summary>
+public sealed class BidderInfrastructure
+{
+    private readonly IDistributedApplicationBuilder _builder;
+
+    private BidderInfrastructure(IDistributedApplicationBuilder builder, InfrastructureChoice choice, KafkaTopicsOptions topics)
+    {
+        _builder = builder;
+        Choice = choice;
+        Topics = topics;
+    }
+
+    public InfrastructureChoice Choice { get; }
+
+    public InfrastructureMode Mode => Choice.Mode;
+
+    public KafkaTopicsOptions Topics { get; }
+
+    /// <summary>How many streamer processes share the bid partitions (<c>Bidder:Streamer:Replicas</c>).</summary>
+    public int StreamerReplicas => _builder.Configuration.GetValue("Bidder:Streamer:Replicas", 1) is var n && n >= 1
+        ? n
+        : throw new InvalidOperationException("'Bidder:Streamer:Replicas' must be 1 or more.");
+
+    public static BidderInfrastructure Create(IDistributedApplicationBuilder builder)
+    {
+        var choice = InfrastructureChoice.Resolve(builder);
+        var topics = new KafkaTopicsOptions();
+        builder.Configuration.GetSection(KafkaTopicsOptions.SectionName).Bind(topics);
+
+        builder.Eventing.Subscribe<BeforeStartEvent>((e, _) =>
+        {
+            e.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bidder.AppHost")
+                .LogInformation("Infrastructure mode: {Mode} ({Reason}).", choice.Mode.ToString().ToLowerInvariant(), choice.Reason);
+            return Task.CompletedTask;
+        });
+
+        return new BidderInfrastructure(builder, choice, topics);
+    }
+
+    public IResourceBuilder<IResourceWithConnectionString> AddKafka(string name) => Mode switch
+    {
+        InfrastructureMode.Containers => _builder.AddKafka(name).WithDataVolume(),
+        InfrastructureMode.Embedded => _builder.AddEmbeddedKafka(name, Topics),
+        _ => RequireExternal(name, "the bootstrap servers of your Kafka cluster, e.g. broker1:9092,broker2:9092"),
+    };
+
+    public IResourceBuilder<IResourceWithConnectionString> AddDatabase(string name, string databaseName) => Mode switch
+    {
+        InfrastructureMode.Containers => _builder.AddMongoDB("mongo").WithDataVolume().AddDatabase(name, databaseName),
+        InfrastructureMode.Embedded => _builder.AddEmbeddedSqlite(name),
+        _ => RequireExternal(name, $"a MongoDB URL naming the database, e.g. mongodb://user:pass@host:27017/{databaseName}?authSource=admin"),
+    };
+
+    /// <summary>Passes the topic names and partition counts on, so every service agrees with the broker.</summary>
+    public IResourceBuilder<T> ConfigureTopics<T>(IResourceBuilder<T> service) where T : IResourceWithEnvironment
+    {
+        foreach (var (key, topic) in new[] { ("Bids", Topics.Bids), ("InvalidBids", Topics.InvalidBids), ("ItemChangelog", Topics.ItemChangelog) })
+        {
+            var prefix = $"{KafkaTopicsOptions.SectionName.Replace(":", "__")}__{key}";
+            service.WithEnvironment($"{prefix}__Name", topic.Name)
+                .WithEnvironment($"{prefix}__Partitions", topic.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                .WithEnvironment($"{prefix}__Compacted", topic.Compacted ? "true" : "false");
+        }
+
+        return service;
+    }
+
+    private IResourceBuilder<IResourceWithConnectionString> RequireExternal(string name, string expected)
+    {
+        if (string.IsNullOrWhiteSpace(_builder.Configuration.GetConnectionString(name)))
+        {
+            throw new InvalidOperationException(
+                $"{InfrastructureChoice.SettingName} is 'external' but 'ConnectionStrings:{name}' is not set: give {expected}.");
+        }
+
+        return _builder.AddConnectionString(name);
+    }
+}

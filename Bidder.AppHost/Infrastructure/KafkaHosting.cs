@@ -1,0 +1,100 @@
+// The Kafka container resource, written to mirror Aspire.Hosting.Kafka (not served by this package
+// source): same type and method names, image, endpoints, environment and connection-string format, so
+// that referencing the official package and deleting this file is the whole migration.
+using Aspire.Hosting.ApplicationModel;
+using Bidder.ServiceDefaults.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Aspire.Hosting;
+
+/// <summary>A Kafka broker (KRaft, single node) in a container.</summary>
+public class KafkaServerResource(string name) : ContainerResource(name), IResourceWithConnectionString, IResourceWithEnvironment
+{
+    /// <summary>The endpoint host processes use.</summary>
+    internal const string PrimaryEndpointName = "tcp";
+
+    /// <summary>The endpoint other containers use.</summary>
+    internal const string InternalEndpointName = "internal";
+
+    private EndpointReference? _primaryEndpoint;
+    private EndpointReference? _internalEndpoint;
+
+    public EndpointReference PrimaryEndpoint => _primaryEndpoint ??= new(this, PrimaryEndpointName);
+
+    public EndpointReference InternalEndpoint => _internalEndpoint ??= new(this, InternalEndpointName);
+
+    public EndpointReferenceExpression Host => PrimaryEndpoint.Property(EndpointProperty.Host);
+
+    public EndpointReferenceExpression Port => PrimaryEndpoint.Property(EndpointProperty.Port);
+
+    /// <summary><c>{host}:{port}</c>: the bootstrap servers.</summary>
+    public ReferenceExpression ConnectionStringExpression =>
+        ReferenceExpression.Create($"{PrimaryEndpoint.Property(EndpointProperty.HostAndPort)}");
+}
+
+public static class KafkaBuilderExtensions
+{
+    internal const string Registry = "docker.io";
+    internal const string Image = "confluentinc/confluent-local";
+    internal const string Tag = "7.9.0";
+
+    private const int KafkaBrokerPort = 9092;
+    private const int KafkaInternalBrokerPort = 9093;
+    private const string DataTarget = "/var/lib/kafka/data";
+
+    public static IResourceBuilder<KafkaServerResource> AddKafka(this IDistributedApplicationBuilder builder, [ResourceName] string name, int? port = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+
+        var kafka = new KafkaServerResource(name);
+
+        string? connectionString = null;
+        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(kafka, async (_, ct) =>
+            connectionString = await kafka.ConnectionStringExpression.GetValueAsync(ct).ConfigureAwait(false));
+
+        var healthCheckKey = $"{name}_check";
+        var healthCheck = new Lazy<KafkaHealthCheck>(() =>
+            new KafkaHealthCheck(connectionString ?? throw new InvalidOperationException("Connection string is unavailable")));
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            healthCheckKey,
+            _ => healthCheck.Value,
+            failureStatus: default,
+            tags: default));
+
+        return builder.AddResource(kafka)
+            .WithEndpoint(targetPort: KafkaBrokerPort, port: port, name: KafkaServerResource.PrimaryEndpointName)
+            .WithEndpoint(targetPort: KafkaInternalBrokerPort, name: KafkaServerResource.InternalEndpointName)
+            .WithImage(Image, Tag)
+            .WithImageRegistry(Registry)
+            .WithEnvironment(context => ConfigureKafkaContainer(context, kafka))
+            .WithHealthCheck(healthCheckKey);
+    }
+
+    /// <summary>Keeps the broker's log directory in a named volume across runs.</summary>
+    public static IResourceBuilder<KafkaServerResource> WithDataVolume(this IResourceBuilder<KafkaServerResource> builder, string? name = null, bool isReadOnly = false)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+
+        return builder
+            .WithEnvironment(context => context.EnvironmentVariables["KAFKA_LOG_DIRS"] = DataTarget)
+            .WithVolume(name ?? VolumeNameGenerator.Generate(builder, "data"), DataTarget, isReadOnly);
+    }
+
+    private static void ConfigureKafkaContainer(EnvironmentCallbackContext context, KafkaServerResource resource)
+    {
+        // confluent-local starts a KRaft broker with its own defaults; these add a listener for the host
+        // (PLAINTEXT_HOST, the published port) and one for other containers (PLAINTEXT_INTERNAL).
+        context.EnvironmentVariables["KAFKA_LISTENERS"] =
+            $"PLAINTEXT://localhost:29092,CONTROLLER://localhost:29093,PLAINTEXT_HOST://0.0.0.0:{KafkaBrokerPort},PLAINTEXT_INTERNAL://0.0.0.0:{KafkaInternalBrokerPort}";
+        context.EnvironmentVariables["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] =
+            "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT,PLAINTEXT_INTERNAL:PLAINTEXT";
+
+        var primary = resource.PrimaryEndpoint;
+        var internalEndpoint = resource.InternalEndpoint;
+        context.EnvironmentVariables["KAFKA_ADVERTISED_LISTENERS"] = context.ExecutionContext.IsRunMode
+            ? ReferenceExpression.Create($"PLAINTEXT://localhost:29092,PLAINTEXT_HOST://localhost:{primary.Property(EndpointProperty.Port)},PLAINTEXT_INTERNAL://{resource.Name}:{internalEndpoint.Property(EndpointProperty.TargetPort)}")
+            : ReferenceExpression.Create($"PLAINTEXT://{primary.Property(EndpointProperty.Host)}:29092,PLAINTEXT_HOST://{primary.Property(EndpointProperty.HostAndPort)},PLAINTEXT_INTERNAL://{internalEndpoint.Property(EndpointProperty.HostAndPort)}");
+    }
+}

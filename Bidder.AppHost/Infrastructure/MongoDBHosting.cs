@@ -1,0 +1,155 @@
+// The MongoDB container resource, written to mirror Aspire.Hosting.MongoDB (not served by this package
+// source): same type and method names, image, endpoint, environment and connection-string format, so
+// that referencing the official package and deleting this file is the whole migration.
+using Aspire.Hosting.ApplicationModel;
+using Bidder.ServiceDefaults.MongoDB;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using MongoDB.Driver;
+
+namespace Aspire.Hosting.ApplicationModel
+{
+    /// <summary>A MongoDB server in a container.</summary>
+    public class MongoDBServerResource(string name, ParameterResource? userNameParameter, ParameterResource? passwordParameter)
+        : ContainerResource(name), IResourceWithConnectionString
+    {
+        internal const string PrimaryEndpointName = "tcp";
+        private const string DefaultUserName = "admin";
+
+        private readonly Dictionary<string, string> _databases = new(StringComparer.OrdinalIgnoreCase);
+        private EndpointReference? _primaryEndpoint;
+
+        public EndpointReference PrimaryEndpoint => _primaryEndpoint ??= new(this, PrimaryEndpointName);
+
+        public ParameterResource? UserNameParameter { get; } = userNameParameter;
+
+        public ParameterResource? PasswordParameter { get; } = passwordParameter;
+
+        public ReferenceExpression UserNameReference => UserNameParameter is not null
+            ? ReferenceExpression.Create($"{UserNameParameter}")
+            : ReferenceExpression.Create($"{DefaultUserName}");
+
+        /// <summary><c>mongodb://{user}:{password}@{host}:{port}?authSource=admin&amp;authMechanism=SCRAM-SHA-256</c></summary>
+        public ReferenceExpression ConnectionStringExpression => BuildConnectionString();
+
+        /// <summary>Resource name to database name.</summary>
+        public IReadOnlyDictionary<string, string> Databases => _databases;
+
+        internal void AddDatabase(string name, string databaseName) => _databases.TryAdd(name, databaseName);
+
+        internal ReferenceExpression BuildConnectionString(string? databaseName = null)
+        {
+            var builder = new ReferenceExpressionBuilder();
+            builder.AppendLiteral("mongodb://");
+            if (PasswordParameter is not null)
+            {
+                if (UserNameParameter is not null)
+                {
+                    builder.Append($"{UserNameParameter:uri}");
+                }
+                else
+                {
+                    builder.AppendLiteral(DefaultUserName);
+                }
+
+                builder.Append($":{PasswordParameter:uri}@");
+            }
+
+            builder.Append($"{PrimaryEndpoint.Property(EndpointProperty.HostAndPort)}");
+            if (databaseName is not null)
+            {
+                builder.AppendLiteral("/");
+                builder.AppendLiteral(Uri.EscapeDataString(databaseName));
+            }
+
+            if (PasswordParameter is not null)
+            {
+                builder.AppendLiteral("?authSource=admin&authMechanism=SCRAM-SHA-256");
+            }
+
+            return builder.Build();
+        }
+    }
+
+    /// <summary>A database on a <see cref="MongoDBServerResource"/>; its connection string names the database.</summary>
+    public class MongoDBDatabaseResource(string name, string databaseName, MongoDBServerResource parent)
+        : Resource(name), IResourceWithParent<MongoDBServerResource>, IResourceWithConnectionString
+    {
+        public MongoDBServerResource Parent { get; } = parent;
+
+        public string DatabaseName { get; } = databaseName;
+
+        public ReferenceExpression ConnectionStringExpression => Parent.BuildConnectionString(DatabaseName);
+    }
+}
+
+namespace Aspire.Hosting
+{
+    public static class MongoDBBuilderExtensions
+    {
+        internal const string Registry = "docker.io";
+        internal const string Image = "library/mongo";
+        internal const string Tag = "8.0";
+
+        private const int DefaultContainerPort = 27017;
+        private const string DataTarget = "/data/db";
+
+        public static IResourceBuilder<MongoDBServerResource> AddMongoDB(
+            this IDistributedApplicationBuilder builder,
+            [ResourceName] string name,
+            int? port = null,
+            IResourceBuilder<ParameterResource>? userName = null,
+            IResourceBuilder<ParameterResource>? password = null)
+        {
+            ArgumentNullException.ThrowIfNull(builder);
+            ArgumentException.ThrowIfNullOrEmpty(name);
+
+            var passwordParameter = password?.Resource
+                ?? ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{name}-password", special: false);
+            var mongo = new MongoDBServerResource(name, userName?.Resource, passwordParameter);
+
+            string? connectionString = null;
+            builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(mongo, async (_, ct) =>
+                connectionString = await mongo.ConnectionStringExpression.GetValueAsync(ct).ConfigureAwait(false));
+
+            var healthCheckKey = $"{name}_check";
+            var healthCheck = new Lazy<MongoDBHealthCheck>(() =>
+                new MongoDBHealthCheck(new MongoClient(connectionString ?? throw new InvalidOperationException("Connection string is unavailable"))));
+            builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+                healthCheckKey,
+                _ => healthCheck.Value,
+                failureStatus: default,
+                tags: default));
+
+            return builder.AddResource(mongo)
+                .WithEndpoint(port: port, targetPort: DefaultContainerPort, name: MongoDBServerResource.PrimaryEndpointName)
+                .WithImage(Image, Tag)
+                .WithImageRegistry(Registry)
+                .WithEnvironment(context =>
+                {
+                    context.EnvironmentVariables["MONGO_INITDB_ROOT_USERNAME"] = mongo.UserNameReference;
+                    context.EnvironmentVariables["MONGO_INITDB_ROOT_PASSWORD"] = mongo.PasswordParameter!;
+                })
+                .WithHealthCheck(healthCheckKey);
+        }
+
+        public static IResourceBuilder<MongoDBDatabaseResource> AddDatabase(
+            this IResourceBuilder<MongoDBServerResource> builder, [ResourceName] string name, string? databaseName = null)
+        {
+            ArgumentNullException.ThrowIfNull(builder);
+            ArgumentException.ThrowIfNullOrEmpty(name);
+
+            databaseName ??= name;
+            builder.Resource.AddDatabase(name, databaseName);
+            return builder.ApplicationBuilder.AddResource(new MongoDBDatabaseResource(name, databaseName, builder.Resource));
+        }
+
+        /// <summary>Keeps the server's data directory in a named volume across runs.</summary>
+        public static IResourceBuilder<MongoDBServerResource> WithDataVolume(
+            this IResourceBuilder<MongoDBServerResource> builder, string? name = null, bool isReadOnly = false)
+        {
+            ArgumentNullException.ThrowIfNull(builder);
+            return builder.WithVolume(name ?? VolumeNameGenerator.Generate(builder, "data"), DataTarget, isReadOnly);
+        }
+    }
+}

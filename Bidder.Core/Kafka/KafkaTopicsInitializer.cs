@@ -1,0 +1,75 @@
+using Bidder.EmbeddedKafka;
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Bidder.Core.Kafka;
+
+/// <summary>
+/// Makes sure the application's topics exist with their partition counts before the service starts
+/// work; otherwise a broker would auto-create them with its default partition count on first use,
+/// breaking the co-partitioning of bids and the item changelog. Topics that exist are left alone, so
+/// the embedded broker (which has no Admin API, and whose topics the AppHost creates) needs no call.
+/// </summary>
+public sealed partial class KafkaTopicsInitializer(
+    IConfiguration configuration,
+    IOptions<KafkaTopicsOptions> topics,
+    ILogger<KafkaTopicsInitializer> logger) : IHostedService
+{
+    public const string ConnectionName = "kafka";
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        LibrdkafkaNative.EnsureLoaded();
+        using var admin = new AdminClientBuilder(new AdminClientConfig
+        {
+            BootstrapServers = configuration.GetConnectionString(ConnectionName),
+        }).Build();
+
+        var existing = admin.GetMetadata(RequestTimeout).Topics
+            .Where(t => t.Error.Code == ErrorCode.NoError)
+            .ToDictionary(t => t.Topic, t => t.Partitions.Count);
+
+        var missing = topics.Value.All.Where(t => !existing.ContainsKey(t.Name)).ToList();
+        foreach (var topic in topics.Value.All.Where(t => existing.TryGetValue(t.Name, out var count) && count != t.Partitions))
+        {
+            LogPartitionMismatch(topic.Name, existing[topic.Name], topic.Partitions);
+        }
+
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await admin.CreateTopicsAsync(
+                missing.Select(t => new TopicSpecification
+                {
+                    Name = t.Name,
+                    NumPartitions = t.Partitions,
+                    ReplicationFactor = -1,
+                    Configs = t.Compacted ? new() { ["cleanup.policy"] = "compact" } : null,
+                }),
+                new CreateTopicsOptions { RequestTimeout = RequestTimeout });
+        }
+        catch (CreateTopicsException ex) when (ex.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
+        {
+            // Another service created them first.
+        }
+
+        LogCreated(string.Join(", ", missing.Select(t => $"{t.Name} ({t.Partitions})")));
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created Kafka topics: {Topics}.")]
+    private partial void LogCreated(string topics);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Topic {Topic} has {Actual} partitions, not the configured {Configured}: per-item ordering holds, but co-partitioning with the other topics may not.")]
+    private partial void LogPartitionMismatch(string topic, int actual, int configured);
+}

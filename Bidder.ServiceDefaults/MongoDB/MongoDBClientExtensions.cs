@@ -1,0 +1,64 @@
+using Bidder.ServiceDefaults.MongoDB;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using MongoDB.Driver;
+using MongoDB.Driver.Core.Configuration;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Registers the MongoDB driver the way Aspire.MongoDB.Driver does (same method name and configuration
+/// section), which this package source does not serve: an <see cref="IMongoClient"/> singleton, an
+/// <see cref="IMongoDatabase"/> when the connection string names a database, a health check that pings
+/// the server, and the driver's own OpenTelemetry traces.
+/// </summary>
+public static class MongoDBClientExtensions
+{
+    private const string SectionName = "Aspire:MongoDB:Driver";
+
+    public static void AddMongoDBClient(
+        this IHostApplicationBuilder builder,
+        string connectionName,
+        Action<MongoDBSettings>? configureSettings = null,
+        Action<MongoClientSettings>? configureClientSettings = null)
+    {
+        var settings = new MongoDBSettings();
+        builder.Configuration.GetSection(SectionName).Bind(settings);
+        builder.Configuration.GetSection($"{SectionName}:{connectionName}").Bind(settings);
+        settings.ConnectionString ??= builder.Configuration.GetConnectionString(connectionName);
+        configureSettings?.Invoke(settings);
+
+        if (string.IsNullOrWhiteSpace(settings.ConnectionString))
+        {
+            throw new InvalidOperationException(
+                $"No MongoDB connection string for '{connectionName}': set 'ConnectionStrings:{connectionName}'.");
+        }
+
+        var url = MongoUrl.Create(settings.ConnectionString);
+        builder.Services.AddSingleton<IMongoClient>(_ =>
+        {
+            var clientSettings = MongoClientSettings.FromUrl(url);
+            // The driver emits spans on its own "MongoDB.Driver" ActivitySource, registered in ConfigureOpenTelemetry.
+            clientSettings.TracingOptions = new TracingOptions { Disabled = settings.DisableTracing };
+
+            configureClientSettings?.Invoke(clientSettings);
+            return new MongoClient(clientSettings);
+        });
+
+        if (!string.IsNullOrEmpty(url.DatabaseName))
+        {
+            builder.Services.AddSingleton(services => services.GetRequiredService<IMongoClient>().GetDatabase(url.DatabaseName));
+        }
+
+        if (!settings.DisableHealthChecks)
+        {
+            builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+                $"mongodb-{connectionName}",
+                services => new MongoDBHealthCheck(services.GetRequiredService<IMongoClient>()),
+                failureStatus: default,
+                tags: ["ready", "mongodb"],
+                timeout: settings.HealthCheckTimeout is int ms ? TimeSpan.FromMilliseconds(ms) : null));
+        }
+    }
+}
