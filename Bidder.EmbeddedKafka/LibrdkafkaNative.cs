@@ -4,42 +4,13 @@ using System.Runtime.InteropServices;
 namespace Bidder.EmbeddedKafka;
 
 /// <summary>
-/// Loads librdkafka once per process, for Confluent.Kafka and for the mock-cluster calls alike.
+/// Binds the mock-cluster imports to the very librdkafka build that Confluent.Kafka loaded, so that the
+/// process holds one copy of the library whichever build (default, centos8, alpine) Confluent.Kafka chose
+/// for this platform.
 /// </summary>
-/// <remarks>
-/// On glibc Linux the default <c>librdkafka.so</c> of librdkafka.redist links against libsasl2.so.3,
-/// which Debian (and the .NET base images built on it) do not ship; the <c>centos8</c> build of the
-/// same version has no such dependency. Every Kafka client in Bidder calls <see cref="EnsureLoaded"/>
-/// before it builds a client, so the choice is made in this one place.
-/// </remarks>
-public static class LibrdkafkaNative
+internal static class LibrdkafkaNative
 {
     private const string LibraryName = "librdkafka";
-    private static readonly Lock Gate = new();
-    private static string? _loadedPath;
-
-    /// <summary>The path of the librdkafka build in use, or null when Confluent.Kafka's default was kept.</summary>
-    public static string? LoadedPath => _loadedPath;
-
-    public static void EnsureLoaded()
-    {
-        lock (Gate)
-        {
-            if (_loadedPath is not null || Confluent.Kafka.Library.IsLoaded)
-            {
-                return;
-            }
-
-            var path = FindPreferredBuild();
-            if (path is null)
-            {
-                return;
-            }
-
-            Confluent.Kafka.Library.Load(path);
-            _loadedPath = path;
-        }
-    }
 
     internal static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
@@ -48,35 +19,25 @@ public static class LibrdkafkaNative
             return IntPtr.Zero;
         }
 
-        EnsureLoaded();
-        var path = _loadedPath ?? FindPreferredBuild() ?? FindDefaultBuild();
-        return path is null ? IntPtr.Zero : NativeLibrary.Load(path);
+        // Reading the version makes Confluent.Kafka load its native library if it has not yet.
+        _ = Confluent.Kafka.Library.Version;
+        var path = LoadedLibraryPath();
+        return path is not null && NativeLibrary.TryLoad(path, out var handle) ? handle : IntPtr.Zero;
     }
 
-    private static string? FindPreferredBuild()
+    private static string? LoadedLibraryPath()
     {
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64 || IsMusl())
+        const string maps = "/proc/self/maps";
+        if (!File.Exists(maps))
         {
             return null;
         }
 
-        return Candidates("centos8-librdkafka.so").FirstOrDefault(File.Exists);
+        return File.ReadLines(maps)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(fields => fields.Length >= 6)
+            .Select(fields => string.Join(' ', fields.Skip(5)))
+            .FirstOrDefault(path => Path.GetFileName(path).EndsWith("librdkafka.so", StringComparison.Ordinal)
+                || Path.GetFileName(path).StartsWith("librdkafka.so", StringComparison.Ordinal));
     }
-
-    private static string? FindDefaultBuild() =>
-        Candidates(OperatingSystem.IsWindows() ? "librdkafka.dll" : OperatingSystem.IsMacOS() ? "librdkafka.dylib" : "librdkafka.so")
-            .FirstOrDefault(File.Exists);
-
-    // A portable build keeps native assets under runtimes/{rid}/native; a RID-specific publish flattens them.
-    private static IEnumerable<string> Candidates(string fileName)
-    {
-        var baseDirectory = AppContext.BaseDirectory;
-        yield return Path.Combine(baseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", fileName);
-        yield return Path.Combine(baseDirectory, "runtimes", "linux-x64", "native", fileName);
-        yield return Path.Combine(baseDirectory, fileName);
-    }
-
-    private static bool IsMusl() =>
-        RuntimeInformation.RuntimeIdentifier.Contains("musl", StringComparison.OrdinalIgnoreCase)
-        || File.Exists("/etc/alpine-release");
 }

@@ -1,4 +1,3 @@
-using Bidder.EmbeddedKafka;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Microsoft.Extensions.Configuration;
@@ -24,7 +23,6 @@ public sealed partial class KafkaTopicsInitializer(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        LibrdkafkaNative.EnsureLoaded();
         using var admin = new AdminClientBuilder(new AdminClientConfig
         {
             BootstrapServers = configuration.GetConnectionString(ConnectionName),

@@ -1,4 +1,3 @@
-using Bidder.EmbeddedKafka;
 using Bidder.ServiceDefaults.Kafka;
 using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
@@ -35,7 +34,6 @@ public static class KafkaClientExtensions
         var statistics = UseStatistics(config, settings.DisableMetrics, connectionName, "producer");
         builder.Services.AddSingleton<IProducer<TKey, TValue>>(services =>
         {
-            LibrdkafkaNative.EnsureLoaded();
             var producerBuilder = new ProducerBuilder<TKey, TValue>(config);
             configureBuilder?.Invoke(services, producerBuilder);
             if (statistics is not null)
@@ -77,7 +75,6 @@ public static class KafkaClientExtensions
         var statistics = UseStatistics(config, settings.DisableMetrics, connectionName, "consumer");
         builder.Services.AddSingleton<IConsumer<TKey, TValue>>(services =>
         {
-            LibrdkafkaNative.EnsureLoaded();
             var consumerBuilder = new ConsumerBuilder<TKey, TValue>(config);
             configureBuilder?.Invoke(services, consumerBuilder);
             if (statistics is not null)

@@ -1,4 +1,3 @@
-using Bidder.EmbeddedKafka;
 using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -21,12 +20,9 @@ public sealed class KafkaHealthCheck : IHealthCheck, IDisposable
     /// <summary>Checks with a client of its own (for hosts that have no client of their own).</summary>
     public KafkaHealthCheck(string bootstrapServers) =>
         _admin = new Lazy<IAdminClient>(() =>
-        {
-            LibrdkafkaNative.EnsureLoaded();
-            return new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers, LogConnectionClose = false })
+            new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers, LogConnectionClose = false })
                 .SetLogHandler(static (_, _) => { })
-                .Build();
-        });
+                .Build());
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

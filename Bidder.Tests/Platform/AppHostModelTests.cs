@@ -1,0 +1,158 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Bidder.AppHost.Infrastructure;
+using Bidder.Tests.Support;
+
+// GetEnvironmentVariableValuesAsync is marked obsolete in favour of ExecutionConfigurationBuilder, but it is
+// still the one-call way to see what a service will be given, which is what these tests check.
+#pragma warning disable CS0618
+
+namespace Bidder.Tests.Platform;
+
+/// <summary>The AppHost's resources in each infrastructure mode, as the dashboard and the manifest would show them.</summary>
+public class AppHostModelTests
+{
+    private static readonly string[] Services = ["api", "streamer"];
+
+    [Fact]
+    public async Task Embedded_mode_runs_without_a_single_container()
+    {
+        await using var builder = await AppHostBuilder.CreateAsync("embedded");
+
+        Assert.Empty(builder.Resources.OfType<ContainerResource>());
+        Assert.IsType<EmbeddedKafkaResource>(builder.Resource("kafka"));
+        var database = Assert.IsType<EmbeddedSqliteResource>(builder.Resource("bidderdb"));
+        Assert.EndsWith("bidder.db", database.DatabasePath);
+        Assert.Equal($"Data Source={database.DatabasePath}", await database.ConnectionStringExpression.GetValueAsync(default));
+    }
+
+    [Fact]
+    public async Task Containers_mode_has_kafka_and_mongodb_containers_with_images_endpoints_volumes_and_health_checks()
+    {
+        await using var builder = await AppHostBuilder.CreateAsync("containers");
+
+        var kafka = builder.Resource<KafkaServerResource>("kafka");
+        AssertImage(kafka, "docker.io", "confluentinc/confluent-local");
+        AssertEndpoint(kafka, "tcp", 9092);
+        AssertEndpoint(kafka, "internal", 9093);
+        AssertVolume(kafka, "/var/lib/kafka/data");
+        Assert.Contains(kafka.Annotations.OfType<HealthCheckAnnotation>(), h => h.Key == "kafka_check");
+
+        var mongo = builder.Resource<MongoDBServerResource>("mongo");
+        AssertImage(mongo, "docker.io", "library/mongo");
+        Assert.StartsWith("8", mongo.Annotations.OfType<ContainerImageAnnotation>().Single().Tag);
+        AssertEndpoint(mongo, "tcp", 27017);
+        AssertVolume(mongo, "/data/db");
+        Assert.Contains(mongo.Annotations.OfType<HealthCheckAnnotation>(), h => h.Key == "mongo_check");
+        Assert.NotNull(mongo.PasswordParameter);
+        Assert.True(mongo.PasswordParameter.Secret);
+
+        var database = builder.Resource<MongoDBDatabaseResource>("bidderdb");
+        Assert.Same(mongo, database.Parent);
+        Assert.Equal("bidder", database.DatabaseName);
+        Assert.Equal("{kafka.bindings.tcp.host}:{kafka.bindings.tcp.port}", kafka.ConnectionStringExpression.ValueExpression);
+        Assert.Contains("/bidder?authSource=admin&authMechanism=SCRAM-SHA-256", database.ConnectionStringExpression.ValueExpression);
+        Assert.StartsWith("mongodb://admin:{mongo-password.value}@", database.ConnectionStringExpression.ValueExpression);
+    }
+
+    [Theory]
+    [InlineData("embedded")]
+    [InlineData("containers")]
+    [InlineData("external")]
+    public async Task Every_service_references_and_waits_for_kafka_and_the_database(string mode)
+    {
+        await using var builder = await AppHostBuilder.CreateAsync(mode, ExternalConnectionStrings);
+
+        foreach (var name in Services)
+        {
+            var service = builder.Resource<ProjectResource>(name);
+            var waitsFor = service.Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name).ToHashSet();
+            var references = service.Annotations.OfType<ResourceRelationshipAnnotation>()
+                .Where(r => r.Type == "Reference").Select(r => r.Resource.Name).ToHashSet();
+            Assert.Superset(new HashSet<string> { "kafka", "bidderdb" }, waitsFor);
+            Assert.Superset(new HashSet<string> { "kafka", "bidderdb" }, references);
+        }
+    }
+
+    [Theory]
+    [InlineData("containers")]
+    [InlineData("external")]
+    public async Task Every_service_gets_both_connection_strings_and_the_topics(string mode)
+    {
+        // (The embedded broker's address exists only once it runs: the started-app tests cover that mode.)
+        await using var builder = await AppHostBuilder.CreateAsync(mode, ExternalConnectionStrings);
+
+        foreach (var name in Services)
+        {
+            var environment = await builder.Resource<ProjectResource>(name)
+                .GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Publish);
+            Assert.Contains("ConnectionStrings__kafka", environment.Keys);
+            Assert.Contains("ConnectionStrings__bidderdb", environment.Keys);
+            Assert.Equal("bids", environment["Bidder__Topics__Bids__Name"]);
+            Assert.Equal("8", environment["Bidder__Topics__Bids__Partitions"]);
+            Assert.Equal("item-changelog", environment["Bidder__Topics__ItemChangelog__Name"]);
+        }
+    }
+
+    [Fact]
+    public async Task The_api_has_an_external_http_endpoint_on_port_8001()
+    {
+        await using var builder = await AppHostBuilder.CreateAsync("embedded");
+
+        var http = Assert.Single(builder.Resource("api").Annotations.OfType<EndpointAnnotation>(), e => e.Name == "http");
+        Assert.Equal(8001, http.Port);
+        Assert.True(http.IsExternal);
+    }
+
+    [Fact]
+    public async Task External_mode_without_connection_strings_says_which_one_is_missing()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => AppHostBuilder.CreateAsync("external"));
+
+        Assert.Contains("ConnectionStrings:kafka", Flatten(error));
+    }
+
+    [Fact]
+    public async Task An_unknown_mode_is_refused_with_the_valid_choices()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => AppHostBuilder.CreateAsync("kubernetes"));
+
+        Assert.Contains("use auto, containers, embedded or external", Flatten(error));
+    }
+
+    [Fact]
+    public async Task Streamer_replicas_come_from_configuration()
+    {
+        await using var builder = await AppHostBuilder.CreateAsync("embedded", "Bidder:Streamer:Replicas=3");
+
+        Assert.Equal(3, builder.Resource("streamer").Annotations.OfType<ReplicaAnnotation>().Single().Replicas);
+    }
+
+    private static readonly string[] ExternalConnectionStrings =
+    [
+        "ConnectionStrings:kafka=broker-1:9092,broker-2:9092",
+        "ConnectionStrings:bidderdb=mongodb://bidder:secret@mongo.example:27017/bidder",
+    ];
+
+    // The AppHost's own exception may arrive wrapped by the testing builder: search the whole chain.
+    private static string Flatten(Exception error) => error.ToString();
+
+    private static void AssertImage(IResource resource, string registry, string image)
+    {
+        var annotation = Assert.Single(resource.Annotations.OfType<ContainerImageAnnotation>());
+        Assert.Equal(registry, annotation.Registry);
+        Assert.Equal(image, annotation.Image);
+    }
+
+    private static void AssertEndpoint(IResource resource, string name, int targetPort)
+    {
+        var endpoint = Assert.Single(resource.Annotations.OfType<EndpointAnnotation>(), e => e.Name == name);
+        Assert.Equal(targetPort, endpoint.TargetPort);
+    }
+
+    private static void AssertVolume(IResource resource, string target)
+    {
+        var mount = Assert.Single(resource.Annotations.OfType<ContainerMountAnnotation>(), m => m.Target == target);
+        Assert.Equal(ContainerMountType.Volume, mount.Type);
+    }
+}

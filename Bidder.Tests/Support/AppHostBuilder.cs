@@ -1,0 +1,26 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+
+namespace Bidder.Tests.Support;
+
+/// <summary>The real AppHost's model, built (not started) in a given infrastructure mode.</summary>
+internal static class AppHostBuilder
+{
+    public static Task<IDistributedApplicationTestingBuilder> CreateAsync(string mode, params string[] settings) =>
+        DistributedApplicationTestingBuilder.CreateAsync<Projects.Bidder_AppHost>(
+            [$"Bidder:Infrastructure={mode}", .. settings],
+            TestContext.Timeout);
+
+    public static IResource Resource(this IDistributedApplicationTestingBuilder builder, string name) =>
+        Assert.Single(builder.Resources, r => r.Name == name);
+
+    public static T Resource<T>(this IDistributedApplicationTestingBuilder builder, string name) where T : IResource =>
+        Assert.IsAssignableFrom<T>(builder.Resource(name));
+}
+
+internal static class TestContext
+{
+    /// <summary>A guard against hangs, not a performance assertion: every wait in the suite ends by then.</summary>
+    public static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromMinutes(3)).Token;
+}
