@@ -1,0 +1,65 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+
+namespace Bidder.Tests.Support;
+
+/// <summary>
+/// The real AppHost started once in embedded mode and shared by every test of the collection, so the
+/// suite pays the start-up once. Tests make their own data and never depend on one another.
+/// </summary>
+public sealed class EmbeddedApp : IAsyncLifetime
+{
+    public static readonly string[] ResourceNames = ["kafka", "bidderdb", "api", "streamer"];
+
+    public DistributedApplication App { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        App = await StartAsync(["Bidder:Infrastructure=embedded"]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+    }
+
+    /// <summary>Builds and starts the AppHost, and waits until every named resource is healthy.</summary>
+    public static async Task<DistributedApplication> StartAsync(string[] args, params string[] waitFor)
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Bidder_AppHost>(
+            args, (options, _) => options.DisableDashboard = true, TestContext.Timeout);
+        var app = await builder.BuildAsync(TestContext.Timeout);
+        try
+        {
+            await app.StartAsync(TestContext.Timeout);
+            foreach (var name in waitFor.Length > 0 ? waitFor : ResourceNames)
+            {
+                await app.ResourceNotifications.WaitForResourceHealthyAsync(name, TestContext.Timeout);
+            }
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        return app;
+    }
+
+    public Task<string?> ConnectionStringAsync(string name) => App.GetConnectionStringAsync(name, TestContext.Timeout).AsTask();
+
+    public ResourceEvent State(string name) =>
+        App.ResourceNotifications.TryGetCurrentState(name, out var state)
+            ? state
+            : throw new InvalidOperationException($"No state for resource '{name}'.");
+}
+
+[CollectionDefinition(Name)]
+public sealed class EmbeddedAppCollection : ICollectionFixture<EmbeddedApp>
+{
+    public const string Name = "embedded app";
+}
