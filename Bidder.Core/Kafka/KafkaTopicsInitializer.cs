@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Bidder.ServiceDefaults.Kafka;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -23,6 +24,7 @@ public sealed partial class KafkaTopicsInitializer(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        using var activity = KafkaTelemetry.Source.StartActivity("kafka topics ensure");
         using var admin = new AdminClientBuilder(new AdminClientConfig
         {
             BootstrapServers = configuration.GetConnectionString(ConnectionName),
@@ -38,6 +40,7 @@ public sealed partial class KafkaTopicsInitializer(
             LogPartitionMismatch(topic.Name, existing[topic.Name], topic.Partitions);
         }
 
+        activity?.SetTag("bidder.kafka.topics_missing", missing.Count);
         if (missing.Count == 0)
         {
             return;

@@ -17,7 +17,7 @@ public static class KafkaTelemetry
     public const string ActivitySourceName = "Bidder.Kafka";
     public const string MeterName = "Bidder.Kafka";
 
-    private static readonly ActivitySource Source = new(ActivitySourceName);
+    public static readonly ActivitySource Source = new(ActivitySourceName);
 
     internal static readonly Meter Meter = new(MeterName);
 

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Bidder.Tests.Support;
+
+namespace Bidder.Tests.Platform;
+
+/// <summary>The Aspire manifest that azd deploys from, published the way the README says.</summary>
+public class ManifestTests
+{
+    [Fact]
+    public async Task The_published_manifest_describes_both_containers_and_both_projects_with_their_references()
+    {
+        var output = Path.Combine(Directory.CreateTempSubdirectory("bidder-manifest-").FullName, "aspire-manifest.json");
+        try
+        {
+            await PublishManifestAsync(output);
+
+            using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(output, TestContext.Timeout));
+            var resources = manifest.RootElement.GetProperty("resources");
+
+            var kafka = resources.GetProperty("kafka");
+            Assert.Equal("container.v0", kafka.GetProperty("type").GetString());
+            Assert.StartsWith("docker.io/confluentinc/confluent-local:", kafka.GetProperty("image").GetString());
+            Assert.Equal(9092, kafka.GetProperty("bindings").GetProperty("tcp").GetProperty("targetPort").GetInt32());
+
+            var mongo = resources.GetProperty("mongo");
+            Assert.Equal("container.v0", mongo.GetProperty("type").GetString());
+            Assert.StartsWith("docker.io/library/mongo:8", mongo.GetProperty("image").GetString());
+            Assert.Equal("/data/db", mongo.GetProperty("volumes")[0].GetProperty("target").GetString());
+            Assert.Equal("{mongo-password.value}", mongo.GetProperty("env").GetProperty("MONGO_INITDB_ROOT_PASSWORD").GetString());
+            Assert.True(resources.GetProperty("mongo-password").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+
+            Assert.Contains("/bidder?", resources.GetProperty("bidderdb").GetProperty("connectionString").GetString());
+
+            foreach (var name in new[] { "api", "streamer" })
+            {
+                var project = resources.GetProperty(name);
+                Assert.Equal("project.v0", project.GetProperty("type").GetString());
+                var environment = project.GetProperty("env");
+                Assert.Equal("{kafka.connectionString}", environment.GetProperty("ConnectionStrings__kafka").GetString());
+                Assert.Equal("{bidderdb.connectionString}", environment.GetProperty("ConnectionStrings__bidderdb").GetString());
+            }
+
+            Assert.True(resources.GetProperty("api").GetProperty("bindings").GetProperty("http").GetProperty("external").GetBoolean());
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(output)!, recursive: true);
+        }
+    }
+
+    private static async Task PublishManifestAsync(string output)
+    {
+        var start = new ProcessStartInfo("dotnet",
+        [
+            "run", "--project", Path.Combine(Repository.Root, "Bidder.AppHost"), "--no-build", "-c", Repository.Configuration,
+            "--", "--publisher", "manifest", "--output-path", output,
+        ])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Repository.Root,
+        };
+        // The manifest must not depend on the machine having a container engine.
+        start.Environment["Bidder__Infrastructure"] = "auto";
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Timeout);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Timeout);
+        await process.WaitForExitAsync(TestContext.Timeout);
+
+        Assert.True(process.ExitCode == 0, $"manifest publish exited with {process.ExitCode}:\n{await stdout}\n{await stderr}");
+    }
+}
