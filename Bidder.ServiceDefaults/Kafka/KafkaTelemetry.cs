@@ -21,7 +21,10 @@ public static class KafkaTelemetry
 
     internal static readonly Meter Meter = new(MeterName);
 
-    private static TextMapPropagator Propagator => Propagators.DefaultTextMapPropagator;
+    // W3C trace context and baggage, always: the SDK's default propagator is a no-op until a tracer
+    // provider is built, and Kafka headers must carry the context whatever the host configured.
+    private static readonly TextMapPropagator Propagator =
+        new CompositeTextMapPropagator([new TraceContextPropagator(), new BaggagePropagator()]);
 
     /// <summary>Starts a producer span and writes its context into <paramref name="headers"/>.</summary>
     public static Activity? StartPublish(string topic, Headers headers)
