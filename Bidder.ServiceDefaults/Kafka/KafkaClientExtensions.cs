@@ -24,17 +24,12 @@ public static class KafkaClientExtensions
         Action<KafkaProducerSettings>? configureSettings = null,
         Action<IServiceProvider, ProducerBuilder<TKey, TValue>>? configureBuilder = null)
     {
-        var settings = new KafkaProducerSettings();
-        var config = settings.Config;
-        Bind(builder.Configuration, ProducerSection, connectionName, settings, config);
-        settings.ConnectionString ??= builder.Configuration.GetConnectionString(connectionName);
-        configureSettings?.Invoke(settings);
-        config.BootstrapServers ??= RequireConnectionString(settings.ConnectionString, connectionName);
+        var settings = Resolve(builder, ProducerSection, connectionName, new KafkaProducerSettings(), configureSettings);
+        var statistics = UseStatistics(settings, connectionName, "producer");
 
-        var statistics = UseStatistics(config, settings.DisableMetrics, connectionName, "producer");
         builder.Services.AddSingleton<IProducer<TKey, TValue>>(services =>
         {
-            var producerBuilder = new ProducerBuilder<TKey, TValue>(config);
+            var producerBuilder = new ProducerBuilder<TKey, TValue>(settings.Config);
             configureBuilder?.Invoke(services, producerBuilder);
             if (statistics is not null)
             {
@@ -44,14 +39,7 @@ public static class KafkaClientExtensions
             return producerBuilder.Build();
         });
 
-        if (!settings.DisableHealthChecks)
-        {
-            builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
-                $"kafka-producer-{connectionName}",
-                services => new KafkaHealthCheck(services.GetRequiredService<IProducer<TKey, TValue>>().Handle),
-                failureStatus: default,
-                tags: ["ready", "kafka"]));
-        }
+        AddHealthCheck(builder, settings, $"kafka-producer-{connectionName}", services => services.GetRequiredService<IProducer<TKey, TValue>>().Handle);
     }
 
     public static void AddKafkaConsumer<TKey, TValue>(
@@ -60,22 +48,17 @@ public static class KafkaClientExtensions
         Action<KafkaConsumerSettings>? configureSettings = null,
         Action<IServiceProvider, ConsumerBuilder<TKey, TValue>>? configureBuilder = null)
     {
-        var settings = new KafkaConsumerSettings();
-        var config = settings.Config;
-        Bind(builder.Configuration, ConsumerSection, connectionName, settings, config);
-        settings.ConnectionString ??= builder.Configuration.GetConnectionString(connectionName);
-        configureSettings?.Invoke(settings);
-        config.BootstrapServers ??= RequireConnectionString(settings.ConnectionString, connectionName);
-        if (string.IsNullOrWhiteSpace(config.GroupId))
+        var settings = Resolve(builder, ConsumerSection, connectionName, new KafkaConsumerSettings(), configureSettings);
+        if (string.IsNullOrWhiteSpace(settings.Config.GroupId))
         {
             throw new InvalidOperationException(
                 $"The Kafka consumer '{connectionName}' needs a group id: set '{ConsumerSection}:Config:GroupId'.");
         }
 
-        var statistics = UseStatistics(config, settings.DisableMetrics, connectionName, "consumer");
+        var statistics = UseStatistics(settings, connectionName, "consumer");
         builder.Services.AddSingleton<IConsumer<TKey, TValue>>(services =>
         {
-            var consumerBuilder = new ConsumerBuilder<TKey, TValue>(config);
+            var consumerBuilder = new ConsumerBuilder<TKey, TValue>(settings.Config);
             configureBuilder?.Invoke(services, consumerBuilder);
             if (statistics is not null)
             {
@@ -85,51 +68,67 @@ public static class KafkaClientExtensions
             return consumerBuilder.Build();
         });
 
-        if (!settings.DisableHealthChecks)
-        {
-            builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
-                $"kafka-consumer-{connectionName}",
-                services => new KafkaHealthCheck(services.GetRequiredService<IConsumer<TKey, TValue>>().Handle),
-                failureStatus: default,
-                tags: ["ready", "kafka"]));
-        }
+        AddHealthCheck(builder, settings, $"kafka-consumer-{connectionName}", services => services.GetRequiredService<IConsumer<TKey, TValue>>().Handle);
     }
 
-    // The general section first, then the connection's own subsection. Typed properties bind by name
-    // (LingerMs); raw librdkafka keys (linger.ms) pass through as they are.
-    private static void Bind(IConfiguration configuration, string sectionName, string connectionName, object settings, ClientConfig config)
+    // The general section first, then the connection's own subsection, then code. Typed properties bind
+    // by name (LingerMs); raw librdkafka keys (linger.ms) pass through as they are.
+    private static TSettings Resolve<TSettings>(
+        IHostApplicationBuilder builder, string sectionName, string connectionName, TSettings settings, Action<TSettings>? configure)
+        where TSettings : KafkaClientSettings
     {
-        foreach (var section in new[] { configuration.GetSection(sectionName), configuration.GetSection($"{sectionName}:{connectionName}") })
+        foreach (var section in new[] { builder.Configuration.GetSection(sectionName), builder.Configuration.GetSection($"{sectionName}:{connectionName}") })
         {
             section.Bind(settings);
             foreach (var entry in section.GetSection("Config").GetChildren())
             {
                 if (entry.Key.Contains('.') && entry.Value is not null)
                 {
-                    config.Set(entry.Key, entry.Value);
+                    settings.ClientConfig.Set(entry.Key, entry.Value);
                 }
             }
         }
+
+        settings.ConnectionString ??= builder.Configuration.GetConnectionString(connectionName);
+        configure?.Invoke(settings);
+
+        if (string.IsNullOrWhiteSpace(settings.ClientConfig.BootstrapServers))
+        {
+            settings.ClientConfig.BootstrapServers = string.IsNullOrWhiteSpace(settings.ConnectionString)
+                ? throw new InvalidOperationException(
+                    $"No bootstrap servers for Kafka connection '{connectionName}': set 'ConnectionStrings:{connectionName}'.")
+                : settings.ConnectionString;
+        }
+
+        return settings;
     }
 
-    private static KafkaClientStatistics? UseStatistics(ClientConfig config, bool disabled, string connectionName, string clientKind)
+    private static KafkaClientStatistics? UseStatistics(KafkaClientSettings settings, string connectionName, string clientKind)
     {
-        if (disabled)
+        if (settings.DisableMetrics)
         {
             return null;
         }
 
-        if (config.Get("statistics.interval.ms") is null)
+        if (settings.ClientConfig.Get("statistics.interval.ms") is null)
         {
-            config.Set("statistics.interval.ms", DefaultStatisticsIntervalMs);
+            settings.ClientConfig.Set("statistics.interval.ms", DefaultStatisticsIntervalMs);
         }
 
         return new KafkaClientStatistics(connectionName, clientKind);
     }
 
-    private static string RequireConnectionString(string? connectionString, string connectionName) =>
-        string.IsNullOrWhiteSpace(connectionString)
-            ? throw new InvalidOperationException(
-                $"No bootstrap servers for Kafka connection '{connectionName}': set 'ConnectionStrings:{connectionName}'.")
-            : connectionString;
+    private static void AddHealthCheck(IHostApplicationBuilder builder, KafkaClientSettings settings, string name, Func<IServiceProvider, Handle> handle)
+    {
+        if (!settings.DisableHealthChecks)
+        {
+            // One check (and so one admin client over the client's connections) for the life of the host.
+            KafkaHealthCheck? check = null;
+            builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+                name,
+                services => LazyInitializer.EnsureInitialized(ref check, () => new KafkaHealthCheck(handle(services))),
+                failureStatus: default,
+                tags: ["ready", "kafka"]));
+        }
+    }
 }

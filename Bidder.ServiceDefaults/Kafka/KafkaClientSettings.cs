@@ -2,26 +2,34 @@ using Confluent.Kafka;
 
 namespace Bidder.ServiceDefaults.Kafka;
 
+/// <summary>What producer and consumer settings share.</summary>
+public abstract class KafkaClientSettings
+{
+    public string? ConnectionString { get; set; }
+    public bool DisableHealthChecks { get; set; }
+    public bool DisableMetrics { get; set; }
+
+    internal abstract ClientConfig ClientConfig { get; }
+}
+
 /// <summary>
 /// Settings of a Kafka producer, bound from <c>Aspire:Confluent:Kafka:Producer</c> (and its
 /// <c>{connectionName}</c> subsection), as Aspire.Confluent.Kafka does.
 /// </summary>
-public sealed class KafkaProducerSettings
+public sealed class KafkaProducerSettings : KafkaClientSettings
 {
-    public string? ConnectionString { get; set; }
     public ProducerConfig Config { get; set; } = new();
-    public bool DisableHealthChecks { get; set; }
-    public bool DisableMetrics { get; set; }
+
+    internal override ClientConfig ClientConfig => Config;
 }
 
 /// <summary>
 /// Settings of a Kafka consumer, bound from <c>Aspire:Confluent:Kafka:Consumer</c> (and its
 /// <c>{connectionName}</c> subsection), as Aspire.Confluent.Kafka does.
 /// </summary>
-public sealed class KafkaConsumerSettings
+public sealed class KafkaConsumerSettings : KafkaClientSettings
 {
-    public string? ConnectionString { get; set; }
     public ConsumerConfig Config { get; set; } = new();
-    public bool DisableHealthChecks { get; set; }
-    public bool DisableMetrics { get; set; }
+
+    internal override ClientConfig ClientConfig => Config;
 }
