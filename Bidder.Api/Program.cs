@@ -1,3 +1,4 @@
+using Bidder.Api.Apis;
 using Bidder.Api.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -7,7 +8,12 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseProblemResponses();
 app.MapDefaultEndpoints();
 app.MapApiExplorer();
+
+app.MapUsersApi();
+app.MapItemsApi();
+app.MapEventsApi();
 
 app.Run();

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Bidder.Api.Kafka;
 using Bidder.Core.Kafka;
 using Bidder.Core.Storage;
 using Confluent.Kafka;
@@ -13,17 +16,36 @@ internal static class ApplicationServiceExtensions
         builder.AddBidderTopics();
 
         // A bid gets its 202 only once Kafka holds it: every in-sync replica acknowledged it, and the
-        // idempotent producer means a retried send is never written twice.
+        // idempotent producer means a retried send is never written twice. A bid Kafka cannot take within
+        // the message timeout fails the request (503) instead of waiting on.
         builder.AddKafkaProducer<string, byte[]>(KafkaTopicsInitializer.ConnectionName, settings =>
         {
             settings.Config.Acks = Acks.All;
             settings.Config.EnableIdempotence = true;
             settings.Config.LingerMs ??= 2;
+            settings.Config.MessageTimeoutMs ??= 10_000;
+        });
+        builder.Services.AddSingleton<BidPublisher>();
+
+        // The original system's JSON: snake_case names and lower-case enum values.
+        builder.Services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
         });
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddOpenApi();
         return builder;
+    }
+
+    public static WebApplication UseProblemResponses(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        // Unknown routes and wrong methods get a problem document too, not an empty body.
+        app.UseStatusCodePages();
+        return app;
     }
 
     /// <summary>The OpenAPI document at /openapi/v1.json and the Scalar explorer at /scalar.</summary>

@@ -1,4 +1,6 @@
+using Bidder.Core.Storage.Mongo;
 using Bidder.Core.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -27,9 +29,11 @@ public static class StorageExtensions
         if (kind == StorageKind.MongoDB)
         {
             builder.AddMongoDBClient(connectionName);
+            builder.Services.AddSingleton<IBidderStore, MongoBidderStore>();
         }
         else
         {
+            builder.Services.AddSingleton<IBidderStore>(new SqliteBidderStore(connectionString));
             builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
                 $"sqlite-{connectionName}",
                 _ => new SqliteHealthCheck(connectionString),
@@ -37,6 +41,8 @@ public static class StorageExtensions
                 tags: ["ready", "sqlite"]));
         }
 
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddHostedService<StorageInitializer>();
         return kind;
     }
 

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Bidder.Api.Contracts;
+using Bidder.Api.Kafka;
+using Bidder.Api.Requests;
+using Bidder.Core.Domain;
+using Bidder.Core.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Bidder.Api.Apis;
+
+/// <summary>
+/// Bids ("events" in the original system's routes). Posting one does not touch the bid tables: it goes to
+/// Kafka, and the streamer, which owns the bidding rules, records it as accepted or rejected.
+/// </summary>
+public static class EventsApi
+{
+    public const int MaxClientLength = 50;
+    public const int MaxIdempotencyKeyLength = 200;
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    public const string DefaultClient = "web";
+    private const int RetryAfterSeconds = 5;
+
+    public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/events").WithTags("Bids");
+
+        api.MapPost("/", PostBid).WithName(nameof(PostBid))
+            .WithSummary("Post a bid for processing")
+            .WithDescription("Answers 202 once Kafka holds the bid; GET the Location to see whether the streamer accepted or rejected it. " +
+                $"Send an {IdempotencyKeyHeader} header to make retries safe: the same key returns the same bid and posts it only once.")
+            .Accepts<CreateBidRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/", ListBids).WithName(nameof(ListBids)).WithSummary("List processed bids, newest first");
+        api.MapGet("/{id}", GetBid).WithName(nameof(GetBid))
+            .WithSummary("Get a processed bid: accepted, or rejected with the reason")
+            .WithDescription("404 while the bid is still being processed, or when no bid has this id.");
+
+        return app;
+    }
+
+    public static async Task<Results<Accepted<BidResponse>, ValidationProblem, ProblemHttpResult>> PostBid(
+        HttpRequest request,
+        [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
+        IBidderStore store,
+        BidPublisher publisher,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        if (idempotencyKey is not null && !IsValidIdempotencyKey(idempotencyKey))
+        {
+            return Problems.Invalid(IdempotencyKeyHeader, $"'{IdempotencyKeyHeader}' must be 1–{MaxIdempotencyKeyLength} printable ASCII characters.");
+        }
+
+        var (body, error) = await JsonBody.ReadAsync(request, cancellationToken);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        PostedBid bid;
+        using (body)
+        {
+            var fields = new JsonFields(body!.RootElement);
+            var itemId = fields.RequiredUuid("item_id");
+            var userId = fields.RequiredUuid("user_id");
+            var value = fields.RequiredMoney("value");
+            var client = fields.OptionalText("client", MaxClientLength, DefaultClient);
+            if (!fields.IsValid)
+            {
+                return Problems.Invalid(fields.Errors);
+            }
+
+            var now = time.GetUtcNowMilliseconds();
+            bid = new PostedBid(Guid.CreateVersion7(now), itemId!.Value, userId!.Value, value!.Value, client!, now);
+        }
+
+        if (idempotencyKey is not null)
+        {
+            var claimed = await store.ClaimIdempotencyKeyAsync(
+                new IdempotencyRecord(idempotencyKey, RequestHash(bid), bid, Produced: false, bid.BidDate), cancellationToken);
+            if (claimed.RequestHash != RequestHash(bid))
+            {
+                return Problems.Create(StatusCodes.Status422UnprocessableEntity, "Idempotency key reused",
+                    $"This {IdempotencyKeyHeader} was first used for a different bid; use a new key for a new bid.");
+            }
+
+            // A retry gets the first bid back. If Kafka already holds it, nothing is sent again; if the first
+            // attempt failed, the same bid (same id) is sent now, and the streamer ignores a bid id it has seen.
+            bid = claimed.Bid;
+            if (claimed.Produced)
+            {
+                return Accepted(bid);
+            }
+        }
+
+        if (!await publisher.PublishAsync(bid, cancellationToken))
+        {
+            request.HttpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Bids cannot be taken right now",
+                "Kafka did not take the bid in time; it was not recorded. Retry after the Retry-After delay (with the same Idempotency-Key).");
+        }
+
+        if (idempotencyKey is not null)
+        {
+            await store.MarkIdempotencyKeyProducedAsync(idempotencyKey, cancellationToken);
+        }
+
+        return Accepted(bid);
+    }
+
+    public static async Task<Results<Ok<PageResponse<BidResponse>>, ValidationProblem>> ListBids(
+        [FromQuery] string? status, [AsParameters] PageQuery query, IBidderStore store, CancellationToken cancellationToken)
+    {
+        if (!Queries.TryParseStatus<BidStatus>(status, out var bidStatus, out var error)
+            || !Queries.TryParsePage(query, out var page, out error))
+        {
+            return error;
+        }
+
+        var bids = await store.ListBidsAsync(bidStatus, page, cancellationToken);
+        return TypedResults.Ok(PageResponse<BidResponse>.From(bids, BidResponse.From));
+    }
+
+    public static async Task<Results<Ok<BidResponse>, ValidationProblem, ProblemHttpResult>> GetBid(
+        string id, IBidderStore store, CancellationToken cancellationToken)
+    {
+        if (!Queries.TryParseId(id, out var error, out var bidId))
+        {
+            return error;
+        }
+
+        return await store.GetBidAsync(bidId, cancellationToken) is { } bid
+            ? TypedResults.Ok(BidResponse.From(bid))
+            : Problems.Create(StatusCodes.Status404NotFound, "Not found",
+                $"There is no processed bid with id {bidId}: it is unknown, or still being processed.");
+    }
+
+    private static Accepted<BidResponse> Accepted(PostedBid bid) => TypedResults.Accepted($"/events/{bid.Id}", BidResponse.Pending(bid));
+
+    private static bool IsValidIdempotencyKey(string key) =>
+        key.Length is > 0 and <= MaxIdempotencyKeyLength && key.All(c => c is >= '!' and <= '~');
+
+    // What makes two requests "the same bid": not the generated id or date, only what the client sent.
+    private static string RequestHash(PostedBid bid) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
+            string.Create(CultureInfo.InvariantCulture, $"{bid.ItemId:N}|{bid.UserId:N}|{bid.Value:0.00}|{bid.Client}"))));
+}

@@ -1,0 +1,46 @@
+using Bidder.Core.Storage;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace Bidder.Api.Extensions;
+
+/// <summary>
+/// Turns the failures a client can do something about into problem documents instead of a 500: the
+/// database not answering (503, retry later) and a request Kestrel refused while reading it.
+/// </summary>
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    private const string RetryAfterSeconds = "5";
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title, detail) = exception switch
+        {
+            StorageUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Database unavailable",
+                "The database did not answer; nothing was changed. Retry after the Retry-After delay."),
+            BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
+            _ => (0, "", ""),
+        };
+
+        if (status == 0)
+        {
+            return false;
+        }
+
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            LogUnavailable(exception.Message);
+            context.Response.Headers.RetryAfter = RetryAfterSeconds;
+        }
+
+        context.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            Exception = exception,
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Answering 503: {Reason}")]
+    private partial void LogUnavailable(string reason);
+}

@@ -1,0 +1,30 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Bidder.Core.Domain;
+
+namespace Bidder.Core.Contracts;
+
+/// <summary>
+/// A posted bid as it travels on the bids topic (key: the item id). <see cref="SchemaVersion"/> lets the
+/// streamer refuse a shape it does not know instead of guessing.
+/// </summary>
+public sealed record BidMessage(
+    int SchemaVersion,
+    Guid Id,
+    Guid ItemId,
+    Guid UserId,
+    decimal Value,
+    string Client,
+    DateTimeOffset BidDate)
+{
+    public const int CurrentSchemaVersion = 1;
+
+    public static BidMessage From(PostedBid bid) =>
+        new(CurrentSchemaVersion, bid.Id, bid.ItemId, bid.UserId, bid.Value, bid.Client, bid.BidDate);
+
+    public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, BidMessageJson.Default.BidMessage);
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(BidMessage))]
+internal sealed partial class BidMessageJson : JsonSerializerContext;

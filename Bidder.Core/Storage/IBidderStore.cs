@@ -1,0 +1,67 @@
+using Bidder.Core.Domain;
+
+namespace Bidder.Core.Storage;
+
+/// <summary>
+/// The storage port both services use. Adapters: <c>Storage/Sqlite</c> (embedded) and <c>Storage/Mongo</c>.
+/// Every listing is keyset-paginated on indexed fields, so the cost of a page does not grow with the data.
+/// Implementations throw <see cref="StorageUnavailableException"/> when the database cannot answer.
+/// </summary>
+public interface IBidderStore
+{
+    /// <summary>Creates the schema or indexes; safe to run from several processes at once.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    Task CreateUserAsync(User user, CancellationToken cancellationToken);
+
+    Task<User?> GetUserAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>Newest first.</summary>
+    Task<Page<User>> ListUsersAsync(PageRequest page, CancellationToken cancellationToken);
+
+    Task CreateItemAsync(Item item, CancellationToken cancellationToken);
+
+    Task<Item?> GetItemAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>Newest first; with a status, only the items open (or closed) at <paramref name="now"/>.</summary>
+    Task<Page<Item>> ListItemsAsync(ItemStatus? status, DateTimeOffset now, PageRequest page, CancellationToken cancellationToken);
+
+    Task<Bid?> GetBidAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>Processed bids, newest first (by bid id, which is time-ordered), optionally of one status.</summary>
+    Task<Page<Bid>> ListBidsAsync(BidStatus? status, PageRequest page, CancellationToken cancellationToken);
+
+    /// <summary>An item's accepted bids, highest first.</summary>
+    Task<Page<Bid>> ListItemBidsAsync(Guid itemId, PageRequest page, CancellationToken cancellationToken);
+
+    /// <summary>A user's processed bids, newest first, optionally of one status.</summary>
+    Task<Page<Bid>> ListUserBidsAsync(Guid userId, BidStatus? status, PageRequest page, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records <paramref name="record"/> unless the key is taken; returns the record the key maps to
+    /// (the new one, or the one that was there first).
+    /// </summary>
+    Task<IdempotencyRecord> ClaimIdempotencyKeyAsync(IdempotencyRecord record, CancellationToken cancellationToken);
+
+    Task MarkIdempotencyKeyProducedAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>The items among <paramref name="ids"/> that exist (one round trip for a whole batch).</summary>
+    Task<IReadOnlyDictionary<Guid, Item>> GetItemsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
+
+    /// <summary>The ids among <paramref name="ids"/> of users that exist (one round trip for a whole batch).</summary>
+    Task<IReadOnlySet<Guid>> FindUsersAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records what the streamer made of a batch, idempotently, so that replaying a batch after a crash
+    /// changes nothing: a bid whose id is already stored is skipped (and not counted again); each user's
+    /// <c>bids</c> grows by its newly stored accepted bids; an item takes the given bidding state only if
+    /// it is newer (more accepted bids) than the stored one.
+    /// </summary>
+    Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken);
+}
+
+/// <summary>The streamer's output for one batch: every processed bid and the latest state of each item it changed.</summary>
+public sealed record ProcessedBatch(IReadOnlyList<Bid> Bids, IReadOnlyList<ItemBiddingState> Items);
+
+/// <summary>The database did not answer (down, locked, read-only, timed out): a retry later may succeed.</summary>
+public sealed class StorageUnavailableException(string message, Exception innerException) : Exception(message, innerException);

@@ -1,0 +1,363 @@
+using Bidder.Core.Domain;
+using MongoDB.Bson;
+using MongoDB.Driver;
+
+namespace Bidder.Core.Storage.Mongo;
+
+/// <summary>
+/// The MongoDB adapter of <see cref="IBidderStore"/>. Documents are mapped by hand rather than by class
+/// maps so the stored field names and BSON types (standard UUIDs, Decimal128 money, UTC dates) never
+/// depend on driver conventions or global settings.
+/// </summary>
+public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
+{
+    // Each write of a bulk stands alone, so one refused write does not stop the others.
+    private static readonly BulkWriteOptions Unordered = new() { IsOrdered = false };
+
+    private readonly IMongoCollection<BsonDocument> _users = database.GetCollection<BsonDocument>(MongoQueries.Users);
+    private readonly IMongoCollection<BsonDocument> _items = database.GetCollection<BsonDocument>(MongoQueries.Items);
+    private readonly IMongoCollection<BsonDocument> _events = database.GetCollection<BsonDocument>(MongoQueries.Events);
+    private readonly IMongoCollection<BsonDocument> _idempotencyKeys = database.GetCollection<BsonDocument>(MongoQueries.IdempotencyKeys);
+
+    public Task InitializeAsync(CancellationToken cancellationToken) =>
+        GuardAsync(async () =>
+        {
+            // Creating an index that already exists with the same keys and options is a no-op, so every process may run this.
+            await _events.Indexes.CreateManyAsync(MongoQueries.EventIndexes, cancellationToken);
+            await _items.Indexes.CreateManyAsync(MongoQueries.ItemIndexes, cancellationToken);
+            await _idempotencyKeys.Indexes.CreateManyAsync(MongoQueries.IdempotencyKeyIndexes, cancellationToken);
+        }, "creating the indexes", cancellationToken);
+
+    public Task CreateUserAsync(User user, CancellationToken cancellationToken) =>
+        GuardAsync(() => _users.InsertOneAsync(ToDocument(user), cancellationToken: cancellationToken), "creating a user", cancellationToken);
+
+    public Task<User?> GetUserAsync(Guid id, CancellationToken cancellationToken) =>
+        FindOneAsync(_users, id, ToUser, "reading a user", cancellationToken);
+
+    public Task<Page<User>> ListUsersAsync(PageRequest page, CancellationToken cancellationToken) =>
+        ListAsync(_users, MongoQueries.UsersPage(page.After), MongoQueries.NewestFirst, page.Limit, ToUser,
+            user => new Cursor(0, user.Id), "listing users", cancellationToken);
+
+    public Task CreateItemAsync(Item item, CancellationToken cancellationToken) =>
+        GuardAsync(() => _items.InsertOneAsync(ToDocument(item), cancellationToken: cancellationToken), "creating an item", cancellationToken);
+
+    public Task<Item?> GetItemAsync(Guid id, CancellationToken cancellationToken) =>
+        FindOneAsync(_items, id, ToItem, "reading an item", cancellationToken);
+
+    public Task<Page<Item>> ListItemsAsync(ItemStatus? status, DateTimeOffset now, PageRequest page, CancellationToken cancellationToken) =>
+        ListAsync(_items, MongoQueries.ItemsPage(status, now, page.After), MongoQueries.NewestFirst, page.Limit, ToItem,
+            item => new Cursor(0, item.Id), "listing items", cancellationToken);
+
+    public Task<Bid?> GetBidAsync(Guid id, CancellationToken cancellationToken) =>
+        FindOneAsync(_events, id, ToBid, "reading a bid", cancellationToken);
+
+    public Task<Page<Bid>> ListBidsAsync(BidStatus? status, PageRequest page, CancellationToken cancellationToken) =>
+        ListAsync(_events, MongoQueries.BidsPage(status, page.After), MongoQueries.NewestFirst, page.Limit, ToBid,
+            bid => new Cursor(0, bid.Id), "listing bids", cancellationToken);
+
+    public Task<Page<Bid>> ListItemBidsAsync(Guid itemId, PageRequest page, CancellationToken cancellationToken) =>
+        ListAsync(_events, MongoQueries.ItemBidsPage(itemId, page.After), MongoQueries.HighestFirst, page.Limit, ToBid,
+            bid => new Cursor(Money.ToCents(bid.Value), bid.Id), "listing an item's bids", cancellationToken);
+
+    public Task<Page<Bid>> ListUserBidsAsync(Guid userId, BidStatus? status, PageRequest page, CancellationToken cancellationToken) =>
+        ListAsync(_events, MongoQueries.UserBidsPage(userId, status, page.After), MongoQueries.NewestFirst, page.Limit, ToBid,
+            bid => new Cursor(0, bid.Id), "listing a user's bids", cancellationToken);
+
+    public Task<IdempotencyRecord> ClaimIdempotencyKeyAsync(IdempotencyRecord record, CancellationToken cancellationToken) =>
+        GuardAsync(async () =>
+        {
+            while (true)
+            {
+                try
+                {
+                    await _idempotencyKeys.InsertOneAsync(ToDocument(record), cancellationToken: cancellationToken);
+                    return record;
+                }
+                catch (MongoWriteException ex) when (ex.WriteError?.Category == ServerErrorCategory.DuplicateKey)
+                {
+                    var existing = await _idempotencyKeys.Find(MongoQueries.ByKey(record.Key)).FirstOrDefaultAsync(cancellationToken);
+                    if (existing is not null)
+                    {
+                        return ToIdempotencyRecord(existing);
+                    }
+
+                    // The first claim expired between our insert and our read: the key is free again, so claim it.
+                }
+            }
+        }, "claiming an idempotency key", cancellationToken);
+
+    public Task MarkIdempotencyKeyProducedAsync(string key, CancellationToken cancellationToken) =>
+        GuardAsync(
+            () => _idempotencyKeys.UpdateOneAsync(MongoQueries.ByKey(key), MongoQueries.MarkProduced, cancellationToken: cancellationToken),
+            "marking an idempotency key produced",
+            cancellationToken);
+
+    public Task<IReadOnlyDictionary<Guid, Item>> GetItemsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlyDictionary<Guid, Item>>(async () =>
+        {
+            if (ids.Count == 0)
+            {
+                return new Dictionary<Guid, Item>();
+            }
+
+            var documents = await _items.Find(MongoQueries.ByIds(ids.Distinct())).ToListAsync(cancellationToken);
+            return documents.Select(ToItem).ToDictionary(item => item.Id);
+        }, "reading items", cancellationToken);
+
+    public Task<IReadOnlySet<Guid>> FindUsersAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlySet<Guid>>(async () =>
+        {
+            if (ids.Count == 0)
+            {
+                return new HashSet<Guid>();
+            }
+
+            var documents = await _users.Find(MongoQueries.ByIds(ids.Distinct())).Project(MongoQueries.IdOnly).ToListAsync(cancellationToken);
+            return documents.Select(document => ReadUuid(document["_id"])).ToHashSet();
+        }, "finding users", cancellationToken);
+
+    /// <summary>
+    /// Without a replica set MongoDB has no multi-document transaction, so every step is idempotent on its
+    /// own and the steps run in an order where a crash between any two leaves what a replay completes:
+    /// store the bids, count the uncounted ones into their users, mark them counted, then apply the item states.
+    /// </summary>
+    public Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken) =>
+        GuardAsync(async () =>
+        {
+            var accepted = batch.Bids.Where(bid => bid.Status == BidStatus.Accepted).DistinctBy(bid => bid.Id).ToList();
+            var inserted = await InsertNewBidsAsync(batch.Bids, cancellationToken);
+            var uncounted = accepted.Where(bid => inserted.Contains(bid.Id)).Select(bid => bid.Id).ToHashSet();
+
+            var alreadyStored = accepted.Where(bid => !inserted.Contains(bid.Id)).Select(bid => bid.Id).ToList();
+            if (alreadyStored.Count > 0)
+            {
+                var left = await _events.Find(MongoQueries.UncountedAmong(alreadyStored)).Project(MongoQueries.IdOnly).ToListAsync(cancellationToken);
+                uncounted.UnionWith(left.Select(document => ReadUuid(document["_id"])));
+            }
+
+            var toCount = accepted.Where(bid => uncounted.Contains(bid.Id)).ToList();
+            if (toCount.Count > 0)
+            {
+                await _users.BulkWriteAsync(
+                    toCount.Select(bid => MongoQueries.CountBid(bid.UserId, bid.Id)), Unordered, cancellationToken);
+                await _events.UpdateManyAsync(MongoQueries.ByIds(uncounted), MongoQueries.MarkCounted, cancellationToken: cancellationToken);
+                await _users.BulkWriteAsync(
+                    toCount.GroupBy(bid => bid.UserId).Select(user => MongoQueries.ForgetCounted(user.Key, user.Select(bid => bid.Id))),
+                    Unordered,
+                    cancellationToken);
+            }
+
+            if (batch.Items.Count > 0)
+            {
+                await _items.BulkWriteAsync(batch.Items.Select(MongoQueries.ApplyItemState), Unordered, cancellationToken);
+            }
+        }, "recording a batch", cancellationToken);
+
+    /// <summary>Inserts the bids not stored yet; returns the ids it stored.</summary>
+    private async Task<IReadOnlySet<Guid>> InsertNewBidsAsync(IReadOnlyList<Bid> bids, CancellationToken cancellationToken)
+    {
+        if (bids.Count == 0)
+        {
+            return new HashSet<Guid>();
+        }
+
+        try
+        {
+            await _events.InsertManyAsync(bids.Select(ToNewEvent), new InsertManyOptions { IsOrdered = false }, cancellationToken);
+            return bids.Select(bid => bid.Id).ToHashSet();
+        }
+        catch (MongoBulkWriteException<BsonDocument> ex)
+            when (ex.WriteConcernError is null && ex.WriteErrors.All(error => error.Category == ServerErrorCategory.DuplicateKey))
+        {
+            var refused = ex.WriteErrors.Select(error => error.Index).ToHashSet();
+            return bids.Where((_, index) => !refused.Contains(index)).Select(bid => bid.Id).ToHashSet();
+        }
+    }
+
+    internal static BsonDocument ToNewEvent(Bid bid)
+    {
+        var document = ToDocument(bid);
+        if (bid.Status == BidStatus.Accepted)
+        {
+            document.Add("uncounted", true);
+        }
+
+        return document;
+    }
+
+    internal static BsonDocument ToDocument(User user) => new()
+    {
+        { "_id", MongoQueries.Uuid(user.Id) },
+        { "name", user.Name },
+        { "bids", new BsonInt64(user.Bids) },
+        { "created_date", MongoQueries.Date(user.CreatedDate) },
+    };
+
+    internal static User ToUser(BsonDocument document) => new(
+        ReadUuid(document["_id"]),
+        document["name"].AsString,
+        document["bids"].ToInt64(),
+        ReadDate(document["created_date"]));
+
+    internal static BsonDocument ToDocument(Item item) => new()
+    {
+        { "_id", MongoQueries.Uuid(item.Id) },
+        { "name", item.Name },
+        { "init_bid", new BsonDecimal128(item.InitBid) },
+        { "winning_bid", new BsonDecimal128(item.WinningBid) },
+        { "winning_user_id", MongoQueries.OptionalUuid(item.WinningUserId) },
+        { "winning_bid_id", MongoQueries.OptionalUuid(item.WinningBidId) },
+        { "currency", item.Currency },
+        { "pictures", new BsonArray(item.Pictures) },
+        { "bids", new BsonInt64(item.Bids) },
+        { "created_date", MongoQueries.Date(item.CreatedDate) },
+        { "bidding_enddate", MongoQueries.Date(item.BiddingEndDate) },
+    };
+
+    internal static Item ToItem(BsonDocument document) => new(
+        ReadUuid(document["_id"]),
+        document["name"].AsString,
+        ReadMoney(document["init_bid"]),
+        ReadMoney(document["winning_bid"]),
+        ReadOptionalUuid(document["winning_user_id"]),
+        ReadOptionalUuid(document["winning_bid_id"]),
+        document["currency"].AsString,
+        [.. document["pictures"].AsBsonArray.Select(picture => picture.AsString)],
+        document["bids"].ToInt64(),
+        ReadDate(document["created_date"]),
+        ReadDate(document["bidding_enddate"]));
+
+    internal static BsonDocument ToDocument(Bid bid) => new()
+    {
+        { "_id", MongoQueries.Uuid(bid.Id) },
+        { "item_id", MongoQueries.Uuid(bid.ItemId) },
+        { "user_id", MongoQueries.Uuid(bid.UserId) },
+        { "value", new BsonDecimal128(bid.Value) },
+        // The keyset cursor carries the sort value as a long, so the highest-first order runs on exact integer cents.
+        { "value_cents", new BsonInt64(Money.ToCents(bid.Value)) },
+        { "client", bid.Client },
+        { "bid_date", MongoQueries.Date(bid.BidDate) },
+        { "created_date", MongoQueries.Date(bid.CreatedDate) },
+        { "status", MongoQueries.StatusName(bid.Status) },
+        { "reason", OptionalString(bid.Reason) },
+        { "detail", OptionalString(bid.Detail) },
+    };
+
+    internal static Bid ToBid(BsonDocument document) => new(
+        ReadUuid(document["_id"]),
+        ReadUuid(document["item_id"]),
+        ReadUuid(document["user_id"]),
+        ReadMoney(document["value"]),
+        document["client"].AsString,
+        ReadDate(document["bid_date"]),
+        ReadDate(document["created_date"]),
+        document["status"].AsString switch
+        {
+            "accepted" => BidStatus.Accepted,
+            "rejected" => BidStatus.Rejected,
+            var other => throw new FormatException($"Bid {document["_id"]} has an unknown status '{other}'."),
+        },
+        ReadOptionalString(document["reason"]),
+        ReadOptionalString(document["detail"]));
+
+    internal static BsonDocument ToDocument(IdempotencyRecord record) => new()
+    {
+        { "_id", record.Key },
+        { "request_hash", record.RequestHash },
+        {
+            "bid", new BsonDocument
+            {
+                { "id", MongoQueries.Uuid(record.Bid.Id) },
+                { "item_id", MongoQueries.Uuid(record.Bid.ItemId) },
+                { "user_id", MongoQueries.Uuid(record.Bid.UserId) },
+                { "value", new BsonDecimal128(record.Bid.Value) },
+                { "client", record.Bid.Client },
+                { "bid_date", MongoQueries.Date(record.Bid.BidDate) },
+            }
+        },
+        { "produced", record.Produced },
+        { "created_date", MongoQueries.Date(record.CreatedDate) },
+    };
+
+    internal static IdempotencyRecord ToIdempotencyRecord(BsonDocument document)
+    {
+        var bid = document["bid"].AsBsonDocument;
+        return new IdempotencyRecord(
+            document["_id"].AsString,
+            document["request_hash"].AsString,
+            new PostedBid(
+                ReadUuid(bid["id"]),
+                ReadUuid(bid["item_id"]),
+                ReadUuid(bid["user_id"]),
+                ReadMoney(bid["value"]),
+                bid["client"].AsString,
+                ReadDate(bid["bid_date"])),
+            document["produced"].AsBoolean,
+            ReadDate(document["created_date"]));
+    }
+
+    private static BsonValue OptionalString(string? text) => text is null ? BsonNull.Value : new BsonString(text);
+
+    private static Guid ReadUuid(BsonValue value) => value.AsBsonBinaryData.ToGuid(GuidRepresentation.Standard);
+
+    private static Guid? ReadOptionalUuid(BsonValue value) => value.IsBsonNull ? null : ReadUuid(value);
+
+    private static string? ReadOptionalString(BsonValue value) => value.IsBsonNull ? null : value.AsString;
+
+    private static decimal ReadMoney(BsonValue value) => Decimal128.ToDecimal(value.AsDecimal128);
+
+    private static DateTimeOffset ReadDate(BsonValue value) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(value.AsBsonDateTime.MillisecondsSinceEpoch);
+
+    private static Task<T?> FindOneAsync<T>(
+        IMongoCollection<BsonDocument> collection, Guid id, Func<BsonDocument, T> map, string operation, CancellationToken cancellationToken)
+        where T : class =>
+        GuardAsync(async () =>
+        {
+            var document = await collection.Find(MongoQueries.ById(id)).FirstOrDefaultAsync(cancellationToken);
+            return document is null ? null : map(document);
+        }, operation, cancellationToken);
+
+    private static Task<Page<T>> ListAsync<T>(
+        IMongoCollection<BsonDocument> collection,
+        FilterDefinition<BsonDocument> filter,
+        SortDefinition<BsonDocument> sort,
+        int limit,
+        Func<BsonDocument, T> map,
+        Func<T, Cursor> cursorOf,
+        string operation,
+        CancellationToken cancellationToken)
+    {
+        // MongoDB reads a limit of 0 (and, for a negative one, its absolute value) as something else than "nothing".
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return GuardAsync(async () =>
+        {
+            // One record more than asked tells whether a next page exists without counting.
+            var documents = await collection.Find(filter).Sort(sort).Limit(limit + 1).ToListAsync(cancellationToken);
+            var items = documents.Take(limit).Select(map).ToList();
+            var next = documents.Count > limit ? cursorOf(items[^1]).Encode() : null;
+            return new Page<T>(items, next);
+        }, operation, cancellationToken);
+    }
+
+    private static Task GuardAsync(Func<Task> operation, string description, CancellationToken cancellationToken) =>
+        GuardAsync(async () =>
+        {
+            await operation();
+            return true;
+        }, description, cancellationToken);
+
+    private static async Task<T> GuardAsync<T>(Func<Task<T>> operation, string description, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (Exception ex) when (ex is MongoException or TimeoutException)
+        {
+            // A cancelled call can surface as a connection error: report the cancellation, not an outage.
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new StorageUnavailableException($"MongoDB did not answer while {description}.", ex);
+        }
+    }
+}

@@ -1,0 +1,421 @@
+using System.Data.Common;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Bidder.Core.Domain;
+using Microsoft.Data.Sqlite;
+
+namespace Bidder.Core.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode, shared by the API (reading while others write) and
+/// the streamer. Ids are 16-byte big-endian UUIDs, so the primary key orders UUIDv7 ids by time; money is
+/// kept in cents and dates in Unix milliseconds, so every comparison is an integer one.
+/// </summary>
+public sealed class SqliteBidderStore : IBidderStore
+{
+    private const int Accepted = 1;
+    private const int Rejected = 2;
+
+    private readonly string _connectionString;
+
+    public SqliteBidderStore(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString)
+        {
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+        };
+
+        // A locked database is retried for this long before the caller hears it is unavailable.
+        if (!connectionString.Contains("Default Timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.DefaultTimeout = 5;
+        }
+
+        _connectionString = builder.ToString();
+    }
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(new SqliteConnectionStringBuilder(_connectionString).DataSource));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        await RunAsync(async connection =>
+        {
+            await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
+            await ExecuteAsync(connection, SqliteSchema.Create, cancellationToken);
+            return 0;
+        }, cancellationToken);
+    }
+
+    public Task CreateUserAsync(User user, CancellationToken cancellationToken) =>
+        WriteAsync("INSERT INTO users (id, name, bids, created_date) VALUES ($id, $name, $bids, $created)", command =>
+        {
+            command.Parameters.AddWithValue("$id", Key(user.Id));
+            command.Parameters.AddWithValue("$name", user.Name);
+            command.Parameters.AddWithValue("$bids", user.Bids);
+            command.Parameters.AddWithValue("$created", Millis(user.CreatedDate));
+        }, cancellationToken);
+
+    public Task<User?> GetUserAsync(Guid id, CancellationToken cancellationToken) =>
+        SingleAsync($"SELECT {UserColumns} FROM users WHERE id = $id", command => command.Parameters.AddWithValue("$id", Key(id)), ReadUser, cancellationToken);
+
+    public Task<Page<User>> ListUsersAsync(PageRequest page, CancellationToken cancellationToken) =>
+        NewestFirstAsync($"SELECT {UserColumns} FROM users", "id", [], page, ReadUser, u => u.Id, cancellationToken);
+
+    public Task CreateItemAsync(Item item, CancellationToken cancellationToken) =>
+        WriteAsync("""
+            INSERT INTO items (id, name, init_bid, winning_bid, winning_user_id, winning_bid_id, currency, pictures, bids, created_date, bidding_enddate)
+            VALUES ($id, $name, $init, $winning, $winner, $winning_bid_id, $currency, $pictures, $bids, $created, $end)
+            """, command =>
+        {
+            command.Parameters.AddWithValue("$id", Key(item.Id));
+            command.Parameters.AddWithValue("$name", item.Name);
+            command.Parameters.AddWithValue("$init", Money.ToCents(item.InitBid));
+            command.Parameters.AddWithValue("$winning", Money.ToCents(item.WinningBid));
+            command.Parameters.AddWithValue("$winner", NullableKey(item.WinningUserId));
+            command.Parameters.AddWithValue("$winning_bid_id", NullableKey(item.WinningBidId));
+            command.Parameters.AddWithValue("$currency", item.Currency);
+            command.Parameters.AddWithValue("$pictures", JsonSerializer.Serialize(item.Pictures, SqliteJson.Default.IReadOnlyListString));
+            command.Parameters.AddWithValue("$bids", item.Bids);
+            command.Parameters.AddWithValue("$created", Millis(item.CreatedDate));
+            command.Parameters.AddWithValue("$end", Millis(item.BiddingEndDate));
+        }, cancellationToken);
+
+    public Task<Item?> GetItemAsync(Guid id, CancellationToken cancellationToken) =>
+        SingleAsync($"SELECT {ItemColumns} FROM items WHERE id = $id", command => command.Parameters.AddWithValue("$id", Key(id)), ReadItem, cancellationToken);
+
+    public Task<Page<Item>> ListItemsAsync(ItemStatus? status, DateTimeOffset now, PageRequest page, CancellationToken cancellationToken)
+    {
+        var conditions = status switch
+        {
+            ItemStatus.Open => new[] { ("bidding_enddate > $now", (object)Millis(now)) },
+            ItemStatus.Closed => [("bidding_enddate <= $now", Millis(now))],
+            _ => [],
+        };
+        return NewestFirstAsync($"SELECT {ItemColumns} FROM items", "id", conditions, page, ReadItem, i => i.Id, cancellationToken);
+    }
+
+    public Task<Bid?> GetBidAsync(Guid id, CancellationToken cancellationToken) =>
+        SingleAsync($"SELECT {BidColumns} FROM events WHERE id = $id", command => command.Parameters.AddWithValue("$id", Key(id)), ReadBid, cancellationToken);
+
+    public Task<Page<Bid>> ListBidsAsync(BidStatus? status, PageRequest page, CancellationToken cancellationToken) =>
+        NewestFirstAsync($"SELECT {BidColumns} FROM events", "id", StatusCondition(status), page, ReadBid, b => b.Id, cancellationToken);
+
+    public Task<Page<Bid>> ListUserBidsAsync(Guid userId, BidStatus? status, PageRequest page, CancellationToken cancellationToken) =>
+        NewestFirstAsync($"SELECT {BidColumns} FROM events", "id", [("user_id = $user", Key(userId)), .. StatusCondition(status)], page, ReadBid, b => b.Id, cancellationToken);
+
+    public Task<Page<Bid>> ListItemBidsAsync(Guid itemId, PageRequest page, CancellationToken cancellationToken) =>
+        RunAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            // Highest first; ties cannot happen among accepted bids (each beat the one before) but the id keeps the order total.
+            command.CommandText = $"""
+                SELECT {BidColumns} FROM events
+                WHERE item_id = $item AND status = {Accepted}
+                  {(page.After is null ? "" : "AND (value < $after_value OR (value = $after_value AND id < $after_id))")}
+                ORDER BY value DESC, id DESC LIMIT $limit
+                """;
+            command.Parameters.AddWithValue("$item", Key(itemId));
+            command.Parameters.AddWithValue("$limit", page.Limit + 1);
+            if (page.After is { } after)
+            {
+                command.Parameters.AddWithValue("$after_value", after.SortValue);
+                command.Parameters.AddWithValue("$after_id", Key(after.Id));
+            }
+
+            return await ReadPageAsync(command, page, ReadBid, b => new Cursor(Money.ToCents(b.Value), b.Id), cancellationToken);
+        }, cancellationToken);
+
+    public Task<IdempotencyRecord> ClaimIdempotencyKeyAsync(IdempotencyRecord record, CancellationToken cancellationToken) =>
+        RunAsync(async connection =>
+        {
+            await using (var insert = connection.CreateCommand())
+            {
+                insert.CommandText = """
+                    INSERT INTO idempotency_keys (key, request_hash, bid, produced, created_date)
+                    VALUES ($key, $hash, $bid, $produced, $created) ON CONFLICT (key) DO NOTHING
+                    """;
+                insert.Parameters.AddWithValue("$key", record.Key);
+                insert.Parameters.AddWithValue("$hash", record.RequestHash);
+                insert.Parameters.AddWithValue("$bid", JsonSerializer.Serialize(record.Bid, SqliteJson.Default.PostedBid));
+                insert.Parameters.AddWithValue("$produced", record.Produced ? 1 : 0);
+                insert.Parameters.AddWithValue("$created", Millis(record.CreatedDate));
+                if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+                {
+                    return record;
+                }
+            }
+
+            await using var select = connection.CreateCommand();
+            select.CommandText = "SELECT key, request_hash, bid, produced, created_date FROM idempotency_keys WHERE key = $key";
+            select.Parameters.AddWithValue("$key", record.Key);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            return new IdempotencyRecord(
+                reader.GetString(0),
+                reader.GetString(1),
+                JsonSerializer.Deserialize(reader.GetString(2), SqliteJson.Default.PostedBid)!,
+                reader.GetInt64(3) == 1,
+                FromMillis(reader.GetInt64(4)));
+        }, cancellationToken);
+
+    public Task MarkIdempotencyKeyProducedAsync(string key, CancellationToken cancellationToken) =>
+        WriteAsync("UPDATE idempotency_keys SET produced = 1 WHERE key = $key", command => command.Parameters.AddWithValue("$key", key), cancellationToken);
+
+    public Task<IReadOnlyDictionary<Guid, Item>> GetItemsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        RunAsync<IReadOnlyDictionary<Guid, Item>>(async connection =>
+        {
+            var items = new Dictionary<Guid, Item>(ids.Count);
+            await foreach (var item in ReadByIdsAsync(connection, $"SELECT {ItemColumns} FROM items", ids, ReadItem, cancellationToken))
+            {
+                items[item.Id] = item;
+            }
+
+            return items;
+        }, cancellationToken);
+
+    public Task<IReadOnlySet<Guid>> FindUsersAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        RunAsync<IReadOnlySet<Guid>>(async connection =>
+        {
+            var found = new HashSet<Guid>(ids.Count);
+            await foreach (var id in ReadByIdsAsync(connection, "SELECT id FROM users", ids, r => Guid(r, 0), cancellationToken))
+            {
+                found.Add(id);
+            }
+
+            return found;
+        }, cancellationToken);
+
+    public Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken) =>
+        RunAsync(async connection =>
+        {
+            // One transaction: the bids, the counters they move and the item states land together or not at all.
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            var newAcceptedByUser = new Dictionary<Guid, long>();
+
+            await using (var insert = connection.CreateCommand())
+            {
+                insert.CommandText = $"INSERT INTO events ({BidColumns}) VALUES ($id, $item, $user, $value, $client, $bid_date, $created, $status, $reason, $detail) ON CONFLICT (id) DO NOTHING";
+                var id = insert.Parameters.Add("$id", SqliteType.Blob);
+                var item = insert.Parameters.Add("$item", SqliteType.Blob);
+                var user = insert.Parameters.Add("$user", SqliteType.Blob);
+                var value = insert.Parameters.Add("$value", SqliteType.Integer);
+                var client = insert.Parameters.Add("$client", SqliteType.Text);
+                var bidDate = insert.Parameters.Add("$bid_date", SqliteType.Integer);
+                var created = insert.Parameters.Add("$created", SqliteType.Integer);
+                var status = insert.Parameters.Add("$status", SqliteType.Integer);
+                var reason = insert.Parameters.Add("$reason", SqliteType.Text);
+                var detail = insert.Parameters.Add("$detail", SqliteType.Text);
+                foreach (var bid in batch.Bids)
+                {
+                    id.Value = Key(bid.Id);
+                    item.Value = Key(bid.ItemId);
+                    user.Value = Key(bid.UserId);
+                    value.Value = Money.ToCents(bid.Value);
+                    client.Value = bid.Client;
+                    bidDate.Value = Millis(bid.BidDate);
+                    created.Value = Millis(bid.CreatedDate);
+                    status.Value = bid.Status == BidStatus.Accepted ? Accepted : Rejected;
+                    reason.Value = (object?)bid.Reason ?? DBNull.Value;
+                    detail.Value = (object?)bid.Detail ?? DBNull.Value;
+                    if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1 && bid.Status == BidStatus.Accepted)
+                    {
+                        newAcceptedByUser[bid.UserId] = newAcceptedByUser.GetValueOrDefault(bid.UserId) + 1;
+                    }
+                }
+            }
+
+            await using (var users = connection.CreateCommand())
+            {
+                users.CommandText = "UPDATE users SET bids = bids + $count WHERE id = $id";
+                var id = users.Parameters.Add("$id", SqliteType.Blob);
+                var count = users.Parameters.Add("$count", SqliteType.Integer);
+                foreach (var (userId, added) in newAcceptedByUser)
+                {
+                    id.Value = Key(userId);
+                    count.Value = added;
+                    await users.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+
+            await using (var items = connection.CreateCommand())
+            {
+                items.CommandText = "UPDATE items SET winning_bid = $winning, winning_user_id = $winner, winning_bid_id = $bid, bids = $bids WHERE id = $id AND bids < $bids";
+                var id = items.Parameters.Add("$id", SqliteType.Blob);
+                var winning = items.Parameters.Add("$winning", SqliteType.Integer);
+                var winner = items.Parameters.Add("$winner", SqliteType.Blob);
+                var bid = items.Parameters.Add("$bid", SqliteType.Blob);
+                var bids = items.Parameters.Add("$bids", SqliteType.Integer);
+                foreach (var state in batch.Items)
+                {
+                    id.Value = Key(state.ItemId);
+                    winning.Value = Money.ToCents(state.WinningBid);
+                    winner.Value = NullableKey(state.WinningUserId);
+                    bid.Value = NullableKey(state.WinningBidId);
+                    bids.Value = state.Bids;
+                    await items.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return 0;
+        }, cancellationToken);
+
+    // Chunks keep every statement under SQLite's bound-parameter limit.
+    private static async IAsyncEnumerable<T> ReadByIdsAsync<T>(
+        SqliteConnection connection, string select, IReadOnlyCollection<Guid> ids, Func<DbDataReader, T> read,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var chunk in ids.Distinct().Chunk(500))
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"{select} WHERE id IN ({string.Join(',', chunk.Select((_, i) => $"$p{i}"))})";
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                command.Parameters.AddWithValue($"$p{i}", Key(chunk[i]));
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                yield return read(reader);
+            }
+        }
+    }
+
+    private const string UserColumns = "id, name, bids, created_date";
+    private const string ItemColumns = "id, name, init_bid, winning_bid, winning_user_id, winning_bid_id, currency, pictures, bids, created_date, bidding_enddate";
+    private const string BidColumns = "id, item_id, user_id, value, client, bid_date, created_date, status, reason, detail";
+
+    private static User ReadUser(DbDataReader r) => new(Guid(r, 0), r.GetString(1), r.GetInt64(2), FromMillis(r.GetInt64(3)));
+
+    private static Item ReadItem(DbDataReader r) => new(
+        Guid(r, 0),
+        r.GetString(1),
+        Money.FromCents(r.GetInt64(2)),
+        Money.FromCents(r.GetInt64(3)),
+        r.IsDBNull(4) ? null : Guid(r, 4),
+        r.IsDBNull(5) ? null : Guid(r, 5),
+        r.GetString(6),
+        JsonSerializer.Deserialize(r.GetString(7), SqliteJson.Default.IReadOnlyListString) ?? [],
+        r.GetInt64(8),
+        FromMillis(r.GetInt64(9)),
+        FromMillis(r.GetInt64(10)));
+
+    private static Bid ReadBid(DbDataReader r) => new(
+        Guid(r, 0),
+        Guid(r, 1),
+        Guid(r, 2),
+        Money.FromCents(r.GetInt64(3)),
+        r.GetString(4),
+        FromMillis(r.GetInt64(5)),
+        FromMillis(r.GetInt64(6)),
+        r.GetInt64(7) == Accepted ? BidStatus.Accepted : BidStatus.Rejected,
+        r.IsDBNull(8) ? null : r.GetString(8),
+        r.IsDBNull(9) ? null : r.GetString(9));
+
+    private static (string Sql, object Value)[] StatusCondition(BidStatus? status) => status switch
+    {
+        BidStatus.Accepted => [("status = $status", Accepted)],
+        BidStatus.Rejected => [("status = $status", Rejected)],
+        _ => [],
+    };
+
+    /// <summary>Newest first by time-ordered id, after the cursor's id; each condition's parameter is its only $name.</summary>
+    private Task<Page<T>> NewestFirstAsync<T>(
+        string select, string idColumn, (string Sql, object Value)[] conditions, PageRequest page,
+        Func<DbDataReader, T> read, Func<T, Guid> id, CancellationToken cancellationToken) =>
+        RunAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            var where = conditions.Select(c => c.Sql).ToList();
+            foreach (var (sql, value) in conditions)
+            {
+                command.Parameters.AddWithValue(sql[sql.IndexOf('$')..], value);
+            }
+
+            if (page.After is { } after)
+            {
+                where.Add($"{idColumn} < $after_id");
+                command.Parameters.AddWithValue("$after_id", Key(after.Id));
+            }
+
+            command.CommandText = $"{select} {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} ORDER BY {idColumn} DESC LIMIT $limit";
+            command.Parameters.AddWithValue("$limit", page.Limit + 1);
+            return await ReadPageAsync(command, page, read, r => new Cursor(0, id(r)), cancellationToken);
+        }, cancellationToken);
+
+    private static async Task<Page<T>> ReadPageAsync<T>(
+        SqliteCommand command, PageRequest page, Func<DbDataReader, T> read, Func<T, Cursor> cursorOf, CancellationToken cancellationToken)
+    {
+        var items = new List<T>(page.Limit + 1);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(read(reader));
+        }
+
+        if (items.Count <= page.Limit)
+        {
+            return new Page<T>(items, null);
+        }
+
+        items.RemoveAt(page.Limit);
+        return new Page<T>(items, cursorOf(items[^1]).Encode());
+    }
+
+    private Task<T?> SingleAsync<T>(string sql, Action<SqliteCommand> bind, Func<DbDataReader, T> read, CancellationToken cancellationToken) where T : class =>
+        RunAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            bind(command);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? read(reader) : null;
+        }, cancellationToken);
+
+    private Task WriteAsync(string sql, Action<SqliteCommand> bind, CancellationToken cancellationToken) =>
+        RunAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            bind(command);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
+    private async Task<T> RunAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = new SqliteConnection(_connectionString);
+            await connection.OpenAsync(cancellationToken);
+            await ExecuteAsync(connection, "PRAGMA synchronous=NORMAL;", cancellationToken);
+            return await work(connection);
+        }
+        catch (SqliteException ex)
+        {
+            throw new StorageUnavailableException($"The SQLite database did not answer: {ex.Message}", ex);
+        }
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    internal static byte[] Key(Guid id) => id.ToByteArray(bigEndian: true);
+
+    private static object NullableKey(Guid? id) => id is { } value ? Key(value) : DBNull.Value;
+
+    private static Guid Guid(DbDataReader reader, int ordinal) => new((byte[])reader.GetValue(ordinal), bigEndian: true);
+
+    internal static long Millis(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset FromMillis(long value) => DateTimeOffset.FromUnixTimeMilliseconds(value);
+}

@@ -1,0 +1,9 @@
+using System.Text.Json.Serialization;
+using Bidder.Core.Domain;
+
+namespace Bidder.Core.Storage.Sqlite;
+
+/// <summary>The few values the SQLite store keeps as JSON text.</summary>
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+[JsonSerializable(typeof(PostedBid))]
+internal sealed partial class SqliteJson : JsonSerializerContext;

@@ -1,0 +1,60 @@
+namespace Bidder.Core.Storage.Sqlite;
+
+/// <summary>
+/// The schema, created at start-up by whichever service comes first (every statement is idempotent).
+/// Tables are WITHOUT ROWID: the 16-byte UUID is the clustered key. Each index serves one listing.
+/// </summary>
+internal static class SqliteSchema
+{
+    public const string Create = """
+        CREATE TABLE IF NOT EXISTS users (
+            id BLOB PRIMARY KEY,
+            name TEXT NOT NULL,
+            bids INTEGER NOT NULL DEFAULT 0,
+            created_date INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE IF NOT EXISTS items (
+            id BLOB PRIMARY KEY,
+            name TEXT NOT NULL,
+            init_bid INTEGER NOT NULL,
+            winning_bid INTEGER NOT NULL DEFAULT 0,
+            winning_user_id BLOB,
+            winning_bid_id BLOB,
+            currency TEXT NOT NULL,
+            pictures TEXT NOT NULL,
+            bids INTEGER NOT NULL DEFAULT 0,
+            created_date INTEGER NOT NULL,
+            bidding_enddate INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE IF NOT EXISTS events (
+            id BLOB PRIMARY KEY,
+            item_id BLOB NOT NULL,
+            user_id BLOB NOT NULL,
+            value INTEGER NOT NULL,
+            client TEXT NOT NULL,
+            bid_date INTEGER NOT NULL,
+            created_date INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            reason TEXT,
+            detail TEXT
+        ) WITHOUT ROWID;
+
+        -- GET /events/?status=
+        CREATE INDEX IF NOT EXISTS events_by_status ON events (status, id);
+        -- GET /items/{id}/bids: accepted, highest first
+        CREATE INDEX IF NOT EXISTS events_by_item ON events (item_id, status, value, id);
+        -- GET /users/{id}/bids, with and without ?status=
+        CREATE INDEX IF NOT EXISTS events_by_user ON events (user_id, id);
+        CREATE INDEX IF NOT EXISTS events_by_user_status ON events (user_id, status, id);
+
+        CREATE TABLE IF NOT EXISTS idempotency_keys (
+            key TEXT PRIMARY KEY,
+            request_hash TEXT NOT NULL,
+            bid TEXT NOT NULL,
+            produced INTEGER NOT NULL,
+            created_date INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """;
+}

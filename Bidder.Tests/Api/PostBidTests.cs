@@ -1,0 +1,159 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Bidder.AppHost.Infrastructure;
+using Bidder.Tests.Support;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bidder.Tests.Api;
+
+/// <summary>POST /events/: a bid is answered 202 only once it is in Kafka, keyed by its item, and retries are safe.</summary>
+[Collection(EmbeddedAppCollection.Name)]
+public class PostBidTests(EmbeddedApp fixture)
+{
+    private readonly HttpClient _http = fixture.App.CreateHttpClient("api", "http");
+
+    [Fact]
+    public async Task A_posted_bid_is_answered_202_and_is_on_the_bids_topic_keyed_by_its_item()
+    {
+        var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+
+        using var response = await PostBidAsync(itemId, userId, 15.25m, idempotencyKey: null);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var bid = await response.ReadObjectAsync();
+        Assert.Equal($"/events/{bid.Id()}", response.Headers.Location?.ToString());
+        Assert.Equal("pending", bid["status"]!.GetValue<string>());
+        Assert.Equal("web", bid["client"]!.GetValue<string>());
+        Assert.Equal(15.25m, bid["value"]!.GetValue<decimal>());
+        Assert.NotNull(bid["bid_date"]);
+
+        var messages = await BidMessagesAsync(bid.Id());
+        var message = Assert.Single(messages);
+        Assert.Equal(itemId.ToString(), message.Key);
+        var payload = JsonNode.Parse(message.Value)!.AsObject();
+        Assert.Equal(1, payload["schema_version"]!.GetValue<int>());
+        Assert.Equal(itemId.ToString(), payload["item_id"]!.GetValue<string>());
+        Assert.Equal(userId.ToString(), payload["user_id"]!.GetValue<string>());
+        Assert.Equal(15.25m, payload["value"]!.GetValue<decimal>());
+        Assert.NotNull(message.Headers.FirstOrDefault(h => h.Key == "traceparent"));
+    }
+
+    [Fact]
+    public async Task Retrying_with_the_same_idempotency_key_returns_the_same_bid_and_posts_it_once()
+    {
+        var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var key = $"retry-{Guid.NewGuid()}";
+
+        using var first = await PostBidAsync(itemId, userId, 20m, key);
+        using var retry = await PostBidAsync(itemId, userId, 20m, key);
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        var bid = await first.ReadObjectAsync();
+        Assert.True(JsonNode.DeepEquals(bid, await retry.ReadObjectAsync()));
+        Assert.Single(await BidMessagesAsync(bid.Id()));
+    }
+
+    [Fact]
+    public async Task Reusing_an_idempotency_key_for_a_different_bid_gets_422()
+    {
+        var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var key = $"reuse-{Guid.NewGuid()}";
+        using var first = await PostBidAsync(itemId, userId, 20m, key);
+
+        using var different = await PostBidAsync(itemId, userId, 25m, key);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, different.StatusCode);
+        Assert.Equal("application/problem+json", different.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task While_kafka_is_down_a_bid_gets_503_with_retry_after_and_is_not_lost_on_retry()
+    {
+        var cluster = fixture.App.Services.GetRequiredService<DistributedApplicationModel>()
+            .Resources.OfType<EmbeddedKafkaResource>().Single().Cluster!;
+        var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var key = $"down-{Guid.NewGuid()}";
+
+        cluster.SetBrokerDown();
+        HttpResponseMessage refused;
+        try
+        {
+            refused = await PostBidAsync(itemId, userId, 30m, key);
+        }
+        finally
+        {
+            cluster.SetBrokerUp();
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+
+        using var retried = await PostBidAsync(itemId, userId, 30m, key);
+        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+        var bid = await retried.ReadObjectAsync();
+        Assert.Single(await BidMessagesAsync(bid.Id()), m => JsonNode.Parse(m.Value)!["id"]!.GetValue<string>() == bid.Id());
+    }
+
+    [Fact]
+    public async Task A_bid_that_was_never_processed_is_not_found_yet()
+    {
+        using var response = await _http.GetAsync($"/events/{Guid.CreateVersion7()}", TestContext.Timeout);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("still being processed", (await response.ReadObjectAsync())["detail"]!.GetValue<string>());
+    }
+
+    private Task<HttpResponseMessage> PostBidAsync(Guid itemId, Guid userId, decimal value, string? idempotencyKey)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/events/")
+        {
+            Content = new StringContent($$"""{"item_id": "{{itemId}}", "user_id": "{{userId}}", "value": {{value.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}""", Encoding.UTF8, "application/json"),
+        };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return _http.SendAsync(request, TestContext.Timeout);
+    }
+
+    /// <summary>Every message on the bids topic whose payload carries this bid id, read from the start of every partition.</summary>
+    private async Task<List<Message<string, string>>> BidMessagesAsync(string bidId)
+    {
+        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = $"bid-reader-{Guid.NewGuid()}",
+            EnableAutoCommit = false,
+            EnablePartitionEof = true,
+        }).Build();
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        var partitions = admin.GetMetadata("bids", TimeSpan.FromSeconds(10)).Topics.Single().Partitions
+            .Select(p => new TopicPartitionOffset("bids", p.PartitionId, Offset.Beginning)).ToList();
+        consumer.Assign(partitions);
+
+        var found = new List<Message<string, string>>();
+        var atEnd = new HashSet<int>();
+        while (atEnd.Count < partitions.Count)
+        {
+            var result = consumer.Consume(TestContext.Timeout);
+            if (result.IsPartitionEOF)
+            {
+                atEnd.Add(result.Partition.Value);
+            }
+            else if (result.Message.Value.Contains(bidId, StringComparison.Ordinal))
+            {
+                found.Add(result.Message);
+            }
+        }
+
+        return found;
+    }
+}

@@ -1,0 +1,394 @@
+using Bidder.Core.Domain;
+using Bidder.Core.Storage.Mongo;
+using MongoDB.Bson;
+using MongoDB.Bson.IO;
+using MongoDB.Bson.Serialization;
+using MongoDB.Bson.Serialization.Serializers;
+using MongoDB.Driver;
+
+namespace Bidder.Tests.Storage;
+
+/// <summary>
+/// The MongoDB store's queries and documents rendered to BSON, no server needed: what reaches the server
+/// is pinned field by field, so a renamed field or a GUID stored in the legacy byte order fails here.
+/// </summary>
+public class MongoQueryRenderingTests
+{
+    /// <summary>Canonical Extended JSON keeps every BSON type and decimal scale, which <see cref="BsonValue"/> equality ignores (Int32 5 equals Int64 5).</summary>
+    private static readonly JsonWriterSettings Canonical = new() { OutputMode = JsonOutputMode.CanonicalExtendedJson };
+
+    private static readonly RenderArgs<BsonDocument> Args = new(BsonDocumentSerializer.Instance, BsonSerializer.SerializerRegistry);
+
+    private static readonly Guid ItemId = Guid.Parse("0197a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    private static readonly Guid UserId = Guid.Parse("0197a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c");
+    private static readonly Guid BidId = Guid.Parse("0197a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d");
+    private static readonly Guid CursorId = Guid.Parse("0197a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5e");
+    private static readonly DateTimeOffset Now = new(2025, 6, 1, 12, 30, 45, 123, TimeSpan.Zero);
+
+    [Fact]
+    public void An_items_bids_page_after_a_cursor_continues_below_the_cursors_value_or_at_it_below_its_id()
+    {
+        var filter = MongoQueries.ItemBidsPage(ItemId, new Cursor(1234567, CursorId));
+
+        AssertBson(
+            new BsonDocument
+            {
+                { "item_id", Uuid(ItemId) },
+                { "status", "accepted" },
+                {
+                    "$or", new BsonArray
+                    {
+                        new BsonDocument("value_cents", new BsonDocument("$lt", new BsonInt64(1234567))),
+                        new BsonDocument { { "value_cents", new BsonInt64(1234567) }, { "_id", new BsonDocument("$lt", Uuid(CursorId)) } },
+                    }
+                },
+            },
+            Render(filter));
+    }
+
+    [Fact]
+    public void An_items_first_bids_page_is_its_accepted_bids_highest_first()
+    {
+        AssertBson(
+            new BsonDocument { { "item_id", Uuid(ItemId) }, { "status", "accepted" } },
+            Render(MongoQueries.ItemBidsPage(ItemId, after: null)));
+        AssertBson(new BsonDocument { { "value_cents", -1 }, { "_id", -1 } }, MongoQueries.HighestFirst.Render(Args));
+    }
+
+    [Fact]
+    public void Listings_by_id_are_newest_first_and_continue_below_the_cursors_id()
+    {
+        AssertBson(new BsonDocument("_id", -1), MongoQueries.NewestFirst.Render(Args));
+        AssertBson(new BsonDocument(), Render(MongoQueries.UsersPage(after: null)));
+        AssertBson(
+            new BsonDocument("_id", new BsonDocument("$lt", Uuid(CursorId))),
+            Render(MongoQueries.UsersPage(new Cursor(0, CursorId))));
+    }
+
+    [Fact]
+    public void Open_items_end_after_now_and_closed_items_at_or_before_it()
+    {
+        var after = new Cursor(0, CursorId);
+
+        AssertBson(
+            new BsonDocument
+            {
+                { "bidding_enddate", new BsonDocument("$gt", new BsonDateTime(Now.ToUnixTimeMilliseconds())) },
+                { "_id", new BsonDocument("$lt", Uuid(CursorId)) },
+            },
+            Render(MongoQueries.ItemsPage(ItemStatus.Open, Now, after)));
+        AssertBson(
+            new BsonDocument("bidding_enddate", new BsonDocument("$lte", new BsonDateTime(Now.ToUnixTimeMilliseconds()))),
+            Render(MongoQueries.ItemsPage(ItemStatus.Closed, Now, after: null)));
+        AssertBson(
+            new BsonDocument("_id", new BsonDocument("$lt", Uuid(CursorId))),
+            Render(MongoQueries.ItemsPage(status: null, Now, after)));
+    }
+
+    [Fact]
+    public void Bid_listings_filter_on_the_status_and_the_user_when_asked()
+    {
+        var after = new Cursor(0, CursorId);
+
+        AssertBson(new BsonDocument(), Render(MongoQueries.BidsPage(status: null, after: null)));
+        AssertBson(
+            new BsonDocument { { "status", "rejected" }, { "_id", new BsonDocument("$lt", Uuid(CursorId)) } },
+            Render(MongoQueries.BidsPage(BidStatus.Rejected, after)));
+        AssertBson(
+            new BsonDocument("user_id", Uuid(UserId)),
+            Render(MongoQueries.UserBidsPage(UserId, status: null, after: null)));
+        AssertBson(
+            new BsonDocument
+            {
+                { "user_id", Uuid(UserId) },
+                { "status", "accepted" },
+                { "_id", new BsonDocument("$lt", Uuid(CursorId)) },
+            },
+            Render(MongoQueries.UserBidsPage(UserId, BidStatus.Accepted, after)));
+    }
+
+    [Fact]
+    public void Ids_are_standard_uuids_in_rfc_byte_order()
+    {
+        var id = Render(MongoQueries.ById(ItemId))["_id"].AsBsonBinaryData;
+
+        Assert.Equal(BsonBinarySubType.UuidStandard, id.SubType);
+        Assert.Equal(ItemId.ToByteArray(bigEndian: true), id.Bytes);
+    }
+
+    [Fact]
+    public void Version_7_ids_compare_as_standard_binary_in_creation_order()
+    {
+        var earlier = Guid.CreateVersion7(Now);
+        var later = Guid.CreateVersion7(Now.AddMilliseconds(1));
+
+        Assert.True(Uuid(earlier).Bytes.AsSpan().SequenceCompareTo(Uuid(later).Bytes) < 0);
+    }
+
+    [Theory]
+    [InlineData("{\"$gt\": \"\"}")]
+    [InlineData("$where")]
+    [InlineData("{\"$where\": \"sleep(1000)\"}")]
+    public void An_idempotency_key_that_looks_like_an_operator_stays_a_plain_string(string key)
+    {
+        AssertBson(new BsonDocument("_id", new BsonString(key)), Render(MongoQueries.ByKey(key)));
+    }
+
+    [Fact]
+    public void A_user_name_that_looks_like_an_operator_is_stored_as_a_plain_string()
+    {
+        var user = new User(UserId, "{\"$gt\": \"\"}", 0, Now);
+
+        AssertBson(new BsonString(user.Name), MongoBidderStore.ToDocument(user)["name"]);
+    }
+
+    [Fact]
+    public void Marking_a_key_produced_sets_only_the_flag()
+    {
+        AssertBson(new BsonDocument("$set", new BsonDocument("produced", true)), MongoQueries.MarkProduced.Render(Args));
+    }
+
+    [Fact]
+    public void A_batch_read_asks_for_all_its_ids_at_once()
+    {
+        AssertBson(
+            new BsonDocument("_id", new BsonDocument("$in", new BsonArray { Uuid(ItemId), Uuid(UserId) })),
+            Render(MongoQueries.ByIds([ItemId, UserId])));
+        AssertBson(new BsonDocument("_id", 1), MongoQueries.IdOnly.Render(Args));
+    }
+
+    [Fact]
+    public void An_accepted_bid_is_stored_uncounted_and_a_rejected_one_is_not()
+    {
+        var accepted = new Bid(BidId, ItemId, UserId, 5m, "web", Now, Now, BidStatus.Accepted, null, null);
+
+        Assert.True(MongoBidderStore.ToNewEvent(accepted)["uncounted"].AsBoolean);
+        Assert.False(MongoBidderStore.ToNewEvent(accepted with { Status = BidStatus.Rejected, Reason = "closed" }).Contains("uncounted"));
+        Assert.Equal(accepted, MongoBidderStore.ToBid(RoundTrip(MongoBidderStore.ToNewEvent(accepted))));
+    }
+
+    [Fact]
+    public void A_replay_finds_the_stored_bids_whose_count_is_still_owed()
+    {
+        AssertBson(
+            new BsonDocument { { "_id", new BsonDocument("$in", new BsonArray { Uuid(BidId) }) }, { "uncounted", true } },
+            Render(MongoQueries.UncountedAmong([BidId])));
+        AssertBson(new BsonDocument("$unset", new BsonDocument("uncounted", 1)), MongoQueries.MarkCounted.Render(Args));
+    }
+
+    [Fact]
+    public void A_bid_is_counted_into_its_user_once_whatever_the_replays()
+    {
+        var count = MongoQueries.CountBid(UserId, BidId);
+        var forget = MongoQueries.ForgetCounted(UserId, [BidId, CursorId]);
+
+        AssertBson(
+            new BsonDocument { { "_id", Uuid(UserId) }, { "counting_bids", new BsonDocument("$ne", Uuid(BidId)) } },
+            Render(count.Filter));
+        AssertBson(
+            new BsonDocument
+            {
+                { "$inc", new BsonDocument("bids", new BsonInt64(1)) },
+                { "$push", new BsonDocument("counting_bids", Uuid(BidId)) },
+            },
+            count.Update.Render(Args));
+        AssertBson(new BsonDocument("_id", Uuid(UserId)), Render(forget.Filter));
+        AssertBson(
+            new BsonDocument("$pullAll", new BsonDocument("counting_bids", new BsonArray { Uuid(BidId), Uuid(CursorId) })),
+            forget.Update.Render(Args));
+    }
+
+    [Fact]
+    public void An_item_takes_a_bidding_state_only_when_it_has_more_bids()
+    {
+        var update = MongoQueries.ApplyItemState(new ItemBiddingState(ItemId, 12345.67m, UserId, BidId, 7, Now));
+
+        AssertBson(
+            new BsonDocument { { "_id", Uuid(ItemId) }, { "bids", new BsonDocument("$lt", new BsonInt64(7)) } },
+            Render(update.Filter));
+        AssertBson(
+            new BsonDocument("$set", new BsonDocument
+            {
+                { "winning_bid", new BsonDecimal128(Decimal128.Parse("12345.67")) },
+                { "winning_user_id", Uuid(UserId) },
+                { "winning_bid_id", Uuid(BidId) },
+                { "bids", new BsonInt64(7) },
+            }),
+            update.Update.Render(Args));
+    }
+
+    [Fact]
+    public void Every_listing_has_an_index_that_ends_in_its_sort()
+    {
+        AssertBson(
+            new BsonArray
+            {
+                new BsonDocument { { "status", 1 }, { "_id", -1 } },
+                new BsonDocument { { "item_id", 1 }, { "status", 1 }, { "value_cents", -1 }, { "_id", -1 } },
+                new BsonDocument { { "user_id", 1 }, { "_id", -1 } },
+                new BsonDocument { { "user_id", 1 }, { "status", 1 }, { "_id", -1 } },
+            },
+            KeysOf(MongoQueries.EventIndexes));
+        AssertBson(new BsonArray { new BsonDocument { { "bidding_enddate", 1 }, { "_id", -1 } } }, KeysOf(MongoQueries.ItemIndexes));
+    }
+
+    [Fact]
+    public void Idempotency_keys_expire_a_day_after_they_were_created()
+    {
+        var index = Assert.Single(MongoQueries.IdempotencyKeyIndexes);
+
+        AssertBson(new BsonDocument("created_date", 1), index.Keys.Render(Args));
+        Assert.Equal(TimeSpan.FromHours(24), index.Options.ExpireAfter);
+    }
+
+    [Fact]
+    public void A_user_maps_to_its_document_and_back()
+    {
+        var user = new User(UserId, "Zoë Ångström 名前 🚲", 42, Now);
+
+        var document = MongoBidderStore.ToDocument(user);
+
+        AssertBson(
+            new BsonDocument
+            {
+                { "_id", Uuid(UserId) },
+                { "name", "Zoë Ångström 名前 🚲" },
+                { "bids", new BsonInt64(42) },
+                { "created_date", new BsonDateTime(Now.ToUnixTimeMilliseconds()) },
+            },
+            document);
+        Assert.Equal(user, MongoBidderStore.ToUser(RoundTrip(document)));
+    }
+
+    [Fact]
+    public void An_item_without_a_winner_maps_to_its_document_and_back()
+    {
+        var item = new Item(ItemId, "Vélo « rouge » 自転車", 0.01m, 0m, null, null, "EUR", ["https://example.com/a.jpg", "b.png"], 0, Now, Now.AddDays(7));
+
+        var document = MongoBidderStore.ToDocument(item);
+
+        AssertBson(
+            new BsonDocument
+            {
+                { "_id", Uuid(ItemId) },
+                { "name", "Vélo « rouge » 自転車" },
+                { "init_bid", new BsonDecimal128(Decimal128.Parse("0.01")) },
+                { "winning_bid", new BsonDecimal128(Decimal128.Parse("0")) },
+                { "winning_user_id", BsonNull.Value },
+                { "winning_bid_id", BsonNull.Value },
+                { "currency", "EUR" },
+                { "pictures", new BsonArray { "https://example.com/a.jpg", "b.png" } },
+                { "bids", new BsonInt64(0) },
+                { "created_date", new BsonDateTime(Now.ToUnixTimeMilliseconds()) },
+                { "bidding_enddate", new BsonDateTime(Now.AddDays(7).ToUnixTimeMilliseconds()) },
+            },
+            document);
+        AssertSameItem(item, MongoBidderStore.ToItem(RoundTrip(document)));
+    }
+
+    [Fact]
+    public void An_item_with_a_winner_maps_back_exactly()
+    {
+        var item = new Item(ItemId, "Item", 10m, 12345.67m, UserId, BidId, "USD", [], 3, Now, Now.AddHours(1));
+
+        AssertSameItem(item, MongoBidderStore.ToItem(RoundTrip(MongoBidderStore.ToDocument(item))));
+    }
+
+    [Fact]
+    public void An_accepted_bid_maps_to_its_document_and_back()
+    {
+        var bid = new Bid(BidId, ItemId, UserId, 12345.67m, "web ✓", Now, Now.AddMilliseconds(5), BidStatus.Accepted, null, null);
+
+        var document = MongoBidderStore.ToDocument(bid);
+
+        AssertBson(
+            new BsonDocument
+            {
+                { "_id", Uuid(BidId) },
+                { "item_id", Uuid(ItemId) },
+                { "user_id", Uuid(UserId) },
+                { "value", new BsonDecimal128(Decimal128.Parse("12345.67")) },
+                { "value_cents", new BsonInt64(1234567) },
+                { "client", "web ✓" },
+                { "bid_date", new BsonDateTime(Now.ToUnixTimeMilliseconds()) },
+                { "created_date", new BsonDateTime(Now.AddMilliseconds(5).ToUnixTimeMilliseconds()) },
+                { "status", "accepted" },
+                { "reason", BsonNull.Value },
+                { "detail", BsonNull.Value },
+            },
+            document);
+        Assert.Equal(bid, MongoBidderStore.ToBid(RoundTrip(document)));
+    }
+
+    [Fact]
+    public void A_rejected_bid_keeps_its_reason_and_detail()
+    {
+        var bid = new Bid(BidId, ItemId, UserId, 0.01m, "cli", Now, Now, BidStatus.Rejected, "bid_too_low", "Le montant doit dépasser 5,00 €.");
+
+        var document = MongoBidderStore.ToDocument(bid);
+
+        Assert.Equal("rejected", document["status"].AsString);
+        Assert.Equal(1L, document["value_cents"].AsInt64);
+        Assert.Equal(bid, MongoBidderStore.ToBid(RoundTrip(document)));
+    }
+
+    [Fact]
+    public void An_idempotency_record_maps_to_its_document_and_back()
+    {
+        var record = new IdempotencyRecord("clé-🔑", "sha256:abc", new PostedBid(BidId, ItemId, UserId, 12345.67m, "web", Now), false, Now);
+
+        var document = MongoBidderStore.ToDocument(record);
+
+        AssertBson(
+            new BsonDocument
+            {
+                { "_id", "clé-🔑" },
+                { "request_hash", "sha256:abc" },
+                {
+                    "bid", new BsonDocument
+                    {
+                        { "id", Uuid(BidId) },
+                        { "item_id", Uuid(ItemId) },
+                        { "user_id", Uuid(UserId) },
+                        { "value", new BsonDecimal128(Decimal128.Parse("12345.67")) },
+                        { "client", "web" },
+                        { "bid_date", new BsonDateTime(Now.ToUnixTimeMilliseconds()) },
+                    }
+                },
+                { "produced", false },
+                { "created_date", new BsonDateTime(Now.ToUnixTimeMilliseconds()) },
+            },
+            document);
+        Assert.Equal(record, MongoBidderStore.ToIdempotencyRecord(RoundTrip(document)));
+    }
+
+    [Fact]
+    public void Dates_come_back_in_utc_at_millisecond_precision()
+    {
+        var local = new DateTimeOffset(2025, 6, 1, 14, 30, 45, 123, TimeSpan.FromHours(2)).AddTicks(4567);
+
+        var created = MongoBidderStore.ToUser(RoundTrip(MongoBidderStore.ToDocument(new User(UserId, "u", 0, local)))).CreatedDate;
+
+        Assert.Equal(TimeSpan.Zero, created.Offset);
+        Assert.Equal(Now, created);
+    }
+
+    private static void AssertBson(BsonValue expected, BsonValue actual) =>
+        Assert.Equal(expected.ToJson(Canonical), actual.ToJson(Canonical));
+
+    private static BsonBinaryData Uuid(Guid id) => new(id, GuidRepresentation.Standard);
+
+    private static BsonDocument Render(FilterDefinition<BsonDocument> filter) => filter.Render(Args);
+
+    private static BsonArray KeysOf(IEnumerable<CreateIndexModel<BsonDocument>> indexes) => [.. indexes.Select(index => index.Keys.Render(Args))];
+
+    /// <summary>Through the wire format, so the mapping reads what the server would hand back, not the objects it built.</summary>
+    private static BsonDocument RoundTrip(BsonDocument document) => BsonSerializer.Deserialize<BsonDocument>(document.ToBson());
+
+    /// <summary>Records compare lists by reference, so the pictures are compared by content apart.</summary>
+    private static void AssertSameItem(Item expected, Item actual)
+    {
+        Assert.Equal(expected.Pictures, actual.Pictures);
+        Assert.Equal(expected, actual with { Pictures = expected.Pictures });
+    }
+}
