@@ -25,18 +25,21 @@ public static class EventsApi
 
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/events").WithTags("Bids");
+        var api = app.MapGroup("/events").WithTags("Bids")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapPost("/", PostBid).WithName(nameof(PostBid))
             .WithSummary("Post a bid for processing")
             .WithDescription("Answers 202 once Kafka holds the bid; GET the Location to see whether the streamer accepted or rejected it. " +
                 $"Send an {IdempotencyKeyHeader} header to make retries safe: the same key returns the same bid and posts it only once.")
             .Accepts<CreateBidRequest>("application/json")
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         api.MapGet("/", ListBids).WithName(nameof(ListBids)).WithSummary("List processed bids, newest first");
         api.MapGet("/{id}", GetBid).WithName(nameof(GetBid))
             .WithSummary("Get a processed bid: accepted, or rejected with the reason")
-            .WithDescription("404 while the bid is still being processed, or when no bid has this id.");
+            .WithDescription("404 while the bid is still being processed, or when no bid has this id.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         return app;
     }

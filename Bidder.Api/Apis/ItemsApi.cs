@@ -17,13 +17,17 @@ public static partial class ItemsApi
 
     public static IEndpointRouteBuilder MapItemsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/items").WithTags("Items");
+        var api = app.MapGroup("/items").WithTags("Items")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapPost("/", CreateItem).WithName(nameof(CreateItem)).WithSummary("Create an item (an auction)")
-            .Accepts<CreateItemRequest>("application/json");
+            .Accepts<CreateItemRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("/", ListItems).WithName(nameof(ListItems)).WithSummary("List items, newest first");
-        api.MapGet("/{id}", GetItem).WithName(nameof(GetItem)).WithSummary("Get an item with its live winning bid");
-        api.MapGet("/{id}/bids", ListItemBids).WithName(nameof(ListItemBids)).WithSummary("List an item's accepted bids, highest first");
+        api.MapGet("/{id}", GetItem).WithName(nameof(GetItem)).WithSummary("Get an item with its live winning bid")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{id}/bids", ListItemBids).WithName(nameof(ListItemBids)).WithSummary("List an item's accepted bids, highest first")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         // The original system's route for the same listing, kept so its clients keep working.
         api.MapGet("/bids/{id}", ListItemBids).WithName("ListItemBidsLegacy").WithSummary("List an item's bids (original route)")
             .ExcludeFromDescription();

@@ -13,13 +13,17 @@ public static class UsersApi
 
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/users").WithTags("Users");
+        var api = app.MapGroup("/users").WithTags("Users")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapPost("/", CreateUser).WithName(nameof(CreateUser)).WithSummary("Create a user")
-            .Accepts<CreateUserRequest>("application/json");
+            .Accepts<CreateUserRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("/", ListUsers).WithName(nameof(ListUsers)).WithSummary("List users, newest first");
-        api.MapGet("/{id}", GetUser).WithName(nameof(GetUser)).WithSummary("Get a user, with the number of its accepted bids");
-        api.MapGet("/{id}/bids", ListUserBids).WithName(nameof(ListUserBids)).WithSummary("List a user's processed bids, newest first");
+        api.MapGet("/{id}", GetUser).WithName(nameof(GetUser)).WithSummary("Get a user, with the number of its accepted bids")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{id}/bids", ListUserBids).WithName(nameof(ListUserBids)).WithSummary("List a user's processed bids, newest first")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         // The original system's route for the same listing, kept so its clients keep working.
         api.MapGet("/items/{id}", ListUserBids).WithName("ListUserBidsLegacy").WithSummary("List a user's bids (original route)")
             .ExcludeFromDescription();

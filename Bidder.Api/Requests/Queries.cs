@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Bidder.Core.Domain;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Bidder.Api.Requests;
 
@@ -74,4 +75,4 @@ internal static class Queries
 }
 
 /// <summary><c>?limit=</c> (1–100, default 20) and <c>?cursor=</c> (the <c>next_cursor</c> of the previous page).</summary>
-public sealed record PageQuery(string? Limit, string? Cursor);
+public sealed record PageQuery([FromQuery(Name = "limit")] string? Limit, [FromQuery(Name = "cursor")] string? Cursor);

@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+using Bidder.Api.Contracts;
+using Bidder.Core.Domain;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Bidder.Api.Extensions;
+
+/// <summary>
+/// What the generated OpenAPI document cannot know from the handlers' signatures: the handlers take ids,
+/// limits and statuses as text (to answer a precise 400 themselves), so their real types, ranges and
+/// choices are described here; plus tag descriptions and request examples.
+/// </summary>
+internal static class OpenApiDocumentation
+{
+    public static OpenApiOptions Describe(this OpenApiOptions options)
+    {
+        options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Bidder API";
+            document.Info.Description = "Real-time auction bidding. Bids are posted to Kafka and processed by the streamer; " +
+                "an item's winning bid updates live. Errors are RFC 9457 problem documents.";
+            // Served wherever the API runs: relative to the origin the document was loaded from.
+            document.Servers = [new OpenApiServer { Url = "/", Description = "This deployment" }];
+            // No authentication, deliberately (the original system had none): say so explicitly.
+            document.Security = [new OpenApiSecurityRequirement()];
+            document.Tags = new HashSet<OpenApiTag>
+            {
+                new() { Name = "Users", Description = "Bidders. A user's `bids` counts its accepted bids." },
+                new() { Name = "Items", Description = "Auctions, with the live winning bid." },
+                new() { Name = "Bids", Description = "Posted bids (the original routes call them events): accepted or rejected by the streamer." },
+            };
+            return Task.CompletedTask;
+        });
+
+        options.AddOperationTransformer((operation, _, _) =>
+        {
+            foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
+            {
+                (parameter.Schema, parameter.Description) = parameter.Name switch
+                {
+                    "id" => (new OpenApiSchema { Type = JsonSchemaType.String, Format = "uuid" }, "The record's id (a UUID)."),
+                    "limit" => (new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Integer,
+                        Minimum = "1",
+                        Maximum = PageRequest.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        Default = PageRequest.DefaultLimit,
+                    }, "Records per page."),
+                    "cursor" => (parameter.Schema, "The `next_cursor` of the previous page; omit for the first page."),
+                    "status" => (Choices(operation.Tags?.Any(t => t.Name == "Items") == true ? ["open", "closed"] : ["accepted", "rejected"]), "Only records with this status."),
+                    "Idempotency-Key" => (parameter.Schema, "Makes retries safe: the same key returns the same bid and posts it only once (1–200 printable ASCII characters)."),
+                    _ => (parameter.Schema, parameter.Description),
+                };
+            }
+
+            return Task.CompletedTask;
+        });
+
+        options.AddSchemaTransformer((schema, context, _) =>
+        {
+            if (Examples.TryGetValue(context.JsonTypeInfo.Type, out var example))
+            {
+                schema.Examples = [example.DeepClone()];
+            }
+
+            return Task.CompletedTask;
+        });
+
+        return options;
+    }
+
+    private static OpenApiSchema Choices(string[] values) =>
+        new() { Type = JsonSchemaType.String, Enum = [.. values.Select(v => (JsonNode)JsonValue.Create(v))] };
+
+    private static readonly Dictionary<Type, JsonNode> Examples = new()
+    {
+        [typeof(CreateUserRequest)] = new JsonObject { ["name"] = "Ada Lovelace" },
+        [typeof(CreateItemRequest)] = new JsonObject
+        {
+            ["name"] = "Victorian brass telescope",
+            ["init_bid"] = 120.00m,
+            ["currency"] = "EUR",
+            ["pictures"] = new JsonArray("https://example.com/telescope.jpg"),
+            ["bidding_enddate"] = "2030-01-31T18:00:00Z",
+        },
+        [typeof(CreateBidRequest)] = new JsonObject
+        {
+            ["item_id"] = "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f",
+            ["user_id"] = "0194f3a2-9a77-7c01-8d2e-3f4a5b6c7d8e",
+            ["value"] = 125.50m,
+            ["client"] = "web",
+        },
+    };
+}
