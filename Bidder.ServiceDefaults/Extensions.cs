@@ -48,7 +48,7 @@ public static class Extensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddMeter(KafkaTelemetry.MeterName))
+                .AddMeter("Bidder.*"))
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(KafkaTelemetry.ActivitySourceName)

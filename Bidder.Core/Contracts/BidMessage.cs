@@ -23,6 +23,8 @@ public sealed record BidMessage(
         new(CurrentSchemaVersion, bid.Id, bid.ItemId, bid.UserId, bid.Value, bid.Client, bid.BidDate);
 
     public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, BidMessageJson.Default.BidMessage);
+
+    public PostedBid ToPostedBid() => new(Id, ItemId, UserId, Value, Client, BidDate);
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]

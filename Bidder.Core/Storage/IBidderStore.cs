@@ -51,6 +51,9 @@ public interface IBidderStore
     /// <summary>The ids among <paramref name="ids"/> of users that exist (one round trip for a whole batch).</summary>
     Task<IReadOnlySet<Guid>> FindUsersAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
 
+    /// <summary>The processed bids among <paramref name="ids"/> (one round trip for a whole batch): how the streamer recognizes a replay.</summary>
+    Task<IReadOnlyDictionary<Guid, Bid>> GetBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
+
     /// <summary>
     /// Records what the streamer made of a batch, idempotently, so that replaying a batch after a crash
     /// changes nothing: a bid whose id is already stored is skipped (and not counted again); each user's

@@ -1,6 +1,9 @@
+using Bidder.Core.Domain;
 using Bidder.Core.Kafka;
 using Bidder.Core.Storage;
+using Bidder.Streamer.Pipeline;
 using Confluent.Kafka;
+using Microsoft.Extensions.Options;
 
 namespace Bidder.Streamer.Extensions;
 
@@ -14,13 +17,53 @@ internal static class ApplicationServiceExtensions
         builder.AddBidderStorage();
         builder.AddBidderTopics();
 
-        builder.AddKafkaConsumer<string, byte[]>(KafkaTopicsInitializer.ConnectionName, settings =>
+        builder.Services.AddOptions<StreamerOptions>()
+            .BindConfiguration(StreamerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        builder.AddKafkaConsumer<string, byte[]>(KafkaTopicsInitializer.ConnectionName,
+            settings =>
+            {
+                settings.Config.GroupId ??= ConsumerGroup;
+                // Offsets are committed by the pipeline, only once a batch is durable everywhere.
+                settings.Config.EnableAutoCommit = false;
+                settings.Config.AutoOffsetReset = AutoOffsetReset.Earliest;
+            },
+            (services, consumer) =>
+            {
+                // An assigned partition's table is restored before any of its bids is processed;
+                // a partition that leaves takes its table with it.
+                var table = services.GetRequiredService<ItemTable>();
+                var restorer = services.GetRequiredService<ChangelogRestorer>();
+                consumer
+                    .SetPartitionsAssignedHandler((_, partitions) =>
+                    {
+                        foreach (var partition in partitions)
+                        {
+                            table.Load(partition.Partition.Value, restorer.Restore(partition.Partition.Value, CancellationToken.None));
+                        }
+                    })
+                    .SetPartitionsRevokedHandler((_, partitions) => partitions.ForEach(p => table.Drop(p.Partition.Value)))
+                    .SetPartitionsLostHandler((_, partitions) => partitions.ForEach(p => table.Drop(p.Partition.Value)));
+            });
+
+        // Rejects and item states are in Kafka before a batch's offsets are committed: acks=all, idempotent.
+        builder.AddKafkaProducer<string, byte[]>(KafkaTopicsInitializer.ConnectionName, settings =>
         {
-            settings.Config.GroupId ??= ConsumerGroup;
-            // Offsets are committed by the pipeline, only once a batch is durable everywhere.
-            settings.Config.EnableAutoCommit = false;
-            settings.Config.AutoOffsetReset = AutoOffsetReset.Earliest;
+            settings.Config.Acks = Acks.All;
+            settings.Config.EnableIdempotence = true;
+            settings.Config.LingerMs ??= 5;
         });
+
+        builder.Services.AddSingleton<ItemTable>();
+        builder.Services.AddSingleton<ChangelogRestorer>();
+        builder.Services.AddSingleton<StreamerMetrics>();
+        builder.Services.AddSingleton<PipelineHealth>();
+        builder.Services.AddSingleton(services => new BidRules(services.GetRequiredService<IOptions<StreamerOptions>>().Value.MaxBidValue));
+        builder.Services.AddSingleton<BatchProcessor>();
+        builder.Services.AddHostedService<BidPipeline>();
+        builder.Services.AddHealthChecks().AddCheck<PipelineHealth>("pipeline", tags: ["ready"]);
 
         return builder;
     }

@@ -26,7 +26,7 @@ public class MongoQueryRenderingTests
     private static readonly DateTimeOffset Now = new(2025, 6, 1, 12, 30, 45, 123, TimeSpan.Zero);
 
     [Fact]
-    public void An_items_bids_page_after_a_cursor_continues_below_the_cursors_value_or_at_it_below_its_id()
+    public void An_items_bids_page_after_a_cursor_is_capped_at_the_cursors_value_and_continues_below_it_or_at_it_below_its_id()
     {
         var filter = MongoQueries.ItemBidsPage(ItemId, new Cursor(1234567, CursorId));
 
@@ -35,6 +35,7 @@ public class MongoQueryRenderingTests
             {
                 { "item_id", Uuid(ItemId) },
                 { "status", "accepted" },
+                { "value_cents", new BsonDocument("$lte", new BsonInt64(1234567)) },
                 {
                     "$or", new BsonArray
                     {
@@ -155,6 +156,18 @@ public class MongoQueryRenderingTests
             new BsonDocument("_id", new BsonDocument("$in", new BsonArray { Uuid(ItemId), Uuid(UserId) })),
             Render(MongoQueries.ByIds([ItemId, UserId])));
         AssertBson(new BsonDocument("_id", 1), MongoQueries.IdOnly.Render(Args));
+    }
+
+    [Fact]
+    public void A_batch_of_bids_is_read_in_one_query_asking_each_id_once()
+    {
+        AssertBson(
+            new BsonDocument("_id", new BsonDocument("$in", new BsonArray { Uuid(BidId), Uuid(CursorId) })),
+            Render(MongoQueries.BidsAmong([BidId, CursorId, BidId])));
+
+        var id = Render(MongoQueries.BidsAmong([BidId]))["_id"]["$in"][0].AsBsonBinaryData;
+        Assert.Equal(BsonBinarySubType.UuidStandard, id.SubType);
+        Assert.Equal(BidId.ToByteArray(bigEndian: true), id.Bytes);
     }
 
     [Fact]

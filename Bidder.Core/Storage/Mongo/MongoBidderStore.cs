@@ -116,6 +116,18 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             return documents.Select(document => ReadUuid(document["_id"])).ToHashSet();
         }, "finding users", cancellationToken);
 
+    public Task<IReadOnlyDictionary<Guid, Bid>> GetBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlyDictionary<Guid, Bid>>(async () =>
+        {
+            if (ids.Count == 0)
+            {
+                return new Dictionary<Guid, Bid>();
+            }
+
+            var documents = await _events.Find(MongoQueries.BidsAmong(ids)).ToListAsync(cancellationToken);
+            return documents.Select(ToBid).ToDictionary(bid => bid.Id);
+        }, "reading bids", cancellationToken);
+
     /// <summary>
     /// Without a replica set MongoDB has no multi-document transaction, so every step is idempotent on its
     /// own and the steps run in an order where a crash between any two leaves what a replay completes:

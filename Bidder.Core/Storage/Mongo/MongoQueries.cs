@@ -45,6 +45,9 @@ internal static class MongoQueries
 
     public static FilterDefinition<BsonDocument> ByIds(IEnumerable<Guid> ids) => Filter.In("_id", ids.Select(Uuid));
 
+    /// <summary>The processed bids among <paramref name="ids"/>, each id asked once: how the streamer recognizes a replay.</summary>
+    public static FilterDefinition<BsonDocument> BidsAmong(IEnumerable<Guid> ids) => ByIds(ids.Distinct());
+
     public static ProjectionDefinition<BsonDocument> IdOnly { get; } = Builders<BsonDocument>.Projection.Include("_id");
 
     /// <summary>
@@ -109,6 +112,8 @@ internal static class MongoQueries
         AllOf(
             Filter.Eq("item_id", Uuid(itemId)),
             WithStatus(BidStatus.Accepted),
+            // The top-level bound caps the index scan at the cursor's value; the $or alone would leave it unbounded.
+            after is { } bound ? Filter.Lte("value_cents", new BsonInt64(bound.SortValue)) : null,
             after is { } cursor
                 ? Filter.Or(
                     Filter.Lt("value_cents", new BsonInt64(cursor.SortValue)),

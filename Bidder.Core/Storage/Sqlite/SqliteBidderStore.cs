@@ -178,6 +178,18 @@ public sealed class SqliteBidderStore : IBidderStore
             return items;
         }, cancellationToken);
 
+    public Task<IReadOnlyDictionary<Guid, Bid>> GetBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        RunAsync<IReadOnlyDictionary<Guid, Bid>>(async connection =>
+        {
+            var bids = new Dictionary<Guid, Bid>(ids.Count);
+            await foreach (var bid in ReadByIdsAsync(connection, $"SELECT {BidColumns} FROM events", ids, ReadBid, cancellationToken))
+            {
+                bids[bid.Id] = bid;
+            }
+
+            return bids;
+        }, cancellationToken);
+
     public Task<IReadOnlySet<Guid>> FindUsersAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
         RunAsync<IReadOnlySet<Guid>>(async connection =>
         {

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Bidder.Core.Kafka;
+using Confluent.Kafka;
+using Microsoft.Extensions.Options;
+
+namespace Bidder.Streamer.Pipeline;
+
+/// <summary>
+/// Rebuilds one partition of the item table from the item-changelog topic: reads that partition from its
+/// start to its end as it stands now, the last record of each item winning. Runs on every assignment,
+/// before the partition's bids are processed.
+/// </summary>
+public sealed partial class ChangelogRestorer(
+    IConfiguration configuration,
+    IOptions<KafkaTopicsOptions> topics,
+    ILogger<ChangelogRestorer> logger)
+{
+    private static readonly TimeSpan WatermarkTimeout = TimeSpan.FromSeconds(10);
+
+    public Dictionary<Guid, ItemTableEntry> Restore(int partition, CancellationToken cancellationToken)
+    {
+        var topic = topics.Value.ItemChangelog.Name;
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = configuration.GetConnectionString(KafkaTopicsInitializer.ConnectionName),
+            GroupId = $"{Extensions.ApplicationServiceExtensions.ConsumerGroup}-restore",
+            EnableAutoCommit = false,
+            EnablePartitionEof = true,
+        }).Build();
+
+        var topicPartition = new TopicPartition(topic, partition);
+        var watermarks = consumer.QueryWatermarkOffsets(topicPartition, WatermarkTimeout);
+        var rows = new Dictionary<Guid, ItemTableEntry>();
+        if (watermarks.High.Value <= watermarks.Low.Value)
+        {
+            return rows;
+        }
+
+        consumer.Assign(new TopicPartitionOffset(topicPartition, watermarks.Low));
+        var records = 0;
+        while (true)
+        {
+            var result = consumer.Consume(cancellationToken);
+            if (result.IsPartitionEOF)
+            {
+                break;
+            }
+
+            records++;
+            if (Read(result.Message.Value) is { } record)
+            {
+                rows[record.ItemId] = ItemTableEntry.FromChangelog(record);
+            }
+
+            if (result.Offset.Value >= watermarks.High.Value - 1)
+            {
+                break;
+            }
+        }
+
+        LogRestored(partition, rows.Count, records);
+        return rows;
+    }
+
+    private ItemChangelogMessage? Read(byte[]? value)
+    {
+        try
+        {
+            return value is null ? null : JsonSerializer.Deserialize(value, PipelineJson.Default.ItemChangelogMessage);
+        }
+        catch (JsonException ex)
+        {
+            LogUnreadable(ex.Message);
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Restored item-table partition {Partition}: {Items} item(s) from {Records} changelog record(s).")]
+    private partial void LogRestored(int partition, int items, int records);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped an unreadable item-changelog record: {Reason}")]
+    private partial void LogUnreadable(string reason);
+}

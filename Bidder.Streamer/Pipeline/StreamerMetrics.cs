@@ -1,0 +1,44 @@
+using System.Diagnostics.Metrics;
+
+namespace Bidder.Streamer.Pipeline;
+
+/// <summary>The pipeline's instruments (meter "Bidder.Streamer").</summary>
+public sealed class StreamerMetrics
+{
+    public const string MeterName = "Bidder.Streamer";
+
+    private readonly Counter<long> _consumed;
+    private readonly Counter<long> _accepted;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _replayed;
+    private readonly Histogram<int> _batchSize;
+    private readonly Histogram<double> _delay;
+
+    public StreamerMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _consumed = meter.CreateCounter<long>("bidder.bids.consumed", "{bid}", "Messages read from the bids topic.");
+        _accepted = meter.CreateCounter<long>("bidder.bids.accepted", "{bid}", "Bids accepted: each became its item's winning bid.");
+        _rejected = meter.CreateCounter<long>("bidder.bids.rejected", "{bid}", "Bids rejected, by reason.");
+        _replayed = meter.CreateCounter<long>("bidder.bids.replayed", "{bid}", "Bids seen again after a crash or rebalance, and not counted twice.");
+        _batchSize = meter.CreateHistogram<int>("bidder.pipeline.batch.size", "{bid}", "Bids per processed batch.");
+        _delay = meter.CreateHistogram<double>("bidder.bids.end_to_end.delay", "s", "From bid_date (the API took the bid) to the batch being durable.");
+    }
+
+    public void Record(BatchOutcome outcome, int consumed, IEnumerable<DateTimeOffset> bidDates, DateTimeOffset done)
+    {
+        _consumed.Add(consumed);
+        _batchSize.Record(consumed);
+        _accepted.Add(outcome.Accepted);
+        _replayed.Add(outcome.Replayed);
+        foreach (var (reason, count) in outcome.RejectedByReason)
+        {
+            _rejected.Add(count, new KeyValuePair<string, object?>("reason", reason));
+        }
+
+        foreach (var bidDate in bidDates)
+        {
+            _delay.Record((done - bidDate).TotalSeconds);
+        }
+    }
+}

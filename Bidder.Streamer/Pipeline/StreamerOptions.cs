@@ -1,0 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+using Bidder.Core.Domain;
+
+namespace Bidder.Streamer.Pipeline;
+
+/// <summary>The pipeline's settings, bound from <c>Bidder:Streamer</c> and validated at start-up.</summary>
+public sealed class StreamerOptions
+{
+    public const string SectionName = "Bidder:Streamer";
+
+    /// <summary>The highest value a bid may have (the original system's rule: 100000).</summary>
+    [Range(typeof(decimal), "0.01", "90000000000000000")]
+    public decimal MaxBidValue { get; set; } = BidRules.DefaultMaxBidValue;
+
+    /// <summary>At most this many bids per batch: one database transaction and one produce burst each.</summary>
+    [Range(1, 50_000)]
+    public int MaxBatchSize { get; set; } = 1000;
+
+    /// <summary>How long a poll waits for the first bid of a batch.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
+    public TimeSpan PollTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The first retry delay after a failed batch; it doubles up to <see cref="MaxRetryDelay"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The health check turns Unhealthy when batches have been failing for this long.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan UnhealthyAfter { get; set; } = TimeSpan.FromSeconds(10);
+}
