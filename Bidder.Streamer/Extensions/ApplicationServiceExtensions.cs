@@ -29,6 +29,9 @@ internal static class ApplicationServiceExtensions
                 // Offsets are committed by the pipeline, only once a batch is durable everywhere.
                 settings.Config.EnableAutoCommit = false;
                 settings.Config.AutoOffsetReset = AutoOffsetReset.Earliest;
+                // A streamer that dies without leaving the group holds its partitions until this runs out.
+                settings.Config.SessionTimeoutMs ??= 10_000;
+                settings.Config.HeartbeatIntervalMs ??= 2_000;
             },
             (services, consumer) =>
             {

@@ -1,0 +1,142 @@
+using System.Text;
+using Bidder.Core.Contracts;
+using Bidder.Core.Domain;
+using Bidder.Streamer.Pipeline;
+using Confluent.Kafka;
+
+namespace Bidder.Tests.Streamer;
+
+/// <summary>The validate-and-route stage over whole batches: the table, replays and routing.</summary>
+public class BatchProcessorTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly Guid Alice = Guid.CreateVersion7();
+    private static readonly Item Lamp = new(Guid.CreateVersion7(), "lamp", 10m, 0m, null, null, "EUR", [], 0, Now.AddDays(-1), Now.AddDays(1));
+
+    private readonly ItemTable _table = new();
+    private readonly BatchProcessor _processor;
+
+    public BatchProcessorTests()
+    {
+        _table.Load(0, []);
+        _processor = new BatchProcessor(new BidRules(BidRules.DefaultMaxBidValue), _table);
+    }
+
+    [Fact]
+    public void Each_accepted_bid_raises_the_winning_bid_for_the_next_bid_of_the_batch()
+    {
+        var batch = Decode(Bid(20m, 0), Bid(15m, 1), Bid(25m, 2), Bid(25m, 3));
+
+        var outcome = _processor.Process(batch, Lookups(), Now);
+
+        Assert.Equal(["accepted", "rejected", "accepted", "rejected"], outcome.Bids.Select(b => b.Status.ToString().ToLowerInvariant()));
+        Assert.Equal([RejectReason.TooLow, RejectReason.TooLow], outcome.Invalid.Select(i => i.Reason));
+        var row = Assert.Single(outcome.Rows).Value;
+        Assert.Equal(25m, row.WinningBid);
+        Assert.Equal(2, row.Bids);
+        Assert.Equal(2, row.SourceOffset);
+        Assert.Equal(2, outcome.Accepted);
+        Assert.Equal(2, outcome.RejectedByReason[RejectReason.TooLow]);
+    }
+
+    [Fact]
+    public void Processing_reads_the_table_but_changes_it_only_when_the_outcome_is_applied()
+    {
+        var batch = Decode(Bid(20m, 0));
+
+        var outcome = _processor.Process(batch, Lookups(), Now);
+        Assert.Null(_table.Find(0, Lamp.Id));
+        _table.Apply(outcome.Rows.Select(r => (r.Key.Partition, r.Key.ItemId, r.Value)));
+
+        Assert.Equal(20m, _table.Find(0, Lamp.Id)!.WinningBid);
+        Assert.Equal(RejectReason.TooLow, _processor.Process(Decode(Bid(20m, 1)), Lookups(), Now).Invalid.Single().Reason);
+    }
+
+    [Fact]
+    public void A_bid_seen_twice_in_a_batch_counts_once()
+    {
+        var bid = Bid(20m, 0);
+
+        var outcome = _processor.Process(Decode(bid, bid with { }), Lookups(), Now);
+
+        Assert.Single(outcome.Bids);
+        Assert.Equal(1, outcome.Rows.Single().Value.Bids);
+    }
+
+    [Fact]
+    public void A_replayed_bid_the_database_recorded_is_not_evaluated_or_counted_again()
+    {
+        var accepted = Bid(20m, 0);
+        var rejected = Bid(5m, 1);
+        var recorded = new Dictionary<Guid, Bid>
+        {
+            [accepted.Message.Id] = Recorded(accepted, BidStatus.Accepted, null),
+            [rejected.Message.Id] = Recorded(rejected, BidStatus.Rejected, RejectReason.BelowInitBid),
+        };
+        // The database already holds the win; the item row read from it covers every recorded bid.
+        var items = new Dictionary<Guid, Item> { [Lamp.Id] = Lamp with { WinningBid = 20m, WinningBidId = accepted.Message.Id, Bids = 1 } };
+
+        var outcome = _processor.Process(Decode(accepted, rejected), Lookups(items: items, recorded: recorded), Now);
+
+        Assert.Empty(outcome.Bids);
+        Assert.Empty(outcome.Rows);
+        Assert.Equal(2, outcome.Replayed);
+        Assert.Equal(0, outcome.Accepted);
+        var invalid = Assert.Single(outcome.Invalid);
+        Assert.Equal(RejectReason.BelowInitBid, invalid.Reason);
+        Assert.Equal(rejected.Message.Id, invalid.Event!.Id);
+    }
+
+    [Fact]
+    public void A_recorded_win_missing_from_the_restored_table_is_put_back_and_sent_to_the_changelog_again()
+    {
+        var earlier = Bid(20m, 0);
+        var lost = Bid(30m, 5);
+        _table.Load(0, new Dictionary<Guid, ItemTableEntry> { [Lamp.Id] = new(20m, Alice, earlier.Message.Id, 1, Now, SourceOffset: 0) });
+        var recorded = new Dictionary<Guid, Bid> { [lost.Message.Id] = Recorded(lost, BidStatus.Accepted, null) };
+
+        var outcome = _processor.Process(Decode(lost), Lookups(recorded: recorded), Now);
+
+        var row = Assert.Single(outcome.Rows).Value;
+        Assert.Equal(30m, row.WinningBid);
+        Assert.Equal(lost.Message.Id, row.WinningBidId);
+        Assert.Equal(2, row.Bids);
+        Assert.Empty(outcome.Bids);
+    }
+
+    [Fact]
+    public void An_undecodable_message_is_rejected_as_malformed_and_the_rest_of_the_batch_flows()
+    {
+        var garbage = new ConsumeResult<string, byte[]>
+        {
+            Message = new Message<string, byte[]> { Key = "x", Value = Encoding.UTF8.GetBytes("{\"oops\"") },
+            TopicPartitionOffset = new TopicPartitionOffset("bids", 0, 0),
+        };
+        var batch = new List<DecodedBid> { BidDecoder.Decode(garbage) };
+        batch.AddRange(Decode(Bid(20m, 1)));
+
+        var outcome = _processor.Process(batch, Lookups(), Now);
+
+        var invalid = Assert.Single(outcome.Invalid);
+        Assert.Equal(RejectReason.Malformed, invalid.Reason);
+        Assert.Null(invalid.Event);
+        Assert.Equal(Convert.ToBase64String(Encoding.UTF8.GetBytes("{\"oops\"")), invalid.Raw);
+        Assert.Equal(BidStatus.Accepted, Assert.Single(outcome.Bids).Status);
+    }
+
+    private static (BidMessage Message, long Offset) Bid(decimal value, long offset) =>
+        (new BidMessage(1, Guid.CreateVersion7(), Lamp.Id, Alice, value, "web", Now.AddMinutes(-1)), offset);
+
+    private static Bid Recorded((BidMessage Message, long Offset) bid, BidStatus status, string? reason) =>
+        new(bid.Message.Id, bid.Message.ItemId, bid.Message.UserId, bid.Message.Value, "web", bid.Message.BidDate, Now.AddSeconds(-30), status, reason, reason);
+
+    private static List<DecodedBid> Decode(params (BidMessage Message, long Offset)[] bids) =>
+        [.. bids.Select(b => BidDecoder.Decode(new ConsumeResult<string, byte[]>
+        {
+            Message = new Message<string, byte[]> { Key = b.Message.ItemId.ToString(), Value = b.Message.ToUtf8Json() },
+            TopicPartitionOffset = new TopicPartitionOffset("bids", 0, b.Offset),
+        }))];
+
+    private static BatchLookups Lookups(Dictionary<Guid, Item>? items = null, Dictionary<Guid, Bid>? recorded = null) =>
+        new(new HashSet<Guid> { Alice }, items ?? new Dictionary<Guid, Item> { [Lamp.Id] = Lamp }, recorded ?? []);
+}

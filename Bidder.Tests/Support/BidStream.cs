@@ -1,0 +1,127 @@
+using System.Text;
+using Bidder.Core.Contracts;
+using Bidder.Core.Domain;
+using Bidder.Core.Storage.Sqlite;
+using Confluent.Kafka;
+
+namespace Bidder.Tests.Support;
+
+/// <summary>
+/// A generated stream of bids over many users and items, mixed with every kind of reject, duplicates and
+/// undecodable messages, put straight on the bids topic in a known order; and an oracle, written apart from
+/// the streamer's rules, of what the streamer must make of it.
+/// </summary>
+internal sealed class BidStream
+{
+    public const decimal Ceiling = 100_000m;
+
+    private readonly Random _random;
+    private readonly List<Guid> _users;
+    private readonly List<Item> _items;
+    private readonly List<(string Key, byte[] Value, BidMessage? Bid)> _messages = [];
+
+    public BidStream(int seed, List<Guid> users, List<Item> items, int count, double malformedShare = 0.02, double duplicateShare = 0.02)
+    {
+        _random = new Random(seed);
+        _users = users;
+        _items = items;
+        for (var i = 0; i < count; i++)
+        {
+            var roll = _random.NextDouble();
+            if (roll < malformedShare)
+            {
+                _messages.Add((Guid.NewGuid().ToString(), Encoding.UTF8.GetBytes($"{{\"poison\": {i}"), null));
+            }
+            else if (roll < malformedShare + duplicateShare && _messages.LastOrDefault(m => m.Bid is not null) is { Bid: not null } earlier)
+            {
+                _messages.Add(earlier);
+            }
+            else
+            {
+                var bid = NextBid();
+                _messages.Add((bid.ItemId.ToString(), bid.ToUtf8Json(), bid));
+            }
+        }
+    }
+
+    public IEnumerable<BidMessage> Bids => _messages.Where(m => m.Bid is not null).Select(m => m.Bid!).DistinctBy(b => b.Id);
+
+    public int Malformed => _messages.Count(m => m.Bid is null);
+
+    /// <summary>Produces the messages in order (one producer, idempotent: per-item order holds) and waits until Kafka holds them all.</summary>
+    public void Produce(string bootstrapServers, int from = 0, int? to = null)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = 5,
+        }).Build();
+        foreach (var (key, value, _) in _messages.Skip(from).Take((to ?? _messages.Count) - from))
+        {
+            producer.Produce("bids", new Message<string, byte[]> { Key = key, Value = value });
+        }
+
+        Assert.Equal(0, producer.Flush(TimeSpan.FromMinutes(1)));
+    }
+
+    public int Count => _messages.Count;
+
+    /// <summary>What the streamer must end with: every bid's verdict, each item's winner and count, each user's count.</summary>
+    public Expected Oracle(IReadOnlySet<Guid> existingUsers)
+    {
+        var verdicts = new Dictionary<Guid, string?>();
+        var winning = new Dictionary<Guid, (decimal Value, Guid User, Guid Bid, long Count)>();
+        var userCounts = new Dictionary<Guid, long>();
+        var items = _items.ToDictionary(i => i.Id);
+        foreach (var bid in Bids)
+        {
+            items.TryGetValue(bid.ItemId, out var item);
+            var current = winning.GetValueOrDefault(bid.ItemId);
+            string? reason =
+                bid.Value > Ceiling ? "value_too_high"
+                : !existingUsers.Contains(bid.UserId) ? "unknown_user"
+                : item is null ? "unknown_item"
+                : bid.BidDate >= item.BiddingEndDate ? "auction_closed"
+                : bid.Value < item.InitBid ? "below_init_bid"
+                : bid.Value <= current.Value ? "too_low"
+                : null;
+            verdicts[bid.Id] = reason;
+            if (reason is null)
+            {
+                winning[bid.ItemId] = (bid.Value, bid.UserId, bid.Id, current.Count + 1);
+                userCounts[bid.UserId] = userCounts.GetValueOrDefault(bid.UserId) + 1;
+            }
+        }
+
+        return new Expected(verdicts, winning, userCounts);
+    }
+
+    /// <summary>Reads the store until every bid of the stream is recorded, and returns them.</summary>
+    public async Task<IReadOnlyDictionary<Guid, Bid>> RecordedAsync(string databaseConnectionString)
+    {
+        var store = new SqliteBidderStore(databaseConnectionString);
+        var ids = Bids.Select(b => b.Id).ToList();
+        return await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Timeout),
+            recorded => recorded.Count == ids.Count, $"all {ids.Count} bids of the stream to be recorded");
+    }
+
+    private BidMessage NextBid()
+    {
+        var kind = _random.NextDouble();
+        var item = _items[_random.Next(_items.Count)];
+        var itemId = kind < 0.03 ? Guid.CreateVersion7() : item.Id;
+        var userId = kind is >= 0.03 and < 0.06 ? Guid.CreateVersion7() : _users[_random.Next(_users.Count)];
+        var value = kind is >= 0.06 and < 0.08
+            ? Ceiling + _random.Next(1, 1000)
+            : Math.Round(item.InitBid * 0.9m + (decimal)_random.NextDouble() * 400m, 2);
+        var bidDate = kind is >= 0.08 and < 0.10 ? item.BiddingEndDate.AddSeconds(_random.Next(0, 60)) : item.BiddingEndDate.AddDays(-1);
+        return new BidMessage(1, Guid.CreateVersion7(), itemId, userId, value, _random.Next(3) == 0 ? "mobile 📱" : "web", bidDate);
+    }
+
+    public sealed record Expected(
+        Dictionary<Guid, string?> Verdicts,
+        Dictionary<Guid, (decimal Value, Guid User, Guid Bid, long Count)> Winning,
+        Dictionary<Guid, long> UserCounts);
+}
