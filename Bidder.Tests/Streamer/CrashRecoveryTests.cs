@@ -9,7 +9,7 @@ namespace Bidder.Tests.Streamer;
 /// <summary>
 /// The streamer killed abruptly (SIGKILL: no flush, no commit, no goodbye to the group) several times while
 /// bids keep coming, then restarted: the end state is exactly the oracle's, nothing lost, nothing doubled.
-/// (Seen failing when the pipeline committed offsets before the database write: bids went missing.)
+/// A broken variant that commits offsets before the database write was seen failing it (bids went missing).
 /// </summary>
 [Collection(EmbeddedAppCollection.Name)]
 public class CrashRecoveryTests(EmbeddedApp fixture)
@@ -34,7 +34,7 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
             // Kill it mid-stream: once it has made some progress on this chunk, not after it has finished.
             var before = (await store.GetBidsAsync(ids, TestContext.Timeout)).Count;
             await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Timeout), r => r.Count > before, "the streamer to make progress");
-            KillStreamer();
+            KillStreamer(bootstrapServers);
             await RestartStreamerAsync();
         }
 
@@ -44,13 +44,41 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
         await GeneratedStreamTests.AssertMatchesOracleAsync(stream, recorded, users, items, bootstrapServers, database);
     }
 
-    private void KillStreamer()
+    /// <summary>
+    /// SIGKILLs this app's streamer process: the one whose environment points at this app's broker (the
+    /// resource's own pid may be a launcher). Returns once it is gone.
+    /// </summary>
+    private static void KillStreamer(string bootstrapServers)
     {
-        var pid = fixture.State("streamer").Snapshot.Properties.Single(p => p.Name == "executable.pid").Value;
-        using var process = Process.GetProcessById(Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture));
-        // The resource's process may be a launcher (dotnet run) with the service as its child: kill the whole tree.
-        process.Kill(entireProcessTree: true);
-        process.WaitForExit();
+        var marker = $"ConnectionStrings__kafka={bootstrapServers}";
+        var streamers = Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .Where(pid => pid > 0 && Read($"/proc/{pid}/cmdline").Contains("Bidder.Streamer", StringComparison.Ordinal)
+                && Read($"/proc/{pid}/environ").Split('\0').Contains(marker))
+            .ToList();
+        Assert.NotEmpty(streamers);
+        foreach (var pid in streamers)
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
+            process.WaitForExit();
+        }
+    }
+
+    private static string Read(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "";
+        }
     }
 
     private async Task RestartStreamerAsync()

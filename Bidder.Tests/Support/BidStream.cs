@@ -104,7 +104,7 @@ internal sealed class BidStream
         var store = new SqliteBidderStore(databaseConnectionString);
         var ids = Bids.Select(b => b.Id).ToList();
         return await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Timeout),
-            recorded => recorded.Count == ids.Count, $"all {ids.Count} bids of the stream to be recorded");
+            recorded => recorded.Count == ids.Count, $"all {ids.Count} bids of the stream to be recorded", recorded => $"{recorded.Count} recorded");
     }
 
     private BidMessage NextBid()

@@ -43,7 +43,7 @@ internal static class TopicReader
 /// <summary>Waits for a condition a user would wait for, checking often, up to the suite's hang guard.</summary>
 internal static class Eventually
 {
-    public static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what)
+    public static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, Func<T, string>? describe = null)
     {
         var deadline = TestContext.Timeout;
         T value;
@@ -51,7 +51,7 @@ internal static class Eventually
         {
             if (deadline.IsCancellationRequested)
             {
-                Assert.Fail($"Timed out waiting for {what}; last seen: {value}");
+                Assert.Fail($"Timed out waiting for {what}; last seen: {(describe is null ? value : describe(value))}");
             }
 
             await Task.Delay(50, CancellationToken.None);

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Bidder.Core.Domain;
 using Microsoft.Data.Sqlite;
@@ -166,41 +165,14 @@ public sealed class SqliteBidderStore : IBidderStore
     public Task MarkIdempotencyKeyProducedAsync(string key, CancellationToken cancellationToken) =>
         WriteAsync("UPDATE idempotency_keys SET produced = 1 WHERE key = $key", command => command.Parameters.AddWithValue("$key", key), cancellationToken);
 
-    public Task<IReadOnlyDictionary<Guid, Item>> GetItemsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
-        RunAsync<IReadOnlyDictionary<Guid, Item>>(async connection =>
-        {
-            var items = new Dictionary<Guid, Item>(ids.Count);
-            await foreach (var item in ReadByIdsAsync(connection, $"SELECT {ItemColumns} FROM items", ids, ReadItem, cancellationToken))
-            {
-                items[item.Id] = item;
-            }
+    public async Task<IReadOnlyDictionary<Guid, Item>> GetItemsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        await ByIdsAsync($"SELECT {ItemColumns} FROM items", ids, ReadItem, item => item.Id, cancellationToken);
 
-            return items;
-        }, cancellationToken);
+    public async Task<IReadOnlyDictionary<Guid, Bid>> GetBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        await ByIdsAsync($"SELECT {BidColumns} FROM events", ids, ReadBid, bid => bid.Id, cancellationToken);
 
-    public Task<IReadOnlyDictionary<Guid, Bid>> GetBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
-        RunAsync<IReadOnlyDictionary<Guid, Bid>>(async connection =>
-        {
-            var bids = new Dictionary<Guid, Bid>(ids.Count);
-            await foreach (var bid in ReadByIdsAsync(connection, $"SELECT {BidColumns} FROM events", ids, ReadBid, cancellationToken))
-            {
-                bids[bid.Id] = bid;
-            }
-
-            return bids;
-        }, cancellationToken);
-
-    public Task<IReadOnlySet<Guid>> FindUsersAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
-        RunAsync<IReadOnlySet<Guid>>(async connection =>
-        {
-            var found = new HashSet<Guid>(ids.Count);
-            await foreach (var id in ReadByIdsAsync(connection, "SELECT id FROM users", ids, r => Guid(r, 0), cancellationToken))
-            {
-                found.Add(id);
-            }
-
-            return found;
-        }, cancellationToken);
+    public async Task<IReadOnlySet<Guid>> FindUsersAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        (await ByIdsAsync("SELECT id FROM users", ids, r => Guid(r, 0), id => id, cancellationToken)).Keys.ToHashSet();
 
     public Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken) =>
         RunAsync(async connection =>
@@ -277,27 +249,31 @@ public sealed class SqliteBidderStore : IBidderStore
             return 0;
         }, cancellationToken);
 
-    // Chunks keep every statement under SQLite's bound-parameter limit.
-    private static async IAsyncEnumerable<T> ReadByIdsAsync<T>(
-        SqliteConnection connection, string select, IReadOnlyCollection<Guid> ids, Func<DbDataReader, T> read,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        foreach (var chunk in ids.Distinct().Chunk(500))
+    /// <summary>The rows among <paramref name="ids"/>, by id. Chunks keep every statement under SQLite's bound-parameter limit.</summary>
+    private Task<Dictionary<Guid, T>> ByIdsAsync<T>(
+        string select, IReadOnlyCollection<Guid> ids, Func<DbDataReader, T> read, Func<T, Guid> idOf, CancellationToken cancellationToken) =>
+        RunAsync(async connection =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"{select} WHERE id IN ({string.Join(',', chunk.Select((_, i) => $"$p{i}"))})";
-            for (var i = 0; i < chunk.Length; i++)
+            var found = new Dictionary<Guid, T>(ids.Count);
+            foreach (var chunk in ids.Distinct().Chunk(500))
             {
-                command.Parameters.AddWithValue($"$p{i}", Key(chunk[i]));
+                await using var command = connection.CreateCommand();
+                command.CommandText = $"{select} WHERE id IN ({string.Join(',', chunk.Select((_, i) => $"$p{i}"))})";
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    command.Parameters.AddWithValue($"$p{i}", Key(chunk[i]));
+                }
+
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var row = read(reader);
+                    found[idOf(row)] = row;
+                }
             }
 
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                yield return read(reader);
-            }
-        }
-    }
+            return found;
+        }, cancellationToken);
 
     private const string UserColumns = "id, name, bids, created_date";
     private const string ItemColumns = "id, name, init_bid, winning_bid, winning_user_id, winning_bid_id, currency, pictures, bids, created_date, bidding_enddate";
