@@ -36,5 +36,6 @@ public class DatabaseUnavailableTests(EmbeddedApp fixture)
 
         using var accepted = await http.PostJsonAsync("/users/", """{"name": "after the lock"}""");
         Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+        await fixture.WaitHealthyAsync();
     }
 }

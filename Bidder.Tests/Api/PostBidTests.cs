@@ -98,6 +98,7 @@ public class PostBidTests(EmbeddedApp fixture)
         Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
         var bid = await retried.ReadObjectAsync();
         Assert.Single(await BidMessagesAsync(bid.Id()), m => JsonNode.Parse(m.Value)!["id"]!.GetValue<string>() == bid.Id());
+        await fixture.WaitHealthyAsync();
     }
 
     [Fact]

@@ -15,8 +15,9 @@ public class EmbeddedAppTests(EmbeddedApp fixture)
     [InlineData("bidderdb")]
     [InlineData("api")]
     [InlineData("streamer")]
-    public void Every_resource_is_running_and_healthy(string name)
+    public async Task Every_resource_is_running_and_healthy(string name)
     {
+        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(name, TestContext.Timeout);
         var snapshot = fixture.State(name).Snapshot;
 
         Assert.Equal(KnownResourceStates.Running, snapshot.State?.Text);
@@ -30,10 +31,13 @@ public class EmbeddedAppTests(EmbeddedApp fixture)
     {
         using var http = fixture.App.CreateHttpClient(service, "http");
 
-        using var response = await http.GetAsync("/health", TestContext.Timeout);
+        var health = await Eventually.WaitAsync(async () =>
+        {
+            using var response = await http.GetAsync("/health", TestContext.Timeout);
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Timeout));
+        }, r => r.Item1 == 200, $"{service} /health to answer 200");
 
-        Assert.True(response.IsSuccessStatusCode, $"{service} /health answered {(int)response.StatusCode}");
-        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync(TestContext.Timeout));
+        Assert.Equal("Healthy", health.Item2);
     }
 
     [Fact]

@@ -42,6 +42,7 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
         var recorded = await stream.RecordedAsync(database);
 
         await GeneratedStreamTests.AssertMatchesOracleAsync(stream, recorded, users, items, bootstrapServers, database);
+        await fixture.WaitHealthyAsync();
     }
 
     /// <summary>

@@ -50,6 +50,15 @@ public sealed class EmbeddedApp : IAsyncLifetime
         return app;
     }
 
+    /// <summary>Waits until every resource is healthy again: fault tests end with this, so the next test starts from a steady app.</summary>
+    public async Task WaitHealthyAsync()
+    {
+        foreach (var name in ResourceNames)
+        {
+            await App.ResourceNotifications.WaitForResourceHealthyAsync(name, TestContext.Timeout);
+        }
+    }
+
     public Task<string?> ConnectionStringAsync(string name) => App.GetConnectionStringAsync(name, TestContext.Timeout).AsTask();
 
     public ResourceEvent State(string name) =>
