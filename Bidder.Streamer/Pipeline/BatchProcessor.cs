@@ -9,7 +9,8 @@ public sealed class BatchOutcome
 {
     public List<Bid> Bids { get; } = [];
 
-    public List<InvalidBidMessage> Invalid { get; } = [];
+    /// <summary>Rejects with their record key: the item id, or for an undecodable message the key it came with.</summary>
+    public List<(string? Key, InvalidBidMessage Message)> Invalid { get; } = [];
 
     /// <summary>The last row of each item the batch changed, in order of first change.</summary>
     public Dictionary<(int Partition, Guid ItemId), ItemTableEntry> Rows { get; } = [];
@@ -45,7 +46,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         {
             if (decoded.Bid is not { } message)
             {
-                Reject(outcome, Malformed(decoded, now), RejectReason.Malformed);
+                Reject(outcome, decoded.Source.Message.Key, Malformed(decoded, now), RejectReason.Malformed);
                 continue;
             }
 
@@ -63,7 +64,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
                 outcome.Replayed++;
                 if (recorded.Status == BidStatus.Rejected)
                 {
-                    outcome.Invalid.Add(new InvalidBidMessage(message, recorded.Reason!, recorded.Detail ?? "", recorded.CreatedDate));
+                    outcome.Invalid.Add((message.ItemId.ToString(), new InvalidBidMessage(message, recorded.Reason!, recorded.Detail ?? "", recorded.CreatedDate)));
                 }
                 else if (row is not null && offset > row.SourceOffset)
                 {
@@ -88,7 +89,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
             }
             else
             {
-                Reject(outcome, new InvalidBidMessage(message, verdict.Reason!, verdict.Detail!, now), verdict.Reason!);
+                Reject(outcome, message.ItemId.ToString(), new InvalidBidMessage(message, verdict.Reason!, verdict.Detail!, now), verdict.Reason!);
             }
         }
 
@@ -102,9 +103,9 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         : lookups.Items.TryGetValue(itemId, out var item) ? ItemTableEntry.FromDatabase(item)
         : null;
 
-    private static void Reject(BatchOutcome outcome, InvalidBidMessage message, string reason)
+    private static void Reject(BatchOutcome outcome, string? key, InvalidBidMessage message, string reason)
     {
-        outcome.Invalid.Add(message);
+        outcome.Invalid.Add((key, message));
         outcome.RejectedByReason[reason] = outcome.RejectedByReason.GetValueOrDefault(reason) + 1;
     }
 

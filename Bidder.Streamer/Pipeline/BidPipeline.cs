@@ -155,11 +155,11 @@ public sealed partial class BidPipeline(
     private async Task ProduceAsync(BatchOutcome outcome, CancellationToken cancellationToken)
     {
         var sends = new List<Task<DeliveryResult<string, byte[]>>>(outcome.Invalid.Count + outcome.Rows.Count);
-        foreach (var invalid in outcome.Invalid)
+        foreach (var (key, invalid) in outcome.Invalid)
         {
             sends.Add(producer.ProduceAsync(_topics.InvalidBids.Name, new Message<string, byte[]>
             {
-                Key = invalid.Event?.ItemId.ToString()!,
+                Key = key!,
                 Value = PipelineJson.Serialize(invalid),
             }, cancellationToken));
         }
@@ -210,7 +210,7 @@ public sealed partial class BidPipeline(
             return;
         }
 
-        foreach (var invalid in outcome.Invalid)
+        foreach (var (_, invalid) in outcome.Invalid)
         {
             LogRejected(invalid.Event?.Id, invalid.Reason, invalid.Detail);
         }

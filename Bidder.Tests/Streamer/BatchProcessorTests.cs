@@ -30,7 +30,7 @@ public class BatchProcessorTests
         var outcome = _processor.Process(batch, Lookups(), Now);
 
         Assert.Equal(["accepted", "rejected", "accepted", "rejected"], outcome.Bids.Select(b => b.Status.ToString().ToLowerInvariant()));
-        Assert.Equal([RejectReason.TooLow, RejectReason.TooLow], outcome.Invalid.Select(i => i.Reason));
+        Assert.Equal([RejectReason.TooLow, RejectReason.TooLow], outcome.Invalid.Select(i => i.Message.Reason));
         var row = Assert.Single(outcome.Rows).Value;
         Assert.Equal(25m, row.WinningBid);
         Assert.Equal(2, row.Bids);
@@ -49,7 +49,7 @@ public class BatchProcessorTests
         _table.Apply(outcome.Rows.Select(r => (r.Key.Partition, r.Key.ItemId, r.Value)));
 
         Assert.Equal(20m, _table.Find(0, Lamp.Id)!.WinningBid);
-        Assert.Equal(RejectReason.TooLow, _processor.Process(Decode(Bid(20m, 1)), Lookups(), Now).Invalid.Single().Reason);
+        Assert.Equal(RejectReason.TooLow, _processor.Process(Decode(Bid(20m, 1)), Lookups(), Now).Invalid.Single().Message.Reason);
     }
 
     [Fact]
@@ -82,7 +82,8 @@ public class BatchProcessorTests
         Assert.Empty(outcome.Rows);
         Assert.Equal(2, outcome.Replayed);
         Assert.Equal(0, outcome.Accepted);
-        var invalid = Assert.Single(outcome.Invalid);
+        var (key, invalid) = Assert.Single(outcome.Invalid);
+        Assert.Equal(Lamp.Id.ToString(), key);
         Assert.Equal(RejectReason.BelowInitBid, invalid.Reason);
         Assert.Equal(rejected.Message.Id, invalid.Event!.Id);
     }
@@ -117,7 +118,8 @@ public class BatchProcessorTests
 
         var outcome = _processor.Process(batch, Lookups(), Now);
 
-        var invalid = Assert.Single(outcome.Invalid);
+        var (key, invalid) = Assert.Single(outcome.Invalid);
+        Assert.Equal("x", key);
         Assert.Equal(RejectReason.Malformed, invalid.Reason);
         Assert.Null(invalid.Event);
         Assert.Equal(Convert.ToBase64String(Encoding.UTF8.GetBytes("{\"oops\"")), invalid.Raw);

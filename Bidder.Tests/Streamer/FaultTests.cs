@@ -1,0 +1,116 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Bidder.AppHost.Infrastructure;
+using Bidder.Core.Contracts;
+using Bidder.Core.Storage.Sqlite;
+using Bidder.EmbeddedKafka;
+using Bidder.Tests.Support;
+using Confluent.Kafka;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bidder.Tests.Streamer;
+
+/// <summary>
+/// Faults injected while bids flow: broker request errors, the broker down, added latency, the database
+/// locked, poison messages. Each ends with the end state checked against the oracle.
+/// </summary>
+[Collection(EmbeddedAppCollection.Name)]
+public class FaultTests(EmbeddedApp fixture)
+{
+    [Fact]
+    [Trait("Category", "Fault")]
+    public async Task Broker_errors_an_outage_latency_and_a_locked_database_lose_nothing_and_double_nothing()
+    {
+        var (users, items) = await new GeneratedStreamTests(fixture).SeedAsync(userCount: 15, itemCount: 25);
+        var stream = new BidStream(seed: 99, users, items, count: 3000);
+        var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;
+        var database = (await fixture.ConnectionStringAsync("bidderdb"))!;
+        var cluster = Cluster();
+        var quarter = stream.Count / 4;
+
+        // Request errors on the streamer's fetches, produces (rejects, changelog) and offset commits.
+        cluster.PushRequestErrors(KafkaApi.Fetch, Enumerable.Repeat(ErrorCode.NotLeaderForPartition, 5).ToArray());
+        cluster.PushRequestErrors(KafkaApi.OffsetCommit, Enumerable.Repeat(ErrorCode.RequestTimedOut, 5).ToArray());
+        stream.Produce(bootstrapServers, 0, quarter);
+        cluster.PushRequestErrors(KafkaApi.Produce, Enumerable.Repeat(ErrorCode.NotEnoughReplicas, 5).ToArray());
+
+        // Latency on every request, then the broker down for a few seconds while the streamer works.
+        cluster.SetBrokerRoundTrip(TimeSpan.FromMilliseconds(150));
+        stream.Produce(bootstrapServers, quarter, 2 * quarter);
+        cluster.SetBrokerDown();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        cluster.SetBrokerUp();
+        cluster.SetBrokerRoundTrip(TimeSpan.Zero);
+
+        // The database locked by someone else while bids arrive: the streamer pauses and retries.
+        await using (var locker = new SqliteConnection(database))
+        {
+            await locker.OpenAsync(TestContext.Timeout);
+            await using var transaction = await locker.BeginTransactionAsync(TestContext.Timeout);
+            await using (var write = locker.CreateCommand())
+            {
+                write.CommandText = "UPDATE users SET bids = bids WHERE 0";
+                await write.ExecuteNonQueryAsync(TestContext.Timeout);
+            }
+
+            stream.Produce(bootstrapServers, 2 * quarter, 3 * quarter);
+            await Task.Delay(TimeSpan.FromSeconds(7));
+            await transaction.RollbackAsync(TestContext.Timeout);
+        }
+
+        stream.Produce(bootstrapServers, 3 * quarter);
+        var recorded = await stream.RecordedAsync(database);
+
+        await GeneratedStreamTests.AssertMatchesOracleAsync(stream, recorded, users, items, bootstrapServers, database);
+        await fixture.WaitHealthyAsync();
+    }
+
+    [Fact]
+    [Trait("Category", "Fault")]
+    public async Task Poison_messages_are_rejected_as_malformed_and_the_partition_keeps_flowing()
+    {
+        using var http = fixture.App.CreateHttpClient("api", "http");
+        var user = Guid.Parse((await http.CreateUserAsync()).Id());
+        var item = Guid.Parse((await http.CreateItemAsync(initBid: 1m)).Id());
+        var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;
+        var marker = Guid.NewGuid().ToString();
+        var future = new BidMessage(2, Guid.CreateVersion7(), item, user, 5m, "web", DateTimeOffset.UtcNow);
+        var poison = new List<byte[]>
+        {
+            new byte[] { 0xff, 0xfe, 0xfd }.Concat(Encoding.UTF8.GetBytes(marker)).ToArray(),
+            Encoding.UTF8.GetBytes($"{{\"{marker}\": \"{(new string('x', 900_000))}\"}}"),
+            Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(future.ToUtf8Json()).Replace("\"client\":\"web\"", $"\"client\":\"{marker}\"", StringComparison.Ordinal)),
+        };
+        var after = new BidMessage(1, Guid.CreateVersion7(), item, user, 7m, "web", DateTimeOffset.UtcNow);
+
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrapServers, MessageMaxBytes = 2_000_000 }).Build())
+        {
+            // Same key as the good bid: the same partition, which must not be stuck behind the poison.
+            foreach (var value in poison)
+            {
+                await producer.ProduceAsync("bids", new Message<string, byte[]> { Key = item.ToString(), Value = value }, TestContext.Timeout);
+            }
+
+            await producer.ProduceAsync("bids", new Message<string, byte[]> { Key = item.ToString(), Value = after.ToUtf8Json() }, TestContext.Timeout);
+        }
+
+        var store = new SqliteBidderStore((await fixture.ConnectionStringAsync("bidderdb"))!);
+        var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([after.Id], TestContext.Timeout), r => r.Count == 1, "the bid after the poison");
+        Assert.Equal(Core.Domain.BidStatus.Accepted, recorded[after.Id].Status);
+
+        var malformed = TopicReader.ReadAll(bootstrapServers, "invalid-bids")
+            .Where(r => r.Message.Key == item.ToString())
+            .Select(r => JsonNode.Parse(r.Message.Value)!.AsObject())
+            .Where(r => r["reason"]!.GetValue<string>() == "malformed")
+            .ToList();
+        Assert.Equal(3, malformed.Count);
+        Assert.Contains(malformed, r => r["detail"]!.GetValue<string>().Contains("schema version 2", StringComparison.Ordinal));
+        Assert.All(malformed, r => Assert.True(Convert.FromBase64String(r["raw"]!.GetValue<string>()).Length <= 4096));
+    }
+
+    private MockKafkaCluster Cluster() =>
+        fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<EmbeddedKafkaResource>().Single().Cluster!;
+}
