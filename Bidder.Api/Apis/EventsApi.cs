@@ -99,7 +99,7 @@ public static class EventsApi
             }
         }
 
-        if (!await publisher.PublishAsync(bid, cancellationToken))
+        if (!await publisher.PublishAsync(bid))
         {
             request.HttpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Bids cannot be taken right now",

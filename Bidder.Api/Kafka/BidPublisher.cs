@@ -16,7 +16,7 @@ public sealed partial class BidPublisher(IProducer<string, byte[]> producer, IOp
 {
     private readonly string _topic = topics.Value.Bids.Name;
 
-    public async Task<bool> PublishAsync(PostedBid bid, CancellationToken cancellationToken)
+    public async Task<bool> PublishAsync(PostedBid bid)
     {
         var message = new Message<string, byte[]>
         {
@@ -28,7 +28,9 @@ public sealed partial class BidPublisher(IProducer<string, byte[]> producer, IOp
         using var activity = KafkaTelemetry.StartPublish(_topic, message.Headers);
         try
         {
-            var delivery = await producer.ProduceAsync(_topic, message, cancellationToken);
+            // Not cancelled with the request: once handed to the producer the bid lands or fails within the
+            // message timeout whether or not the client still waits, and its Idempotency-Key makes the retry safe.
+            var delivery = await producer.ProduceAsync(_topic, message, CancellationToken.None);
             activity?.SetTag("messaging.destination.partition.id", delivery.Partition.Value);
             return delivery.Status == PersistenceStatus.Persisted;
         }
