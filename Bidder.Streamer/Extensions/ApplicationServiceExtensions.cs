@@ -39,9 +39,11 @@ internal static class ApplicationServiceExtensions
                 // a partition that leaves takes its table with it.
                 var table = services.GetRequiredService<ItemTable>();
                 var restorer = services.GetRequiredService<ChangelogRestorer>();
+                var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Bidder.Streamer.Partitions");
                 consumer
                     .SetPartitionsAssignedHandler((_, partitions) =>
                     {
+                        logger.LogInformation("Assigned bids partitions: {Partitions}.", string.Join(", ", partitions.Select(p => p.Partition.Value)));
                         foreach (var partition in partitions)
                         {
                             table.Load(partition.Partition.Value, restorer.Restore(partition.Partition.Value, CancellationToken.None));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using Bidder.Core.Domain;
@@ -6,7 +7,10 @@ using Bidder.Tests.Support;
 
 namespace Bidder.Tests.Streamer;
 
-/// <summary>Two streamer replicas share the bid partitions (AppHost setting Bidder:Streamer:Replicas) and end exactly where one would.</summary>
+/// <summary>
+/// Several streamers share the bid partitions and end exactly where one would: two replicas from the
+/// AppHost (Bidder:Streamer:Replicas), and a second streamer joining mid-stream.
+/// </summary>
 public class ReplicaTests
 {
     [Fact]
@@ -27,6 +31,92 @@ public class ReplicaTests
         var database = (await app.GetConnectionStringAsync("bidderdb", TestContext.Timeout))!;
         var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Timeout))!;
         var store = new SqliteBidderStore(database);
+        var (users, items) = await SeedAsync(http, store);
+
+        var stream = new BidStream(seed: 42, users, items, count: 3000);
+        stream.Produce(bootstrapServers);
+        var recorded = await stream.RecordedAsync(database);
+
+        await GeneratedStreamTests.AssertMatchesOracleAsync(stream, recorded, users, items, bootstrapServers, database);
+    }
+
+    [Fact]
+    public async Task A_second_streamer_joining_mid_stream_gives_the_same_end_state_as_the_oracle()
+    {
+        await using var app = await EmbeddedApp.StartAsync(["Bidder:Infrastructure=embedded"]);
+        using var http = app.CreateHttpClient("api", "http");
+        var database = (await app.GetConnectionStringAsync("bidderdb", TestContext.Timeout))!;
+        var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Timeout))!;
+        var store = new SqliteBidderStore(database);
+        var (users, items) = await SeedAsync(http, store);
+
+        var stream = new BidStream(seed: 43, users, items, count: 4000);
+        var ids = stream.Bids.Select(b => b.Id).ToList();
+        stream.Produce(bootstrapServers, 0, stream.Count / 2);
+        await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Timeout), r => r.Count > 0, "the first streamer to make progress");
+
+        // A second streamer process, configured exactly like the AppHost's, joins the group while bids are processed.
+        using var second = StartSecondStreamer(bootstrapServers);
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        second.OutputDataReceived += (_, line) => output.Enqueue(line.Data ?? "");
+        second.BeginOutputReadLine();
+        try
+        {
+            stream.Produce(bootstrapServers, stream.Count / 2);
+            var recorded = await stream.RecordedAsync(database);
+
+            await GeneratedStreamTests.AssertMatchesOracleAsync(stream, recorded, users, items, bootstrapServers, database);
+            Assert.False(second.HasExited, "the second streamer should still be running");
+            // It really took part: the group gave it some of the partitions.
+            Assert.Contains(output, line => System.Text.RegularExpressions.Regex.IsMatch(line, @"Assigned bids partitions: \d"));
+        }
+        finally
+        {
+            second.Kill(entireProcessTree: true);
+            await second.WaitForExitAsync(TestContext.Timeout);
+        }
+    }
+
+    /// <summary>Starts Bidder.Streamer with the environment the AppHost gave the running one (its own HTTP port aside).</summary>
+    private static Process StartSecondStreamer(string bootstrapServers)
+    {
+        var marker = $"ConnectionStrings__kafka={bootstrapServers}";
+        var (pid, environment) = Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var id) ? id : 0)
+            .Where(id => id > 0)
+            .Select(id => (Pid: id, Command: ReadProc(id, "cmdline"), Environment: ReadProc(id, "environ").Split('\0')))
+            .Where(p => Path.GetFileName(p.Command.Split('\0')[0]) == "Bidder.Streamer")
+            .Where(p => p.Environment.Contains(marker))
+            .Select(p => (p.Pid, p.Environment))
+            .First();
+        var executable = ReadProc(pid, "cmdline").Split('\0')[0];
+        var start = new ProcessStartInfo(executable) { UseShellExecute = false, RedirectStandardOutput = true };
+        start.Environment.Clear();
+        foreach (var variable in environment.Where(v => v.Contains('=')))
+        {
+            var split = variable.IndexOf('=');
+            start.Environment[variable[..split]] = variable[(split + 1)..];
+        }
+
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        start.Environment.Remove("HTTP_PORTS");
+        return Process.Start(start)!;
+    }
+
+    private static string ReadProc(int pid, string file)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/{file}");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    private static async Task<(List<Guid> Users, List<Item> Items)> SeedAsync(HttpClient http, SqliteBidderStore store)
+    {
         var users = new List<Guid>();
         for (var i = 0; i < 20; i++)
         {
@@ -40,10 +130,6 @@ public class ReplicaTests
             items.Add((await store.GetItemAsync(Guid.Parse(created.Id()), TestContext.Timeout))!);
         }
 
-        var stream = new BidStream(seed: 42, users, items, count: 3000);
-        stream.Produce(bootstrapServers);
-        var recorded = await stream.RecordedAsync(database);
-
-        await GeneratedStreamTests.AssertMatchesOracleAsync(stream, recorded, users, items, bootstrapServers, database);
+        return (users, items);
     }
 }
