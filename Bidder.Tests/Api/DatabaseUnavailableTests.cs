@@ -1,7 +1,6 @@
 using System.Net;
 using Aspire.Hosting.Testing;
 using Bidder.Tests.Support;
-using Microsoft.Data.Sqlite;
 
 namespace Bidder.Tests.Api;
 
@@ -16,22 +15,13 @@ public class DatabaseUnavailableTests(EmbeddedApp fixture)
         using var http = fixture.App.CreateHttpClient("api", "http");
         var connectionString = (await fixture.ConnectionStringAsync("bidderdb"))!;
 
-        await using (var locker = new SqliteConnection(connectionString))
+        await using (await Seed.LockDatabaseAsync(connectionString))
         {
-            await locker.OpenAsync(TestContext.Timeout);
-            await using var transaction = await locker.BeginTransactionAsync(TestContext.Timeout);
-            await using (var write = locker.CreateCommand())
-            {
-                write.CommandText = "UPDATE users SET bids = bids WHERE 0";
-                await write.ExecuteNonQueryAsync(TestContext.Timeout);
-            }
-
             using var refused = await http.PostJsonAsync("/users/", """{"name": "while locked"}""");
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
             Assert.NotNull(refused.Headers.RetryAfter);
             Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
-            await transaction.RollbackAsync(TestContext.Timeout);
         }
 
         using var accepted = await http.PostJsonAsync("/users/", """{"name": "after the lock"}""");

@@ -8,7 +8,6 @@ using Bidder.Core.Storage.Sqlite;
 using Bidder.EmbeddedKafka;
 using Bidder.Tests.Support;
 using Confluent.Kafka;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Bidder.Tests.Streamer;
@@ -46,19 +45,10 @@ public class FaultTests(EmbeddedApp fixture)
         cluster.SetBrokerRoundTrip(TimeSpan.Zero);
 
         // The database locked by someone else while bids arrive: the streamer pauses and retries.
-        await using (var locker = new SqliteConnection(database))
+        await using (await Seed.LockDatabaseAsync(database))
         {
-            await locker.OpenAsync(TestContext.Timeout);
-            await using var transaction = await locker.BeginTransactionAsync(TestContext.Timeout);
-            await using (var write = locker.CreateCommand())
-            {
-                write.CommandText = "UPDATE users SET bids = bids WHERE 0";
-                await write.ExecuteNonQueryAsync(TestContext.Timeout);
-            }
-
             stream.Produce(bootstrapServers, 2 * quarter, 3 * quarter);
             await Task.Delay(TimeSpan.FromSeconds(7));
-            await transaction.RollbackAsync(TestContext.Timeout);
         }
 
         stream.Produce(bootstrapServers, 3 * quarter);

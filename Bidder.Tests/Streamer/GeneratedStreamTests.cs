@@ -30,24 +30,8 @@ public class GeneratedStreamTests(EmbeddedApp fixture)
         await AssertMatchesOracleAsync(stream, recorded, users, items, bootstrapServers, database);
     }
 
-    internal async Task<(List<Guid> Users, List<Item> Items)> SeedAsync(int userCount, int itemCount)
-    {
-        var users = new List<Guid>();
-        for (var i = 0; i < userCount; i++)
-        {
-            users.Add(Guid.Parse((await _http.CreateUserAsync($"stream user {i}")).Id()));
-        }
-
-        var store = new SqliteBidderStore((await fixture.ConnectionStringAsync("bidderdb"))!);
-        var items = new List<Item>();
-        for (var i = 0; i < itemCount; i++)
-        {
-            var created = await _http.CreateItemAsync(initBid: 10m + i, end: DateTimeOffset.UtcNow.AddDays(3), name: $"stream item {i}");
-            items.Add((await store.GetItemAsync(Guid.Parse(created.Id()), TestContext.Timeout))!);
-        }
-
-        return (users, items);
-    }
+    internal async Task<(List<Guid> Users, List<Item> Items)> SeedAsync(int userCount, int itemCount) =>
+        await Seed.UsersAndItemsAsync(_http, (await fixture.ConnectionStringAsync("bidderdb"))!, userCount, itemCount, initBidBase: 10m, "stream");
 
     internal static async Task AssertMatchesOracleAsync(
         BidStream stream, IReadOnlyDictionary<Guid, Bid> recorded, List<Guid> users, List<Item> items, string bootstrapServers, string database)

@@ -31,8 +31,7 @@ public class ReplicaTests
         using var http = app.CreateHttpClient("api", "http");
         var database = (await app.GetConnectionStringAsync("bidderdb", TestContext.Timeout))!;
         var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Timeout))!;
-        var store = new SqliteBidderStore(database);
-        var (users, items) = await SeedAsync(http, store);
+        var (users, items) = await Seed.UsersAndItemsAsync(http, database, userCount: 20, itemCount: 40, initBidBase: 5m, "replica");
 
         var stream = new BidStream(seed: 42, users, items, count: 3000);
         stream.Produce(bootstrapServers);
@@ -49,7 +48,7 @@ public class ReplicaTests
         var database = (await app.GetConnectionStringAsync("bidderdb", TestContext.Timeout))!;
         var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Timeout))!;
         var store = new SqliteBidderStore(database);
-        var (users, items) = await SeedAsync(http, store);
+        var (users, items) = await Seed.UsersAndItemsAsync(http, database, userCount: 20, itemCount: 40, initBidBase: 5m, "replica");
 
         var stream = new BidStream(seed: 43, users, items, count: 4000);
         var ids = stream.Bids.Select(b => b.Id).ToList();
@@ -115,23 +114,5 @@ public class ReplicaTests
         {
             return "";
         }
-    }
-
-    private static async Task<(List<Guid> Users, List<Item> Items)> SeedAsync(HttpClient http, SqliteBidderStore store)
-    {
-        var users = new List<Guid>();
-        for (var i = 0; i < 20; i++)
-        {
-            users.Add(Guid.Parse((await http.CreateUserAsync($"replica user {i}")).Id()));
-        }
-
-        var items = new List<Item>();
-        for (var i = 0; i < 40; i++)
-        {
-            var created = await http.CreateItemAsync(initBid: 5m + i, end: DateTimeOffset.UtcNow.AddDays(2), name: $"replica item {i}");
-            items.Add((await store.GetItemAsync(Guid.Parse(created.Id()), TestContext.Timeout))!);
-        }
-
-        return (users, items);
     }
 }
