@@ -14,9 +14,13 @@ public sealed class EmbeddedApp : IAsyncLifetime
 
     public DistributedApplication App { get; private set; } = null!;
 
+    /// <summary>Where the services' spans go (the dashboard's part, which the tests leave out).</summary>
+    public OtlpSink Telemetry { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
-        App = await StartAsync(["Bidder:Infrastructure=embedded"]);
+        Telemetry = await OtlpSink.StartAsync();
+        App = await StartAsync(["Bidder:Infrastructure=embedded"], Telemetry);
     }
 
     public async Task DisposeAsync()
@@ -25,13 +29,22 @@ public sealed class EmbeddedApp : IAsyncLifetime
         {
             await App.DisposeAsync();
         }
+
+        if (Telemetry is not null)
+        {
+            await Telemetry.DisposeAsync();
+        }
     }
 
     /// <summary>Builds and starts the AppHost, and waits until every named resource is healthy.</summary>
-    public static async Task<DistributedApplication> StartAsync(string[] args, params string[] waitFor)
+    public static Task<DistributedApplication> StartAsync(string[] args, params string[] waitFor) => StartAsync(args, null, waitFor);
+
+    /// <summary>As <see cref="StartAsync(string[], string[])"/>, with the services' telemetry exported to <paramref name="telemetry"/>.</summary>
+    public static async Task<DistributedApplication> StartAsync(string[] args, OtlpSink? telemetry, params string[] waitFor)
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Bidder_AppHost>(
             args, (options, _) => options.DisableDashboard = true, TestContext.Timeout);
+        telemetry?.ExportFrom(builder);
         var app = await builder.BuildAsync(TestContext.Timeout);
         try
         {

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Net;
+using Aspire.Hosting.Testing;
+using Bidder.Tests.Support;
+
+namespace Bidder.Tests.Platform;
+
+/// <summary>
+/// One trace follows a bid from the HTTP request through Kafka to the database write, with spans from
+/// both services, exported over OTLP as the dashboard receives them.
+/// </summary>
+[Collection(EmbeddedAppCollection.Name)]
+public class TraceTests(EmbeddedApp fixture)
+{
+    [Fact]
+    public async Task A_posted_bid_has_one_trace_from_the_request_to_the_database_write_across_both_services()
+    {
+        using var http = fixture.App.CreateHttpClient("api", "http");
+        var user = await http.CreateUserAsync("traced");
+        var item = await http.CreateItemAsync(initBid: 5m);
+
+        // The client starts the trace, as a traced caller would: the API continues it.
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/events/")
+        {
+            Content = new StringContent($$"""{"item_id": "{{item.Id()}}", "user_id": "{{user.Id()}}", "value": 7}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        using var response = await http.SendAsync(request, TestContext.Timeout);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+
+        var spans = await Eventually.WaitAsync(
+            () => Task.FromResult(fixture.Telemetry.Trace(traceId)),
+            trace => IsComplete(trace, fixture.Telemetry),
+            $"trace {traceId} to reach the database write",
+            trace => string.Join(", ", trace.Select(s => $"{s.Service}: {s.Name}")));
+
+        var post = Assert.Single(spans, s => s.Service == "api" && s.Name == "POST /events/");
+        var publish = Assert.Single(spans, s => s.Service == "api" && s.Name == "bids publish");
+        var process = Assert.Single(spans, s => s.Service == "streamer" && s.Name == "bids process");
+        Assert.Equal(post.SpanId, publish.ParentSpanId);
+        Assert.Equal(publish.SpanId, process.ParentSpanId);
+        var write = RecordSpan(spans, process, fixture.Telemetry);
+        Assert.NotNull(write);
+        Assert.Equal("streamer", write.Service);
+    }
+
+    private static bool IsComplete(IReadOnlyList<ExportedSpan> trace, OtlpSink sink)
+    {
+        var process = trace.FirstOrDefault(s => s.Name == "bids process");
+        return trace.Any(s => s.Name == "POST /events/") && trace.Any(s => s.Name == "bids publish")
+            && process is not null && RecordSpan(trace, process, sink) is not null;
+    }
+
+    /// <summary>
+    /// The batch write that recorded the bid: a child of its process span when the bid led the batch,
+    /// otherwise the leading bid's trace links to it.
+    /// </summary>
+    private static ExportedSpan? RecordSpan(IReadOnlyList<ExportedSpan> trace, ExportedSpan process, OtlpSink sink) =>
+        trace.FirstOrDefault(s => s.Name == "bidder record batch" && s.ParentSpanId == process.SpanId)
+        ?? (sink.LinkingTo(process.SpanId) is { Name: "bidder record batch" } linking ? linking : null);
+}
