@@ -4,7 +4,7 @@ using Bidder.Tests.Support;
 
 namespace Bidder.Tests.Api;
 
-/// <summary>The database locked by someone else: writes answer 503 with Retry-After, never a 500, and work again once it is free.</summary>
+/// <summary>The database locked or unreadable for a while: the API answers 503 with Retry-After, never a 500, and works again once it is back.</summary>
 [Collection(EmbeddedAppCollection.Name)]
 public class DatabaseUnavailableTests(EmbeddedApp fixture)
 {
@@ -26,6 +26,41 @@ public class DatabaseUnavailableTests(EmbeddedApp fixture)
 
         using var accepted = await http.PostJsonAsync("/users/", """{"name": "after the lock"}""");
         Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+        await fixture.WaitHealthyAsync();
+    }
+
+    [Fact]
+    [Trait("Category", "Fault")]
+    public async Task While_the_database_cannot_be_read_reads_get_503_and_bids_wait_in_kafka_until_it_is_back()
+    {
+        using var http = fixture.App.CreateHttpClient("api", "http");
+        var connectionString = (await fixture.ConnectionStringAsync("bidderdb"))!;
+        var user = await http.CreateUserAsync("reader");
+        var item = await http.CreateItemAsync(initBid: 3m);
+
+        string bidId;
+        using (Seed.HoldDatabaseExclusively(connectionString))
+        {
+            using var read = await http.GetAsync($"/items/{item.Id()}", TestContext.Timeout);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
+            Assert.NotNull(read.Headers.RetryAfter);
+            Assert.Equal("application/problem+json", read.Content.Headers.ContentType?.MediaType);
+
+            // Posting a bid needs Kafka, not the database: it is taken now and processed once the database is back.
+            using var posted = await http.PostJsonAsync("/events/", $$"""{"item_id": "{{item.Id()}}", "user_id": "{{user.Id()}}", "value": 4}""");
+            Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+            bidId = (await posted.ReadObjectAsync()).Id();
+        }
+
+        var processed = await Eventually.WaitAsync(
+            async () =>
+            {
+                using var response = await http.GetAsync($"/events/{bidId}", TestContext.Timeout);
+                return response.StatusCode == HttpStatusCode.OK ? await response.ReadObjectAsync() : null;
+            },
+            bid => bid is not null, $"bid {bidId} to be processed after the database came back");
+        Assert.Equal("accepted", processed!["status"]!.GetValue<string>());
+        Assert.Equal(4m, (await http.GetObjectAsync($"/items/{item.Id()}"))["winning_bid"]!.GetValue<decimal>());
         await fixture.WaitHealthyAsync();
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Bidder.AppHost.Infrastructure;
+using Bidder.EmbeddedKafka;
 using Bidder.Tests.Support;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
@@ -99,6 +100,45 @@ public class PostBidTests(EmbeddedApp fixture)
         var bid = await retried.ReadObjectAsync();
         Assert.Single(await BidMessagesAsync(bid.Id()), m => JsonNode.Parse(m.Value)!["id"]!.GetValue<string>() == bid.Id());
         await fixture.WaitHealthyAsync();
+    }
+
+    [Fact]
+    [Trait("Category", "Fault")]
+    public async Task A_produce_error_from_kafka_gets_503_never_a_202_for_a_bid_kafka_does_not_hold()
+    {
+        var cluster = fixture.App.Services.GetRequiredService<DistributedApplicationModel>()
+            .Resources.OfType<EmbeddedKafkaResource>().Single().Cluster!;
+        var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var key = $"produce-error-{Guid.NewGuid()}";
+
+        // A permanent error on the next produce request: the broker refuses the bid outright. (Not an
+        // authorization error: librdkafka keeps those on the topic until its next metadata refresh.)
+        cluster.PushRequestErrors(KafkaApi.Produce, ErrorCode.InvalidRecord);
+        using var refused = await PostBidAsync(itemId, userId, 31m, key);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+
+        using var retried = await PostBidAsync(itemId, userId, 31m, key);
+        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+        var bid = await retried.ReadObjectAsync();
+        Assert.Single(await BidMessagesAsync(bid.Id()));
+        await fixture.WaitHealthyAsync();
+    }
+
+    [Fact]
+    [Trait("Category", "Fault")]
+    public async Task Transient_produce_errors_are_retried_inside_the_producer_and_the_bid_lands_once()
+    {
+        var cluster = fixture.App.Services.GetRequiredService<DistributedApplicationModel>()
+            .Resources.OfType<EmbeddedKafkaResource>().Single().Cluster!;
+
+        cluster.PushRequestErrors(KafkaApi.Produce, ErrorCode.NotEnoughReplicas, ErrorCode.LeaderNotAvailable, ErrorCode.RequestTimedOut);
+        using var response = await PostBidAsync(Guid.CreateVersion7(), Guid.CreateVersion7(), 32m, idempotencyKey: null);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Single(await BidMessagesAsync((await response.ReadObjectAsync()).Id()));
     }
 
     [Fact]

@@ -43,6 +43,25 @@ internal static class Seed
         return new Lock(connection, transaction);
     }
 
+    /// <summary>
+    /// Takes every lock of the SQLite WAL index (the bytes of the -shm file SQLite locks with fcntl), as a
+    /// process recovering or holding the database exclusively does: readers as well as writers of the
+    /// services cannot start a transaction until disposed. (A write lock alone does not stop WAL readers.)
+    /// </summary>
+    public static IDisposable HoldDatabaseExclusively(string databaseConnectionString)
+    {
+        const long WalIndexLockOffset = 120, WalIndexLockCount = 8;
+        var shm = new SqliteConnectionStringBuilder(databaseConnectionString).DataSource + "-shm";
+        if (OperatingSystem.IsMacOS())
+        {
+            throw new PlatformNotSupportedException(".NET cannot take byte-range locks on macOS; run this fault on Linux or Windows.");
+        }
+
+        var file = new FileStream(shm, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        file.Lock(WalIndexLockOffset, WalIndexLockCount);
+        return file;
+    }
+
     private sealed class Lock(SqliteConnection connection, System.Data.Common.DbTransaction transaction) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
