@@ -2,10 +2,12 @@ using System.Net;
 using System.Text;
 using Aspire.Hosting.Testing;
 using Bidder.Tests.Support;
+using Confluent.Kafka;
+using Microsoft.Data.Sqlite;
 
 namespace Bidder.Tests.Api;
 
-/// <summary>Every malformed or hostile request gets the documented 4xx problem document naming what is wrong, never a 5xx.</summary>
+/// <summary>Every malformed or hostile request gets the documented 4xx problem document naming what is wrong, never a 5xx, and changes nothing.</summary>
 [Collection(EmbeddedAppCollection.Name)]
 public class BadInputTests(EmbeddedApp fixture)
 {
@@ -68,6 +70,33 @@ public class BadInputTests(EmbeddedApp fixture)
         { "GET", "/events/?cursor=zzz", null, 400, "cursor" },
         { "GET", "/items/?status=pending", null, 400, "status" },
         { "GET", "/events/?status=maybe", null, 400, "status" },
+        { "POST", "/users/", "null", 400, null },
+        { "POST", "/users/", """{"name": {"$where": "sleep(5000)"}}""", 400, "name" },
+        { "POST", "/users/", """{"name": ["$where"]}""", 400, "name" },
+        { "POST", "/users/", """{"name": "nul\u0000byte"}""", 400, "name" },
+        { "POST", "/items/", """{"name": {"$gt": ""}, "init_bid": 10, "bidding_enddate": "2099-01-01T00:00:00Z"}""", 400, "name" },
+        { "POST", "/items/", """{"name": "x", "init_bid": {"$gt": 0}, "bidding_enddate": "2099-01-01T00:00:00Z"}""", 400, "init_bid" },
+        { "POST", "/items/", """{"name": "x", "init_bid": NaN, "bidding_enddate": "2099-01-01T00:00:00Z"}""", 400, null },
+        { "POST", "/items/", """{"name": "x", "init_bid": 10, "currency": {"$ne": null}, "bidding_enddate": "2099-01-01T00:00:00Z"}""", 400, "currency" },
+        { "POST", "/items/", """{"name": "x", "init_bid": 10, "bidding_enddate": {"$gt": ""}}""", 400, "bidding_enddate" },
+        { "POST", "/items/", """{"name": "x", "init_bid": 10, "bidding_enddate": "2099-01-01T00:00:00Z", "pictures": [{"$where": "1"}]}""", 400, "pictures[0]" },
+        { "POST", "/items/", """{"name": "x", "init_bid": 10, "bidding_enddate": "2099-01-01T00:00:00Z", "pictures": ["../../etc/passwd"]}""", 400, "pictures[0]" },
+        { "POST", "/events/", """{"item_id": {"$gt": ""}, "user_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "value": 10}""", 400, "item_id" },
+        { "POST", "/events/", """{"item_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "user_id": "$where", "value": 10}""", 400, "user_id" },
+        { "POST", "/events/", """{"item_id": "../../etc/passwd", "user_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "value": 10}""", 400, "item_id" },
+        { "POST", "/events/", """{"item_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "user_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "value": 10, "client": {"$ne": null}}""", 400, "client" },
+        { "POST", "/events/", """{"item_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "user_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "value": -0}""", 400, "value" },
+        { "POST", "/events/", """{"item_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "user_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "value": 1e309}""", 400, "value" },
+        { "POST", "/events/", """{"item_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "user_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "value": 1e35}""", 400, "value" },
+        { "POST", "/events/", """{"item_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "user_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "value": Infinity}""", 400, null },
+        { "GET", "/events/..%2F..%2Fetc%2Fpasswd", null, 400, "id" },
+        { "GET", "/items/$where", null, 400, "id" },
+        { "GET", "/users/?cursor=eyIkZ3QiOiIifQ", null, 400, "cursor" },
+        { "GET", "/items/?cursor=%00", null, 400, "cursor" },
+        { "GET", "/events/?limit=1e3", null, 400, "limit" },
+        { "GET", "/events/?status=%7B%22%24ne%22%3Anull%7D", null, 400, "status" },
+        { "PUT", "/items/", "{}", 405, null },
+        { "PATCH", $"/events/{Uuid}", "{}", 405, null },
         { "GET", "/nowhere", null, 404, null },
         { "DELETE", "/users/", null, 405, null },
     };
@@ -76,13 +105,7 @@ public class BadInputTests(EmbeddedApp fixture)
     [MemberData(nameof(Requests))]
     public async Task A_bad_request_gets_a_problem_document_naming_the_field(string method, string path, string? json, int status, string? field)
     {
-        using var request = new HttpRequestMessage(new HttpMethod(method), path);
-        if (json is not null)
-        {
-            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
-        }
-
-        using var response = await _http.SendAsync(request, TestContext.Timeout);
+        using var response = await _http.SendAsync(Request(method, path, json), TestContext.Timeout);
 
         await AssertProblem(response, status, field);
     }
@@ -90,7 +113,7 @@ public class BadInputTests(EmbeddedApp fixture)
     [Fact]
     public async Task A_body_that_is_not_json_gets_415()
     {
-        using var response = await _http.PostJsonAsync("/users/", "name=bob", "application/x-www-form-urlencoded");
+        using var response = await _http.SendAsync(NotJson(), TestContext.Timeout);
 
         await AssertProblem(response, 415, null);
     }
@@ -98,9 +121,9 @@ public class BadInputTests(EmbeddedApp fixture)
     [Fact]
     public async Task A_body_over_64_KiB_gets_413_even_when_it_is_10_MB()
     {
-        foreach (var size in new[] { 64 * 1024 + 1, 10 * 1024 * 1024 })
+        foreach (var size in OversizedBodies)
         {
-            using var response = await _http.PostJsonAsync("/users/", $$"""{"name": "{{new string('a', size)}}"}""");
+            using var response = await _http.SendAsync(Oversized(size), TestContext.Timeout);
 
             await AssertProblem(response, 413, null);
         }
@@ -109,7 +132,7 @@ public class BadInputTests(EmbeddedApp fixture)
     [Fact]
     public async Task Deeply_nested_json_gets_400()
     {
-        using var response = await _http.PostJsonAsync("/users/", new string('[', 10_000) + new string(']', 10_000));
+        using var response = await _http.SendAsync(DeeplyNested(), TestContext.Timeout);
 
         await AssertProblem(response, 400, null);
     }
@@ -117,15 +140,94 @@ public class BadInputTests(EmbeddedApp fixture)
     [Fact]
     public async Task An_idempotency_key_that_is_not_printable_ascii_gets_400()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/events/")
-        {
-            Content = new StringContent($$"""{"item_id": "{{Uuid}}", "user_id": "{{Uuid}}", "value": 10}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.TryAddWithoutValidation("Idempotency-Key", new string('k', 201));
-
-        using var response = await _http.SendAsync(request, TestContext.Timeout);
+        using var response = await _http.SendAsync(BadIdempotencyKey(), TestContext.Timeout);
 
         await AssertProblem(response, 400, "Idempotency-Key");
+    }
+
+    /// <summary>
+    /// Every bad request of this class, sent again, plus hostile bids aimed at a real user and item: the
+    /// records, the row counts and the bids topic are exactly as before. (A refused bid that still
+    /// reached Kafka, or a refused create that still wrote a row, fails here.)
+    /// </summary>
+    [Fact]
+    public async Task The_data_is_unchanged_after_every_bad_request()
+    {
+        var user = (await _http.CreateUserAsync("bystander")).Id();
+        var item = (await _http.CreateItemAsync(initBid: 10m, name: "bystander item")).Id();
+        var before = await SnapshotAsync(user, item);
+
+        var requests = Requests.Select(row => Request((string)row[0], (string)row[1], (string?)row[2]))
+            .Concat((HttpRequestMessage[])[NotJson(), DeeplyNested(), BadIdempotencyKey(), .. OversizedBodies.Select(Oversized)])
+            .Concat(new[] { "-0", "0", "1e309", "\"NaN\"", "{\"$gt\": 0}", "100000.001" }.Select(value =>
+                Request("POST", "/events/", $$"""{"item_id": "{{item}}", "user_id": "{{user}}", "value": {{value}}}""")))
+            .Concat((HttpRequestMessage[])[
+                Request("POST", "/events/", $$"""{"item_id": {"$in": ["{{item}}"]}, "user_id": "{{user}}", "value": 50}"""),
+                Request("POST", "/events/", $$"""{"item_id": "{{item}}", "user_id": {"$ne": null}, "value": 50}"""),
+                Request("GET", $"/items/{item}/bids?limit=0", null),
+                Request("GET", $"/users/{user}/bids?status=$where", null),
+            ]);
+        foreach (var request in requests)
+        {
+            using (request)
+            using (var response = await _http.SendAsync(request, TestContext.Timeout))
+            {
+                Assert.True((int)response.StatusCode is >= 400 and < 500, $"{request.Method} {request.RequestUri} answered {(int)response.StatusCode}");
+            }
+        }
+
+        Assert.Equal(before, await SnapshotAsync(user, item));
+    }
+
+    private sealed record Snapshot(long Users, long Items, long IdempotencyKeys, long BidMessages, string User, string Item);
+
+    private async Task<Snapshot> SnapshotAsync(string user, string item)
+    {
+        await using var connection = new SqliteConnection(await fixture.ConnectionStringAsync("bidderdb"));
+        await connection.OpenAsync(TestContext.Timeout);
+        async Task<long> CountAsync(string table)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT COUNT(*) FROM {table}";
+            return (long)(await command.ExecuteScalarAsync(TestContext.Timeout))!;
+        }
+
+        return new Snapshot(
+            await CountAsync("users"), await CountAsync("items"), await CountAsync("idempotency_keys"),
+            await BidMessagesOnTopicAsync(),
+            (await _http.GetObjectAsync($"/users/{user}")).ToJsonString(),
+            (await _http.GetObjectAsync($"/items/{item}")).ToJsonString());
+    }
+
+    /// <summary>How many messages the bids topic has ever held: the sum of its partitions' high watermarks.</summary>
+    private async Task<long> BidMessagesOnTopicAsync()
+    {
+        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrapServers, GroupId = $"watermarks-{Guid.NewGuid()}" }).Build();
+        return admin.GetMetadata("bids", TimeSpan.FromSeconds(10)).Topics.Single().Partitions
+            .Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition("bids", p.PartitionId), TimeSpan.FromSeconds(10)).High.Value);
+    }
+
+    private static readonly int[] OversizedBodies = [64 * 1024 + 1, 10 * 1024 * 1024];
+
+    private static HttpRequestMessage Request(string method, string path, string? json, string contentType = "application/json") =>
+        new(new HttpMethod(method), path)
+        {
+            Content = json is null ? null : new StringContent(json, Encoding.UTF8, contentType),
+        };
+
+    private static HttpRequestMessage NotJson() => Request("POST", "/users/", "name=bob", "application/x-www-form-urlencoded");
+
+    private static HttpRequestMessage Oversized(int size) => Request("POST", "/users/", $$"""{"name": "{{new string('a', size)}}"}""");
+
+    private static HttpRequestMessage DeeplyNested() => Request("POST", "/users/", new string('[', 10_000) + new string(']', 10_000));
+
+    private static HttpRequestMessage BadIdempotencyKey()
+    {
+        var request = Request("POST", "/events/", $$"""{"item_id": "{{Uuid}}", "user_id": "{{Uuid}}", "value": 10}""");
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", new string('k', 201));
+        return request;
     }
 
     private static async Task AssertProblem(HttpResponseMessage response, int status, string? field)
