@@ -15,5 +15,6 @@ app.MapApiExplorer();
 app.MapUsersApi();
 app.MapItemsApi();
 app.MapEventsApi();
+app.MapBenchmarkApi();
 
 app.Run();

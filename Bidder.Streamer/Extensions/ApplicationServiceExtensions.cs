@@ -64,6 +64,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton<ItemTable>();
         builder.Services.AddSingleton<ChangelogRestorer>();
         builder.Services.AddSingleton<StreamerMetrics>();
+        builder.Services.AddSingleton<PipelineStages>();
         builder.Services.AddSingleton<PipelineHealth>();
         builder.Services.AddSingleton(services => new BidRules(services.GetRequiredService<IOptions<StreamerOptions>>().Value.MaxBidValue));
         builder.Services.AddSingleton<BatchProcessor>();

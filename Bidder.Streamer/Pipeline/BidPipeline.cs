@@ -23,6 +23,7 @@ public sealed partial class BidPipeline(
     BatchProcessor processor,
     PipelineHealth health,
     StreamerMetrics metrics,
+    PipelineStages stages,
     TimeProvider time,
     IOptions<StreamerOptions> options,
     IOptions<KafkaTopicsOptions> topics,
@@ -43,10 +44,15 @@ public sealed partial class BidPipeline(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                var start = Stopwatch.GetTimestamp();
                 var batch = Poll(stoppingToken);
+                stages.Measure(Stage.Poll, start);
                 if (batch.Count > 0 && await ProcessUntilDoneAsync(batch, stoppingToken))
                 {
+                    start = Stopwatch.GetTimestamp();
                     Commit(batch);
+                    stages.Measure(Stage.Commit, start);
+                    stages.Completed(batch.Count);
                 }
             }
         }
@@ -90,7 +96,9 @@ public sealed partial class BidPipeline(
     /// <summary>Processes the batch, retrying with backoff until it is durable; false only when stopping first.</summary>
     private async Task<bool> ProcessUntilDoneAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken stoppingToken)
     {
+        var start = Stopwatch.GetTimestamp();
         var decoded = batch.Select(BidDecoder.Decode).ToList();
+        stages.Measure(Stage.Decode, start);
         var delay = _options.RetryDelay;
         for (var attempt = 1; ; attempt++)
         {
@@ -114,6 +122,7 @@ public sealed partial class BidPipeline(
     private async Task ProcessAsync(List<DecodedBid> batch, CancellationToken cancellationToken)
     {
         var spans = batch.Select(b => KafkaTelemetry.StartProcess(_topics.Bids.Name, b.Source.Message.Headers, b.Source.Partition, b.Source.Offset)).ToList();
+        var start = Stopwatch.GetTimestamp();
         try
         {
             var bids = batch.Where(b => b.Bid is not null).Select(b => b.Bid!).ToList();
@@ -121,17 +130,22 @@ public sealed partial class BidPipeline(
             var items = store.GetItemsAsync([.. bids.Select(b => b.ItemId)], cancellationToken);
             var recorded = store.GetBidsAsync([.. bids.Select(b => b.Id)], cancellationToken);
             var lookups = new BatchLookups(await users, await items, await recorded);
+            start = stages.Measure(Stage.Lookup, start);
 
             var outcome = processor.Process(batch, lookups, time.GetUtcNowMilliseconds());
             LogRejects(outcome);
+            start = stages.Measure(Stage.Decide, start);
 
             using (StartPersistSpan(spans, outcome))
             {
                 await store.RecordBatchAsync(outcome.ToDatabaseBatch(), cancellationToken);
             }
 
+            start = stages.Measure(Stage.Persist, start);
             await ProduceAsync(outcome, cancellationToken);
+            start = stages.Measure(Stage.Produce, start);
             table.Apply(outcome.Rows.Select(r => (r.Key.Partition, r.Key.ItemId, r.Value)));
+            stages.Measure(Stage.Table, start);
             metrics.Record(outcome, batch.Count, bids.Select(b => b.BidDate), time.GetUtcNow());
         }
         catch (Exception ex) when (ex is StorageUnavailableException or KafkaException)

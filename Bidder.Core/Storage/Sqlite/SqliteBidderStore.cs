@@ -381,7 +381,11 @@ public sealed class SqliteBidderStore : IBidderStore
         {
             await using var connection = new SqliteConnection(_connectionString);
             await connection.OpenAsync(cancellationToken);
-            await ExecuteAsync(connection, "PRAGMA synchronous=NORMAL;", cancellationToken);
+            // Per connection. FULL: the WAL is synced at every commit, so a batch whose offsets are committed
+            // survives a power cut too (NORMAL could lose it after Kafka has moved on); one sync per batch.
+            // A 32 MB page cache and 64 MB of WAL between checkpoints: a batch updates one item row per
+            // accepted bid, spread over the whole items table (BENCHMARKS.md, scale).
+            await ExecuteAsync(connection, "PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=16384;", cancellationToken);
             return await work(connection);
         }
         catch (SqliteException ex)

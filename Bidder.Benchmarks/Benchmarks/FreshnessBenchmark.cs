@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Bidder.Benchmarks.Harness;
+using Confluent.Kafka;
+
+namespace Bidder.Benchmarks.Benchmarks;
+
+/// <summary>
+/// p99 time from POST /events/ to the new winning bid being visible in GET /items/{id}, at a steady
+/// 1,000 bids/s, against the p99 of a bare produce -> consume round trip at the same rate on the same broker.
+/// </summary>
+public sealed class FreshnessBenchmark(BenchSizes sizes) : IBenchmark
+{
+    private const int BidsPerSecond = 1_000;
+
+    // Every 20th bid is watched (50/s): watching each would put 1,000 polling clients on the API under test.
+    private const int SampleEvery = 20;
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
+
+    public string Name => BenchmarkNames.Freshness;
+
+    public string Description => $"{BidsPerSecond:N0} bids/s for {sizes.FreshnessWindow.TotalSeconds} s, every {SampleEvery}th watched, vs a bare produce->consume round trip";
+
+    public async Task<BenchResult> RunAsync(BenchApp app)
+    {
+        var roundTrip = await RoundTripAsync(app);
+        var freshness = await FreshnessAsync(app);
+
+        var p99 = Percentiles.Of(freshness, 99);
+        var baseline = Percentiles.Of(roundTrip, 99);
+        var ratio = p99 / baseline;
+        return new BenchResult(Name, ratio, "<=5", ratio <= 5, new Dictionary<string, double>
+        {
+            ["p99_ms"] = p99,
+            ["p50_ms"] = Percentiles.Of(freshness, 50),
+            ["roundtrip_p99_ms"] = baseline,
+            ["roundtrip_p50_ms"] = Percentiles.Of(roundTrip, 50),
+            ["samples"] = freshness.Count,
+        }, app.TakeStageReports());
+    }
+
+    private async Task<List<double>> FreshnessAsync(BenchApp app)
+    {
+        var users = await Seeder.UsersAsync(app.Http, 10, "freshness");
+        var items = await Seeder.ItemsAsync(app.Http, 100, "freshness");
+        await app.WaitCaughtUpAsync(TimeSpan.FromMinutes(5));
+        app.TakeStageReports();
+
+        var latencies = new ConcurrentBag<double>();
+        var failures = 0;
+        await OpenLoop.RunAsync(BidsPerSecond, sizes.FreshnessWindow, async k =>
+        {
+            var item = items[(int)(k % items.Count)];
+            var value = 100 + k / items.Count; // above every starting price, and rising: each bid wins
+            var started = Stopwatch.GetTimestamp();
+            using var content = new StringContent($$"""{"item_id": "{{item.Id}}", "user_id": "{{users[(int)(k % users.Count)]}}", "value": {{value}}}""", Encoding.UTF8, "application/json");
+            using var response = await app.Http.PostAsync("/events/", content);
+            if ((int)response.StatusCode != 202)
+            {
+                Interlocked.Increment(ref failures);
+                return;
+            }
+
+            if (k % SampleEvery == 0)
+            {
+                while (await WinningBidAsync(app.Http, item.Id) < value)
+                {
+                    await Task.Delay(PollInterval);
+                }
+
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        });
+
+        if (failures > 0)
+        {
+            Console.WriteLine($"   freshness: {failures} bid(s) were not answered 202");
+        }
+
+        return [.. latencies];
+    }
+
+    private static async Task<decimal> WinningBidAsync(HttpClient http, Guid item)
+    {
+        using var response = await http.GetAsync($"/items/{item}");
+        if (!response.IsSuccessStatusCode)
+        {
+            return 0;
+        }
+
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStreamAsync());
+        return json.RootElement.TryGetProperty("winning_bid", out var winning) && winning.ValueKind == JsonValueKind.Number ? winning.GetDecimal() : 0;
+    }
+
+    /// <summary>Produce at the same rate with the API's producer settings; a consumer in this process times each message's trip.</summary>
+    private async Task<List<double>> RoundTripAsync(BenchApp app)
+    {
+        var topic = $"bench-roundtrip-{Guid.NewGuid():N}";
+        await app.CreateTopicAsync(topic, 8);
+
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = app.BootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = 2,
+        }).Build();
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = app.BootstrapServers,
+            GroupId = $"bench-roundtrip-{Guid.NewGuid():N}",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+        }).Build();
+
+        var partitions = app.Partitions(topic);
+        consumer.Assign(partitions.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
+        var expected = (int)(BidsPerSecond * sizes.FreshnessWindow.TotalSeconds);
+        var latencies = new List<double>(expected);
+        var reading = Task.Run(() =>
+        {
+            while (latencies.Count < expected)
+            {
+                var result = consumer.Consume(TimeSpan.FromSeconds(30)) ?? throw new TimeoutException("The round-trip consumer stalled.");
+                latencies.Add(Stopwatch.GetElapsedTime(BitConverter.ToInt64(result.Message.Value)).TotalMilliseconds);
+            }
+        });
+
+        // A payload of a bid's size, led by the send time.
+        var payload = new byte[200];
+        await OpenLoop.RunAsync(BidsPerSecond, sizes.FreshnessWindow, k =>
+        {
+            var value = (byte[])payload.Clone();
+            BitConverter.TryWriteBytes(value, Stopwatch.GetTimestamp());
+            producer.Produce(topic, new Message<string, byte[]> { Key = (k % 100).ToString(System.Globalization.CultureInfo.InvariantCulture), Value = value });
+            return Task.CompletedTask;
+        });
+        producer.Flush(TimeSpan.FromSeconds(30));
+        await reading;
+        return latencies;
+    }
+}

@@ -1,0 +1,27 @@
+using Bidder.Benchmarks.Harness;
+
+namespace Bidder.Benchmarks.Benchmarks;
+
+/// <summary>Streamer bids/s through decode, validate, persist, produce and table, against a bare consumer draining the same messages.</summary>
+public sealed class PipelineBenchmark(BenchSizes sizes) : IBenchmark
+{
+    public string Name => BenchmarkNames.Pipeline;
+
+    public string Description => $"{sizes.PipelineBids:N0} bids over {sizes.PipelineItems:N0} items, streamer vs a bare consumer";
+
+    public async Task<BenchResult> RunAsync(BenchApp app)
+    {
+        var users = await Seeder.UsersAsync(app.Http, 1_000, "pipeline");
+        var items = await Seeder.ItemsAsync(app.Http, sizes.PipelineItems, "pipeline");
+        var run = await PipelineRun.RunAsync(app, users, items, sizes.PipelineBids, withBareConsumer: true);
+
+        var ratio = run.StreamerPerSecond / run.BareConsumerPerSecond;
+        return new BenchResult(Name, ratio, ">=0.5", ratio >= 0.5, new Dictionary<string, double>
+        {
+            ["bids_per_s"] = run.StreamerPerSecond,
+            ["bare_consumer_per_s"] = run.BareConsumerPerSecond,
+            ["bids"] = run.Bids,
+            ["produce_s"] = run.ProduceSeconds,
+        }, app.TakeStageReports());
+    }
+}

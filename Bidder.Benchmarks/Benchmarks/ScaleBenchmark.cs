@@ -1,0 +1,35 @@
+using Bidder.Benchmarks.Harness;
+
+namespace Bidder.Benchmarks.Benchmarks;
+
+/// <summary>
+/// Pipeline bids/s with ten times the bids over ten times the items, against the smaller run; and each
+/// service's peak memory over the whole benchmark run.
+/// </summary>
+public sealed class ScaleBenchmark(BenchSizes sizes) : IBenchmark
+{
+    private const double MemoryLimitMegabytes = 300;
+
+    public string Name => BenchmarkNames.Scale;
+
+    public string Description =>
+        $"{sizes.LargeScaleBids:N0} bids over {sizes.LargeScaleItems:N0} items vs {sizes.SmallScaleBids:N0} over {sizes.SmallScaleItems:N0}";
+
+    public async Task<BenchResult> RunAsync(BenchApp app)
+    {
+        var users = await Seeder.UsersAsync(app.Http, 1_000, "scale");
+        var small = await PipelineRun.RunAsync(app, users, await Seeder.ItemsAsync(app.Http, sizes.SmallScaleItems, "scale small"), sizes.SmallScaleBids, withBareConsumer: false);
+        var large = await PipelineRun.RunAsync(app, users, await Seeder.ItemsAsync(app.Http, sizes.LargeScaleItems, "scale large"), sizes.LargeScaleBids, withBareConsumer: false);
+
+        var memory = app.PeakMemoryMegabytes();
+        var ratio = large.StreamerPerSecond / small.StreamerPerSecond;
+        var met = ratio >= 0.8 && memory.Values.All(m => m <= MemoryLimitMegabytes);
+        return new BenchResult(Name, ratio, $">=0.8,peak<={MemoryLimitMegabytes}MB", met, new Dictionary<string, double>
+        {
+            ["large_bids_per_s"] = large.StreamerPerSecond,
+            ["small_bids_per_s"] = small.StreamerPerSecond,
+            ["api_peak_mb"] = memory["api"],
+            ["streamer_peak_mb"] = memory["streamer"],
+        }, app.TakeStageReports());
+    }
+}

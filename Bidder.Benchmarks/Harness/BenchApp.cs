@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Bidder.AppHost.Infrastructure;
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bidder.Benchmarks.Harness;
+
+/// <summary>
+/// The real AppHost, started as a user starts it (embedded or containers mode), with the API's no-op
+/// yardstick route switched on. Gives the benchmarks the API's address, the broker, the streamer's
+/// consumer-group progress, the services' peak memory and the streamer's stage report lines.
+/// </summary>
+public sealed class BenchApp : IAsyncDisposable
+{
+    /// <summary>The streamer's consumer group (Bidder.Streamer's ApplicationServiceExtensions.ConsumerGroup).</summary>
+    public const string StreamerGroup = "bids-streamer";
+    public const string BidsTopic = "bids";
+
+    private static readonly string[] Resources = ["kafka", "bidderdb", "api", "streamer"];
+
+    private readonly DistributedApplication _app;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentQueue<string> _stageReports = new();
+
+    private BenchApp(DistributedApplication app, string mode, Uri api, string bootstrapServers)
+    {
+        _app = app;
+        Mode = mode;
+        Api = api;
+        BootstrapServers = bootstrapServers;
+        Http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+        {
+            BaseAddress = api,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+    }
+
+    public string Mode { get; }
+
+    public Uri Api { get; }
+
+    public string BootstrapServers { get; }
+
+    /// <summary>One client for every HTTP benchmark, so each side of a ratio is measured with the same client.</summary>
+    public HttpClient Http { get; }
+
+    public static async Task<BenchApp> StartAsync(string mode)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Bidder_AppHost>(
+            [$"Bidder:Infrastructure={mode}"], (options, _) => options.DisableDashboard = true, timeout.Token);
+        var api = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
+        builder.CreateResourceBuilder(api).WithEnvironment("Bidder__Benchmark__NoopEndpoint", "true");
+
+        // The services' console logs stay in the app (the stage reports are read from there), out of the figures' way.
+        builder.Services.AddLogging(logging => logging
+            .AddFilter("Bidder.AppHost.Resources", LogLevel.None)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
+
+        var app = await builder.BuildAsync(timeout.Token);
+        await app.StartAsync(timeout.Token);
+        foreach (var name in Resources)
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token);
+        }
+
+        var bench = new BenchApp(app, mode, app.GetEndpoint("api", "http"), (await app.GetConnectionStringAsync("kafka", timeout.Token))!);
+        bench.WatchStreamerLogs();
+        return bench;
+    }
+
+    /// <summary>The streamer's "Pipeline stages over ..." lines logged since the last call: where its time went.</summary>
+    public IReadOnlyList<string> TakeStageReports()
+    {
+        var lines = new List<string>();
+        while (_stageReports.TryDequeue(out var line))
+        {
+            lines.Add(line);
+        }
+
+        return lines;
+    }
+
+    /// <summary>Peak resident memory (VmHWM) of each service process, in MB, read from /proc.</summary>
+    public IReadOnlyDictionary<string, double> PeakMemoryMegabytes() =>
+        new Dictionary<string, double>
+        {
+            ["api"] = ServiceProcesses.PeakMegabytes("Bidder.Api"),
+            ["streamer"] = ServiceProcesses.PeakMegabytes("Bidder.Streamer"),
+        };
+
+    /// <summary>Waits until the streamer has committed every message on the bids topic; returns when that was seen.</summary>
+    public async Task<DateTimeOffset> WaitCaughtUpAsync(TimeSpan timeout)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = BootstrapServers, GroupId = StreamerGroup }).Build();
+        var partitions = Partitions(BidsTopic);
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (true)
+        {
+            var ends = partitions.ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
+            var committed = consumer.Committed(partitions, TimeSpan.FromSeconds(10));
+            if (committed.All(c => c.Offset.Value >= ends[c.TopicPartition] || ends[c.TopicPartition] == 0))
+            {
+                return DateTimeOffset.UtcNow;
+            }
+
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The streamer did not catch up within {timeout}: lag {ends.Sum(e => e.Value) - committed.Sum(c => Math.Max(0, c.Offset.Value))}.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>The high watermark of every partition of a topic.</summary>
+    public Dictionary<TopicPartition, long> EndOffsets(string topic)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = BootstrapServers, GroupId = "bench-watermarks" }).Build();
+        return Partitions(topic).ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
+    }
+
+    /// <summary>Creates a topic: on the embedded broker directly (its admin API has no controller), else through the admin API.</summary>
+    public async Task CreateTopicAsync(string name, int partitions)
+    {
+        var embedded = _app.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<EmbeddedKafkaResource>().SingleOrDefault();
+        if (embedded?.Cluster is { } cluster)
+        {
+            cluster.CreateTopic(name, partitions);
+            return;
+        }
+
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
+        await admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = partitions, ReplicationFactor = -1 }]);
+    }
+
+    public List<TopicPartition> Partitions(string topic)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
+        return admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
+            .Select(p => new TopicPartition(topic, p.PartitionId)).OrderBy(p => p.Partition.Value).ToList();
+    }
+
+    // Each streamer replica has logs of its own: follow every instance the app reports.
+    private void WatchStreamerLogs() => _ = Task.Run(async () =>
+    {
+        var watched = new HashSet<string>();
+        try
+        {
+            await foreach (var change in _app.ResourceNotifications.WatchAsync(_stopping.Token))
+            {
+                if (change.Resource.Name == "streamer" && watched.Add(change.ResourceId))
+                {
+                    _ = CollectStageReportsAsync(change.ResourceId);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    });
+
+    private async Task CollectStageReportsAsync(string instance)
+    {
+        const string Marker = "Pipeline stages over";
+        try
+        {
+            var logs = _app.Services.GetRequiredService<ResourceLoggerService>();
+            await foreach (var batch in logs.WatchAsync(instance).WithCancellation(_stopping.Token))
+            {
+                foreach (var line in batch.Where(l => l.Content.Contains(Marker, StringComparison.Ordinal)))
+                {
+                    _stageReports.Enqueue(line.Content[line.Content.IndexOf(Marker, StringComparison.Ordinal)..]);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        Http.Dispose();
+        await _app.DisposeAsync();
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,42 @@
+using System.Globalization;
+
+namespace Bidder.Benchmarks.Harness;
+
+/// <summary>One benchmark's outcome: the ratio against its limit, the goal, and the figures behind both.</summary>
+public sealed record BenchResult(string Name, double Ratio, string Goal, bool GoalMet, IReadOnlyDictionary<string, double> Figures, IReadOnlyList<string> StageReports)
+{
+    /// <summary><c>bench &lt;name&gt; ratio=&lt;x&gt; &lt;figures&gt;</c>, the line the issue asks for.</summary>
+    public string Line =>
+        $"bench {Name} ratio={Format(Ratio)} " +
+        string.Join(" ", Figures.Select(f => $"{f.Key}={Format(f.Value)}")) +
+        $" goal={Goal} {(GoalMet ? "met" : "NOT-MET")}";
+
+    private static string Format(double value) =>
+        value.ToString(Math.Abs(value) >= 100 ? "0" : "0.###", CultureInfo.InvariantCulture);
+}
+
+/// <summary>A benchmark of the suite.</summary>
+public interface IBenchmark
+{
+    string Name { get; }
+
+    string Description { get; }
+
+    Task<BenchResult> RunAsync(BenchApp app);
+}
+
+/// <summary>Sizes of a run: the full one of BENCHMARKS.md, or the quick one (under 3 minutes).</summary>
+public sealed record BenchSizes(
+    TimeSpan IngestWindow,
+    int PipelineBids,
+    int PipelineItems,
+    TimeSpan FreshnessWindow,
+    int SmallScaleBids,
+    int SmallScaleItems,
+    int LargeScaleBids,
+    int LargeScaleItems)
+{
+    public static readonly BenchSizes Full = new(TimeSpan.FromSeconds(20), 200_000, 10_000, TimeSpan.FromSeconds(30), 100_000, 10_000, 1_000_000, 100_000);
+
+    public static readonly BenchSizes Quick = new(TimeSpan.FromSeconds(8), 50_000, 2_000, TimeSpan.FromSeconds(10), 20_000, 2_000, 100_000, 10_000);
+}

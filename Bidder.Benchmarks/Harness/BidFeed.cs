@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using Bidder.Core.Contracts;
+using Bidder.Core.Domain;
+using Confluent.Kafka;
+
+namespace Bidder.Benchmarks.Harness;
+
+/// <summary>
+/// Bids written straight to the bids topic in the API's format (the shared contract, keyed by item), so
+/// the pipeline benchmarks fill the topic faster than any HTTP client could. Most bids beat the item's
+/// last one (accepted: a database write and a changelog record each); one in ten is below the starting
+/// price (rejected: an invalid-bids record).
+/// </summary>
+public static class BidFeed
+{
+    public static async Task<TimeSpan> ProduceAsync(string bootstrapServers, IReadOnlyList<Guid> users, IReadOnlyList<SeededItem> items, int count, int seed)
+    {
+        var random = new Random(seed);
+        var next = new decimal[items.Count];
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = 20,
+            BatchSize = 1_000_000,
+            QueueBufferingMaxMessages = 1_000_000,
+        }).Build();
+
+        var clock = Stopwatch.StartNew();
+        var now = DateTimeOffset.UtcNow;
+        for (var i = 0; i < count; i++)
+        {
+            var index = random.Next(items.Count);
+            var item = items[index];
+            decimal value;
+            if (i % 10 == 9)
+            {
+                value = item.InitBid - 1;
+            }
+            else
+            {
+                next[index] = next[index] == 0 ? item.InitBid : next[index] + 1;
+                value = next[index];
+            }
+
+            var bid = new PostedBid(Guid.CreateVersion7(now), item.Id, users[random.Next(users.Count)], value, "bench", now);
+            var message = new Message<string, byte[]> { Key = item.Id.ToString(), Value = BidMessage.From(bid).ToUtf8Json() };
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(BenchApp.BidsTopic, message, report =>
+                    {
+                        if (report.Error.IsError)
+                        {
+                            throw new InvalidOperationException($"A benchmark bid was not written: {report.Error}");
+                        }
+                    });
+                    break;
+                }
+                catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(50));
+                }
+            }
+        }
+
+        await Task.Run(() => producer.Flush(TimeSpan.FromMinutes(5)));
+        return clock.Elapsed;
+    }
+}

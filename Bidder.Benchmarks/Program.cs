@@ -1,0 +1,24 @@
+using Bidder.Benchmarks.Benchmarks;
+using Bidder.Benchmarks.Harness;
+
+// Runs every benchmark against one started app and prints one line each: bench <name> ratio=<x> <figures>.
+var options = BenchOptions.Parse(args);
+if (options is null)
+{
+    return 2;
+}
+
+Console.WriteLine($"Starting the AppHost ({options.Mode} mode, {(options.Quick ? "quick" : "full")} run)...");
+await using var app = await BenchApp.StartAsync(options.Mode);
+var results = new List<BenchResult>();
+foreach (var benchmark in BenchmarkSuite.All(options).Where(b => options.Only.Count == 0 || options.Only.Contains(b.Name)))
+{
+    Console.WriteLine($"-- {benchmark.Name}: {benchmark.Description}");
+    var result = await benchmark.RunAsync(app);
+    results.Add(result);
+    Console.WriteLine(result.Line);
+}
+
+var file = await BenchReport.WriteAsync(options, app, results);
+Console.WriteLine($"Results: {file}");
+return 0;
