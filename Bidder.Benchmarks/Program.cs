@@ -17,6 +17,10 @@ foreach (var benchmark in BenchmarkSuite.All(options).Where(b => options.Only.Co
     var result = await benchmark.RunAsync(app);
     results.Add(result);
     Console.WriteLine(result.Line);
+    foreach (var error in app.TakeErrors())
+    {
+        Console.WriteLine($"   streamer error during {benchmark.Name}: {error.Trim()}");
+    }
 }
 
 var file = await BenchReport.WriteAsync(options, app, results);

@@ -21,7 +21,6 @@ public sealed class PipelineBenchmark(BenchSizes sizes) : IBenchmark
             ["bids_per_s"] = run.StreamerPerSecond,
             ["bare_consumer_per_s"] = run.BareConsumerPerSecond,
             ["bids"] = run.Bids,
-            ["produce_s"] = run.ProduceSeconds,
         }, app.TakeStageReports());
     }
 }

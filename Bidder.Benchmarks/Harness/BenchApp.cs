@@ -15,7 +15,7 @@ namespace Bidder.Benchmarks.Harness;
 /// yardstick route switched on. Gives the benchmarks the API's address, the broker, the streamer's
 /// consumer-group progress, the services' peak memory and the streamer's stage report lines.
 /// </summary>
-public sealed class BenchApp : IAsyncDisposable
+public sealed partial class BenchApp : IAsyncDisposable
 {
     /// <summary>The streamer's consumer group (Bidder.Streamer's ApplicationServiceExtensions.ConsumerGroup).</summary>
     public const string StreamerGroup = "bids-streamer";
@@ -26,6 +26,12 @@ public sealed class BenchApp : IAsyncDisposable
     private readonly DistributedApplication _app;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentQueue<string> _stageReports = new();
+    private readonly ConcurrentQueue<string> _errors = new();
+
+    // Kafka clients for the progress queries, made once: they are asked every few milliseconds.
+    private IConsumer<Ignore, Ignore>? _groupReader;
+    private IConsumer<Ignore, Ignore>? _watermarkReader;
+    private IAdminClient? _admin;
 
     private BenchApp(DistributedApplication app, string mode, Uri api, string bootstrapServers)
     {
@@ -86,6 +92,18 @@ public sealed class BenchApp : IAsyncDisposable
         return lines;
     }
 
+    /// <summary>The streamer's error log messages since the last call: a run that has any is not a clean measurement.</summary>
+    public IReadOnlyList<string> TakeErrors()
+    {
+        var lines = new List<string>();
+        while (_errors.TryDequeue(out var line))
+        {
+            lines.Add(line);
+        }
+
+        return lines;
+    }
+
     /// <summary>Peak resident memory (VmHWM) of each service process, in MB, read from /proc.</summary>
     public IReadOnlyDictionary<string, double> PeakMemoryMegabytes() =>
         new Dictionary<string, double>
@@ -94,35 +112,42 @@ public sealed class BenchApp : IAsyncDisposable
             ["streamer"] = ServiceProcesses.PeakMegabytes("Bidder.Streamer"),
         };
 
-    /// <summary>Waits until the streamer has committed every message on the bids topic; returns when that was seen.</summary>
-    public async Task<DateTimeOffset> WaitCaughtUpAsync(TimeSpan timeout)
+    /// <summary>Waits until the streamer has committed every message on the bids topic.</summary>
+    public async Task WaitCaughtUpAsync(TimeSpan timeout)
     {
-        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = BootstrapServers, GroupId = StreamerGroup }).Build();
-        var partitions = Partitions(BidsTopic);
         var deadline = DateTimeOffset.UtcNow + timeout;
         while (true)
         {
-            var ends = partitions.ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
-            var committed = consumer.Committed(partitions, TimeSpan.FromSeconds(10));
-            if (committed.All(c => c.Offset.Value >= ends[c.TopicPartition] || ends[c.TopicPartition] == 0))
+            var ends = EndOffsets(BidsTopic);
+            var committed = CommittedOffsets();
+            var lag = ends.Sum(e => e.Value - Math.Min(e.Value, committed.GetValueOrDefault(e.Key)));
+            if (lag == 0)
             {
-                return DateTimeOffset.UtcNow;
+                return;
             }
 
             if (DateTimeOffset.UtcNow > deadline)
             {
-                throw new TimeoutException($"The streamer did not catch up within {timeout}: lag {ends.Sum(e => e.Value) - committed.Sum(c => Math.Max(0, c.Offset.Value))}.");
+                throw new TimeoutException($"The streamer did not catch up within {timeout}: lag {lag}.");
             }
 
             await Task.Delay(20);
         }
     }
 
+    /// <summary>The streamer group's committed offset of every partition of the bids topic (0 where none yet).</summary>
+    public Dictionary<TopicPartition, long> CommittedOffsets()
+    {
+        _groupReader ??= new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = BootstrapServers, GroupId = StreamerGroup }).Build();
+        return _groupReader.Committed(Partitions(BidsTopic), TimeSpan.FromSeconds(10))
+            .ToDictionary(c => c.TopicPartition, c => Math.Max(0, c.Offset.Value));
+    }
+
     /// <summary>The high watermark of every partition of a topic.</summary>
     public Dictionary<TopicPartition, long> EndOffsets(string topic)
     {
-        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = BootstrapServers, GroupId = "bench-watermarks" }).Build();
-        return Partitions(topic).ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
+        _watermarkReader ??= new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = BootstrapServers, GroupId = "bench-watermarks" }).Build();
+        return Partitions(topic).ToDictionary(p => p, p => _watermarkReader.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
     }
 
     /// <summary>Creates a topic: on the embedded broker directly (its admin API has no controller), else through the admin API.</summary>
@@ -141,8 +166,8 @@ public sealed class BenchApp : IAsyncDisposable
 
     public List<TopicPartition> Partitions(string topic)
     {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
-        return admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
+        _admin ??= new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
+        return _admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
             .Select(p => new TopicPartition(topic, p.PartitionId)).OrderBy(p => p.Partition.Value).ToList();
     }
 
@@ -168,14 +193,28 @@ public sealed class BenchApp : IAsyncDisposable
     private async Task CollectStageReportsAsync(string instance)
     {
         const string Marker = "Pipeline stages over";
+        var takeMessage = false;
         try
         {
             var logs = _app.Services.GetRequiredService<ResourceLoggerService>();
             await foreach (var batch in logs.WatchAsync(instance).WithCancellation(_stopping.Token))
             {
-                foreach (var line in batch.Where(l => l.Content.Contains(Marker, StringComparison.Ordinal)))
+                foreach (var line in batch.Select(l => AnsiEscape().Replace(l.Content, "")))
                 {
-                    _stageReports.Enqueue(line.Content[line.Content.IndexOf(Marker, StringComparison.Ordinal)..]);
+                    // The console formatter writes the level and category on one line and the message on the next.
+                    if (takeMessage)
+                    {
+                        _errors.Enqueue(line);
+                        takeMessage = false;
+                    }
+                    else if (line.Contains(Marker, StringComparison.Ordinal))
+                    {
+                        _stageReports.Enqueue(line[line.IndexOf(Marker, StringComparison.Ordinal)..]);
+                    }
+                    else if (line.Contains(" fail: ", StringComparison.Ordinal) || line.Contains(" crit: ", StringComparison.Ordinal))
+                    {
+                        takeMessage = true;
+                    }
                 }
             }
         }
@@ -188,7 +227,14 @@ public sealed class BenchApp : IAsyncDisposable
     {
         await _stopping.CancelAsync();
         Http.Dispose();
+        _groupReader?.Dispose();
+        _watermarkReader?.Dispose();
+        _admin?.Dispose();
         await _app.DisposeAsync();
         _stopping.Dispose();
     }
+
+    // The services' console formatter colours the level: ESC[...m sequences around "fail".
+    [System.Text.RegularExpressions.GeneratedRegex(@"\x1b\[[0-9;]*m")]
+    private static partial System.Text.RegularExpressions.Regex AnsiEscape();
 }

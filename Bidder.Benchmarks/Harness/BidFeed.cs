@@ -6,28 +6,17 @@ using Confluent.Kafka;
 namespace Bidder.Benchmarks.Harness;
 
 /// <summary>
-/// Bids written straight to the bids topic in the API's format (the shared contract, keyed by item), so
-/// the pipeline benchmarks fill the topic faster than any HTTP client could. Most bids beat the item's
-/// last one (accepted: a database write and a changelog record each); one in ten is below the starting
-/// price (rejected: an invalid-bids record).
+/// Bids written straight to a topic in the API's format (the shared contract, keyed by item), so the
+/// pipeline benchmarks fill the topic faster than any HTTP client could. Most bids beat the item's last
+/// one (accepted: a database write and a changelog record each); one in ten is below the starting price
+/// (rejected: an invalid-bids record).
 /// </summary>
 public static class BidFeed
 {
-    public static async Task<TimeSpan> ProduceAsync(string bootstrapServers, IReadOnlyList<Guid> users, IReadOnlyList<SeededItem> items, int count, int seed)
+    public static IEnumerable<Message<string, byte[]>> Bids(IReadOnlyList<Guid> users, IReadOnlyList<SeededItem> items, int count, int seed)
     {
         var random = new Random(seed);
         var next = new decimal[items.Count];
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = 20,
-            BatchSize = 1_000_000,
-            QueueBufferingMaxMessages = 1_000_000,
-        }).Build();
-
-        var clock = Stopwatch.StartNew();
         var now = DateTimeOffset.UtcNow;
         for (var i = 0; i < count; i++)
         {
@@ -45,18 +34,41 @@ public static class BidFeed
             }
 
             var bid = new PostedBid(Guid.CreateVersion7(now), item.Id, users[random.Next(users.Count)], value, "bench", now);
-            var message = new Message<string, byte[]> { Key = item.Id.ToString(), Value = BidMessage.From(bid).ToUtf8Json() };
+            yield return new Message<string, byte[]> { Key = item.Id.ToString(), Value = BidMessage.From(bid).ToUtf8Json() };
+        }
+    }
+
+    /// <summary>
+    /// Produces every message, awaiting <paramref name="throttle"/> every few thousand (it holds the feed
+    /// while the consumer is too far behind), and returns once all are acknowledged.
+    /// </summary>
+    public static async Task<TimeSpan> ProduceAsync(string bootstrapServers, string topic, IEnumerable<Message<string, byte[]>> messages, Func<Task>? throttle = null)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = 20,
+            BatchSize = 1_000_000,
+            QueueBufferingMaxMessages = 1_000_000,
+        }).Build();
+
+        Error? failure = null;
+        var clock = Stopwatch.StartNew();
+        var sent = 0;
+        foreach (var message in messages)
+        {
+            if (++sent % 5_000 == 0 && throttle is not null)
+            {
+                await throttle();
+            }
+
             while (true)
             {
                 try
                 {
-                    producer.Produce(BenchApp.BidsTopic, message, report =>
-                    {
-                        if (report.Error.IsError)
-                        {
-                            throw new InvalidOperationException($"A benchmark bid was not written: {report.Error}");
-                        }
-                    });
+                    producer.Produce(topic, message, report => failure ??= report.Error.IsError ? report.Error : null);
                     break;
                 }
                 catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
@@ -67,6 +79,6 @@ public static class BidFeed
         }
 
         await Task.Run(() => producer.Flush(TimeSpan.FromMinutes(5)));
-        return clock.Elapsed;
+        return failure is null ? clock.Elapsed : throw new InvalidOperationException($"A benchmark bid was not written: {failure}");
     }
 }

@@ -32,6 +32,9 @@ public sealed partial class BidPipeline(
     private readonly StreamerOptions _options = options.Value;
     private readonly KafkaTopicsOptions _topics = topics.Value;
 
+    // Per partition, the offset after the last processed bid: a batch starting beyond it skipped bids.
+    private readonly Dictionary<int, long> _nextOffsets = [];
+
     // Consume blocks, so the loop has a thread of its own.
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(() => RunAsync(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
@@ -50,6 +53,7 @@ public sealed partial class BidPipeline(
                 if (batch.Count > 0 && await ProcessUntilDoneAsync(batch, stoppingToken))
                 {
                     start = Stopwatch.GetTimestamp();
+                    CheckForDeletedBids(batch);
                     Commit(batch);
                     stages.Measure(Stage.Commit, start);
                     stages.Completed(batch.Count);
@@ -190,6 +194,60 @@ public sealed partial class BidPipeline(
         await Task.WhenAll(sends);
     }
 
+    /// <summary>
+    /// A broker deletes old messages by retention (the embedded broker keeps about 5 MB per partition): a
+    /// streamer lagging further than that would skip bids when its position is reset to the log start.
+    /// Such a loss is never silent: it is logged as an error and counted (bidder.bids.lost).
+    /// </summary>
+    private void CheckForDeletedBids(List<ConsumeResult<string, byte[]>> batch)
+    {
+        foreach (var partition in batch.GroupBy(r => r.TopicPartition))
+        {
+            var first = partition.Min(r => r.Offset.Value);
+            var expected = _nextOffsets.TryGetValue(partition.Key.Partition.Value, out var next) ? next : CommittedOffset(partition.Key);
+            if (expected >= 0 && first > expected)
+            {
+                // Not a loss when another replica processed them meanwhile; only when the broker no longer has them.
+                var logStart = LogStartOffset(partition.Key);
+                if (logStart > expected)
+                {
+                    var lost = Math.Min(first, logStart) - expected;
+                    metrics.Lost(lost);
+                    LogBidsDeleted(lost, partition.Key.Partition.Value, expected, logStart);
+                }
+            }
+
+            _nextOffsets[partition.Key.Partition.Value] = partition.Max(r => r.Offset.Value) + 1;
+        }
+    }
+
+    // Both asked of the broker only when a partition is first seen or its offsets jumped: rare, never per message.
+    private long CommittedOffset(TopicPartition partition)
+    {
+        try
+        {
+            // Nothing committed yet: the group starts from the partition's first bid, offset 0.
+            var committed = consumer.Committed([partition], TimeSpan.FromSeconds(5)).Single().Offset;
+            return committed == Offset.Unset ? 0 : committed.Value;
+        }
+        catch (KafkaException)
+        {
+            return -1;
+        }
+    }
+
+    private long LogStartOffset(TopicPartition partition)
+    {
+        try
+        {
+            return consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(5)).Low.Value;
+        }
+        catch (KafkaException)
+        {
+            return -1;
+        }
+    }
+
     private void Commit(List<ConsumeResult<string, byte[]>> batch)
     {
         var offsets = batch
@@ -241,6 +299,9 @@ public sealed partial class BidPipeline(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} bid(s) failed (attempt {Attempt}); retrying in {DelayMs} ms.")]
     private partial void LogBatchFailed(Exception exception, int count, int attempt, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Count} bid(s) of partition {Partition} from offset {Offset} were deleted by the broker's retention before being processed (log start is now {LogStart}): they are lost. Keep the streamer's lag under the topic's retention.")]
+    private partial void LogBidsDeleted(long count, int partition, long offset, long logStart);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Consuming bids failed ({Code}: {Reason}); polling again.")]
     private partial void LogConsumeFailed(ErrorCode code, string reason);

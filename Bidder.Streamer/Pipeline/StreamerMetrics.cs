@@ -11,6 +11,7 @@ public sealed class StreamerMetrics
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _replayed;
+    private readonly Counter<long> _lost;
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _delay;
 
@@ -21,9 +22,12 @@ public sealed class StreamerMetrics
         _accepted = meter.CreateCounter<long>("bidder.bids.accepted", "{bid}", "Bids accepted: each became its item's winning bid.");
         _rejected = meter.CreateCounter<long>("bidder.bids.rejected", "{bid}", "Bids rejected, by reason.");
         _replayed = meter.CreateCounter<long>("bidder.bids.replayed", "{bid}", "Bids seen again after a crash or rebalance, and not counted twice.");
+        _lost = meter.CreateCounter<long>("bidder.bids.lost", "{bid}", "Bids deleted by the broker's retention before the streamer reached them.");
         _batchSize = meter.CreateHistogram<int>("bidder.pipeline.batch.size", "{bid}", "Bids per processed batch.");
         _delay = meter.CreateHistogram<double>("bidder.bids.end_to_end.delay", "s", "From bid_date (the API took the bid) to the batch being durable.");
     }
+
+    public void Lost(long count) => _lost.Add(count);
 
     public void Record(BatchOutcome outcome, int consumed, IEnumerable<DateTimeOffset> bidDates, DateTimeOffset done)
     {
