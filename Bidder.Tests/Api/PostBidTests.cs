@@ -75,12 +75,10 @@ public class PostBidTests(EmbeddedApp fixture)
     [Fact]
     public async Task While_kafka_is_down_a_bid_gets_503_with_retry_after_and_is_not_lost_on_retry()
     {
-        var cluster = fixture.App.Services.GetRequiredService<DistributedApplicationModel>()
-            .Resources.OfType<EmbeddedKafkaResource>().Single().Cluster!;
         var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
         var key = $"down-{Guid.NewGuid()}";
 
-        cluster.SetBrokerDown();
+        Cluster.SetBrokerDown();
         HttpResponseMessage refused;
         try
         {
@@ -88,53 +86,33 @@ public class PostBidTests(EmbeddedApp fixture)
         }
         finally
         {
-            cluster.SetBrokerUp();
+            Cluster.SetBrokerUp();
         }
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
-        Assert.NotNull(refused.Headers.RetryAfter);
-        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
-
-        using var retried = await PostBidAsync(itemId, userId, 30m, key);
-        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
-        var bid = await retried.ReadObjectAsync();
-        Assert.Single(await BidMessagesAsync(bid.Id()), m => JsonNode.Parse(m.Value)!["id"]!.GetValue<string>() == bid.Id());
-        await fixture.WaitHealthyAsync();
+        await AssertRefusedThenPostedOnceOnRetryAsync(refused, itemId, userId, 30m, key);
     }
 
     [Fact]
     [Trait("Category", "Fault")]
     public async Task A_produce_error_from_kafka_gets_503_never_a_202_for_a_bid_kafka_does_not_hold()
     {
-        var cluster = fixture.App.Services.GetRequiredService<DistributedApplicationModel>()
-            .Resources.OfType<EmbeddedKafkaResource>().Single().Cluster!;
         var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
         var key = $"produce-error-{Guid.NewGuid()}";
 
         // A permanent error on the next produce request: the broker refuses the bid outright. (Not an
         // authorization error: librdkafka keeps those on the topic until its next metadata refresh.)
-        cluster.PushRequestErrors(KafkaApi.Produce, ErrorCode.InvalidRecord);
+        Cluster.PushRequestErrors(KafkaApi.Produce, ErrorCode.InvalidRecord);
         using var refused = await PostBidAsync(itemId, userId, 31m, key);
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
-        Assert.NotNull(refused.Headers.RetryAfter);
-        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
-
-        using var retried = await PostBidAsync(itemId, userId, 31m, key);
-        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
-        var bid = await retried.ReadObjectAsync();
-        Assert.Single(await BidMessagesAsync(bid.Id()));
-        await fixture.WaitHealthyAsync();
+        await AssertRefusedThenPostedOnceOnRetryAsync(refused, itemId, userId, 31m, key);
     }
 
     [Fact]
     [Trait("Category", "Fault")]
     public async Task Transient_produce_errors_are_retried_inside_the_producer_and_the_bid_lands_once()
     {
-        var cluster = fixture.App.Services.GetRequiredService<DistributedApplicationModel>()
-            .Resources.OfType<EmbeddedKafkaResource>().Single().Cluster!;
 
-        cluster.PushRequestErrors(KafkaApi.Produce, ErrorCode.NotEnoughReplicas, ErrorCode.LeaderNotAvailable, ErrorCode.RequestTimedOut);
+        Cluster.PushRequestErrors(KafkaApi.Produce, ErrorCode.NotEnoughReplicas, ErrorCode.LeaderNotAvailable, ErrorCode.RequestTimedOut);
         using var response = await PostBidAsync(Guid.CreateVersion7(), Guid.CreateVersion7(), 32m, idempotencyKey: null);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
@@ -148,6 +126,23 @@ public class PostBidTests(EmbeddedApp fixture)
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Contains("still being processed", (await response.ReadObjectAsync())["detail"]!.GetValue<string>());
+    }
+
+    private MockKafkaCluster Cluster => fixture.App.Services.GetRequiredService<DistributedApplicationModel>()
+        .Resources.OfType<EmbeddedKafkaResource>().Single().Cluster!;
+
+    /// <summary>The refusal is a 503 problem with Retry-After; the retry with the same key is taken, and Kafka holds the bid exactly once.</summary>
+    private async Task AssertRefusedThenPostedOnceOnRetryAsync(HttpResponseMessage refused, Guid itemId, Guid userId, decimal value, string key)
+    {
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+
+        using var retried = await PostBidAsync(itemId, userId, value, key);
+        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+        var bid = await retried.ReadObjectAsync();
+        Assert.Single(await BidMessagesAsync(bid.Id()));
+        await fixture.WaitHealthyAsync();
     }
 
     private Task<HttpResponseMessage> PostBidAsync(Guid itemId, Guid userId, decimal value, string? idempotencyKey)
