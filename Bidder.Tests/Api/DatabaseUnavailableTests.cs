@@ -29,6 +29,7 @@ public class DatabaseUnavailableTests(EmbeddedApp fixture)
         await fixture.WaitHealthyAsync();
     }
 
+    // Seen failing with the API's 503 mapping of an unavailable database removed (the read then answered 500).
     [Fact]
     [Trait("Category", "Fault")]
     public async Task While_the_database_cannot_be_read_reads_get_503_and_bids_wait_in_kafka_until_it_is_back()

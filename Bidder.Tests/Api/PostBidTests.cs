@@ -92,6 +92,7 @@ public class PostBidTests(EmbeddedApp fixture)
         await AssertRefusedThenPostedOnceOnRetryAsync(refused, itemId, userId, 30m, key);
     }
 
+    // A broken publisher that answered 202 after a failed produce was seen failing this test.
     [Fact]
     [Trait("Category", "Fault")]
     public async Task A_produce_error_from_kafka_gets_503_never_a_202_for_a_bid_kafka_does_not_hold()

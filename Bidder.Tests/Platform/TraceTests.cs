@@ -7,7 +7,8 @@ namespace Bidder.Tests.Platform;
 
 /// <summary>
 /// One trace follows a bid from the HTTP request through Kafka to the database write, with spans from
-/// both services, exported over OTLP as the dashboard receives them.
+/// both services, exported over OTLP as the dashboard receives them. Seen failing with a streamer that did
+/// not continue the producer's trace context from the message headers.
 /// </summary>
 [Collection(EmbeddedAppCollection.Name)]
 public class TraceTests(EmbeddedApp fixture)
