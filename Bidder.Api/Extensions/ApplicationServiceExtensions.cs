@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Bidder.Api.Background;
 using Bidder.Api.Kafka;
 using Bidder.Core.Kafka;
 using Bidder.Core.Storage;
@@ -26,6 +27,7 @@ internal static class ApplicationServiceExtensions
             settings.Config.MessageTimeoutMs ??= 10_000;
         });
         builder.Services.AddSingleton<BidPublisher>();
+        builder.Services.AddHostedService<IdempotencyKeyPruner>();
 
         // The original system's JSON: snake_case names and lower-case enum values.
         builder.Services.ConfigureHttpJsonOptions(options =>

@@ -52,7 +52,11 @@ public enum BidStatus
 }
 
 /// <summary>What an <c>Idempotency-Key</c> maps to: the bid first posted with it, and whether Kafka holds it yet.</summary>
-public sealed record IdempotencyRecord(string Key, string RequestHash, PostedBid Bid, bool Produced, DateTimeOffset CreatedDate);
+public sealed record IdempotencyRecord(string Key, string RequestHash, PostedBid Bid, bool Produced, DateTimeOffset CreatedDate)
+{
+    /// <summary>How long a key is remembered: a retry later than this is a new bid.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+}
 
 /// <summary>A bid as the API takes it, before the streamer has processed it: what goes on the bids topic.</summary>
 public sealed record PostedBid(Guid Id, Guid ItemId, Guid UserId, decimal Value, string Client, DateTimeOffset BidDate);

@@ -45,6 +45,9 @@ public interface IBidderStore
 
     Task MarkIdempotencyKeyProducedAsync(string key, CancellationToken cancellationToken);
 
+    /// <summary>Forgets the idempotency keys created before <paramref name="createdBefore"/>; returns how many.</summary>
+    Task<long> DeleteIdempotencyKeysAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
+
     /// <summary>The items among <paramref name="ids"/> that exist (one round trip for a whole batch).</summary>
     Task<IReadOnlyDictionary<Guid, Item>> GetItemsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
 

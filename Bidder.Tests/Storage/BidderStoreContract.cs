@@ -226,6 +226,24 @@ public abstract class BidderStoreContract
         Assert.Equal(first, afterProduce.Bid);
     }
 
+    [SkippableFact]
+    public async Task Idempotency_keys_past_their_lifetime_are_forgotten_and_newer_ones_kept()
+    {
+        var store = await CreateStoreAsync();
+        var bid = new PostedBid(Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), 10m, "web", T0);
+        var old = $"old-{Guid.NewGuid()}";
+        var recent = $"recent-{Guid.NewGuid()}";
+        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(old, "hash", bid, true, T0), Timeout);
+        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(recent, "hash", bid, true, T0.AddHours(1)), Timeout);
+
+        var deleted = await store.DeleteIdempotencyKeysAsync(T0.AddMinutes(30), Timeout);
+
+        Assert.True(deleted >= 1);
+        var other = bid with { Id = Guid.CreateVersion7() };
+        Assert.Equal(other, (await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(old, "hash", other, false, T0.AddHours(2)), Timeout)).Bid);
+        Assert.Equal(bid, (await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(recent, "hash", other, false, T0.AddHours(2)), Timeout)).Bid);
+    }
+
     private static CancellationToken Timeout => TestContext.Timeout;
 
     private static async Task<List<T>> WalkAsync<T>(Func<PageRequest, Task<Page<T>>> list, int limit)

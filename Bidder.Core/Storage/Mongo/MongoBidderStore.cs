@@ -92,6 +92,12 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             "marking an idempotency key produced",
             cancellationToken);
 
+    public Task<long> DeleteIdempotencyKeysAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken) =>
+        GuardAsync(
+            async () => (await _idempotencyKeys.DeleteManyAsync(MongoQueries.CreatedBefore(createdBefore), cancellationToken)).DeletedCount,
+            "deleting old idempotency keys",
+            cancellationToken);
+
     public Task<IReadOnlyDictionary<Guid, Item>> GetItemsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
         GuardAsync<IReadOnlyDictionary<Guid, Item>>(async () =>
         {

@@ -16,7 +16,6 @@ internal static class MongoQueries
     public const string IdempotencyKeys = "idempotency_keys";
 
     /// <summary>How long an idempotency key holds its bid; the TTL monitor removes it afterwards.</summary>
-    public static readonly TimeSpan IdempotencyKeyLifetime = TimeSpan.FromHours(24);
 
     private static FilterDefinitionBuilder<BsonDocument> Filter => Builders<BsonDocument>.Filter;
 
@@ -42,6 +41,9 @@ internal static class MongoQueries
     public static FilterDefinition<BsonDocument> ById(Guid id) => Filter.Eq("_id", Uuid(id));
 
     public static FilterDefinition<BsonDocument> ByKey(string key) => Filter.Eq("_id", new BsonString(key));
+
+    /// <summary>Idempotency keys created before a time (the TTL index removes them too, within a minute or so).</summary>
+    public static FilterDefinition<BsonDocument> CreatedBefore(DateTimeOffset time) => Filter.Lt("created_date", Date(time));
 
     public static FilterDefinition<BsonDocument> ByIds(IEnumerable<Guid> ids) => Filter.In("_id", ids.Select(Uuid));
 
@@ -142,7 +144,7 @@ internal static class MongoQueries
 
     public static IReadOnlyList<CreateIndexModel<BsonDocument>> IdempotencyKeyIndexes { get; } =
     [
-        new(Keys.Ascending("created_date"), new CreateIndexOptions { ExpireAfter = IdempotencyKeyLifetime }),
+        new(Keys.Ascending("created_date"), new CreateIndexOptions { ExpireAfter = IdempotencyRecord.Lifetime }),
     ];
 
     private static FilterDefinition<BsonDocument>? WithStatus(BidStatus? status) =>

@@ -165,6 +165,15 @@ public sealed class SqliteBidderStore : IBidderStore
     public Task MarkIdempotencyKeyProducedAsync(string key, CancellationToken cancellationToken) =>
         WriteAsync("UPDATE idempotency_keys SET produced = 1 WHERE key = $key", command => command.Parameters.AddWithValue("$key", key), cancellationToken);
 
+    public async Task<long> DeleteIdempotencyKeysAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken) =>
+        await RunAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM idempotency_keys WHERE created_date < $before";
+            command.Parameters.AddWithValue("$before", Millis(createdBefore));
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
     public async Task<IReadOnlyDictionary<Guid, Item>> GetItemsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
         await ByIdsAsync($"SELECT {ItemColumns} FROM items", ids, ReadItem, item => item.Id, cancellationToken);
 

@@ -56,5 +56,7 @@ internal static class SqliteSchema
             produced INTEGER NOT NULL,
             created_date INTEGER NOT NULL
         ) WITHOUT ROWID;
+        -- Pruning keys past their lifetime (MongoDB expires them with a TTL index instead)
+        CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_date);
         """;
 }
