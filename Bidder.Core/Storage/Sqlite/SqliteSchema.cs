@@ -45,9 +45,10 @@ internal static class SqliteSchema
         CREATE INDEX IF NOT EXISTS events_by_status ON events (status, id);
         -- GET /items/{id}/bids: accepted, highest first
         CREATE INDEX IF NOT EXISTS events_by_item ON events (item_id, status, value, id);
-        -- GET /users/{id}/bids, with and without ?status=
-        CREATE INDEX IF NOT EXISTS events_by_user ON events (user_id, id);
+        -- GET /users/{id}/bids, with and without ?status= (without: both statuses' ranges merged)
         CREATE INDEX IF NOT EXISTS events_by_user_status ON events (user_id, status, id);
+        -- Served the unfiltered listing until one index did both: dropped from older files.
+        DROP INDEX IF EXISTS events_by_user;
 
         CREATE TABLE IF NOT EXISTS idempotency_keys (
             key TEXT PRIMARY KEY,
