@@ -60,34 +60,32 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.CheckConcurrency, CancellationToken = cancellationToken };
 
         status.Report($"Checking {ledger.Items.Count:N0} items");
-        int itemsChecked = 0, itemsSkipped = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, ledger.Items.Count), parallel, async (item, token) =>
-        {
-            var mine = byItem[item];
-            if (ledger.IsUncertainItem(item) || Any(mine, i => outcomes.States[i] == BidState.Pending))
-            {
-                Interlocked.Increment(ref itemsSkipped);
-                return;
-            }
-
-            await CheckItemAsync(ledger.Items[item], mine, bids, outcomes, token);
-            Interlocked.Increment(ref itemsChecked);
-        });
+        var (itemsChecked, itemsSkipped) = await CheckEachAsync(ledger.Items.Count, byItem, ledger.IsUncertainItem,
+            (item, mine, token) => CheckItemAsync(ledger.Items[item], mine, bids, outcomes, token));
 
         status.Report($"Checking {ledger.Users.Count:N0} users");
-        int usersChecked = 0, usersSkipped = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, ledger.Users.Count), parallel, async (user, token) =>
-        {
-            var mine = byUser[user];
-            if (ledger.IsUncertainUser(user) || Any(mine, i => outcomes.States[i] == BidState.Pending))
-            {
-                Interlocked.Increment(ref usersSkipped);
-                return;
-            }
+        var (usersChecked, usersSkipped) = await CheckEachAsync(ledger.Users.Count, byUser, ledger.IsUncertainUser,
+            (user, mine, token) => CheckUserAsync(ledger.Users[user], mine, bids, outcomes, token));
 
-            await CheckUserAsync(ledger.Users[user], mine, bids, outcomes, token);
-            Interlocked.Increment(ref usersChecked);
-        });
+        // Items and users alike: skipped while one of their bids is still pending or uncertain, else checked, in parallel.
+        async Task<(int Checked, int Skipped)> CheckEachAsync(
+            int count, BidGroups groups, Func<int, bool> isUncertain, Func<int, ReadOnlyMemory<int>, CancellationToken, Task> check)
+        {
+            int done = 0, skipped = 0;
+            await Parallel.ForEachAsync(Enumerable.Range(0, count), parallel, async (index, token) =>
+            {
+                var mine = groups[index];
+                if (isUncertain(index) || Any(mine, i => outcomes.States[i] == BidState.Pending))
+                {
+                    Interlocked.Increment(ref skipped);
+                    return;
+                }
+
+                await check(index, mine, token);
+                Interlocked.Increment(ref done);
+            });
+            return (done, skipped);
+        }
 
         var rejected = new SortedDictionary<string, long>(StringComparer.Ordinal);
         long accepted = 0;
