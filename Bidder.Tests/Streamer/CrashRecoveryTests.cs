@@ -1,11 +1,7 @@
 using System.Diagnostics;
+using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
-using Bidder.Core.Contracts;
-using Bidder.Core.Domain;
 using Bidder.Core.Storage.Sqlite;
-using Confluent.Kafka;
-using Microsoft.Extensions.DependencyInjection;
 using Bidder.Tests.Support;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -40,7 +36,7 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
             var before = (await store.GetBidsAsync(ids, TestContext.Timeout)).Count;
             await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Timeout), r => r.Count > before, "the streamer to make progress");
             KillStreamer(bootstrapServers);
-            await RestartStreamerAsync();
+            await RestartStreamerAsync(fixture.App);
         }
 
         stream.Produce(bootstrapServers, rounds * chunk);
@@ -51,64 +47,10 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
     }
 
     /// <summary>
-    /// The embedded broker keeps about 5 MB per partition. With the streamer down while more than that
-    /// arrives for one partition, the oldest bids are deleted before it comes back: they cannot be saved,
-    /// but the loss must not be silent. The restarted streamer logs it as an error naming the partition
-    /// and the count. (Seen failing while a restarted streamer had no baseline for a partition without a
-    /// committed offset.)
-    /// </summary>
-    [Fact]
-    [Trait("Category", "Fault")]
-    public async Task Bids_deleted_by_retention_while_the_streamer_is_down_are_reported_as_lost()
-    {
-        using var http = fixture.App.CreateHttpClient("api", "http");
-        var user = Guid.Parse((await http.CreateUserAsync("retention")).Id());
-        var item = Guid.Parse((await http.CreateItemAsync(initBid: 1m)).Id());
-        var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;
-
-        KillStreamer(bootstrapServers);
-        // About 10 MB for the item's one partition: twice what the embedded broker keeps.
-        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrapServers, LingerMs = 20 }).Build())
-        {
-            var now = DateTimeOffset.UtcNow;
-            for (var i = 0; i < 40_000; i++)
-            {
-                var bid = new PostedBid(Guid.CreateVersion7(now), item, user, 2m + i, "retention-test", now);
-                producer.Produce("bids", new Message<string, byte[]> { Key = item.ToString(), Value = BidMessage.From(bid).ToUtf8Json() });
-                if (i % 10_000 == 0)
-                {
-                    producer.Flush(TimeSpan.FromMinutes(1));
-                }
-            }
-
-            Assert.Equal(0, producer.Flush(TimeSpan.FromMinutes(1)));
-        }
-
-        await RestartStreamerAsync();
-
-        var logs = fixture.App.Services.GetRequiredService<ResourceLoggerService>();
-        var instance = fixture.State("streamer").ResourceId;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Timeout);
-        string? report = null;
-        await foreach (var batch in logs.WatchAsync(instance).WithCancellation(timeout.Token))
-        {
-            report = batch.Select(l => l.Content).FirstOrDefault(c => c.Contains("were deleted by the broker's retention", StringComparison.Ordinal));
-            if (report is not null)
-            {
-                break;
-            }
-        }
-
-        Assert.NotNull(report);
-        Assert.Matches(@"\d+ bid\(s\) of partition \d+ from offset \d+", report);
-        await fixture.WaitHealthyAsync();
-    }
-
-    /// <summary>
     /// SIGKILLs this app's streamer process: the one whose environment points at this app's broker (the
     /// resource's own pid may be a launcher). Returns once it is gone.
     /// </summary>
-    private static void KillStreamer(string bootstrapServers)
+    internal static void KillStreamer(string bootstrapServers)
     {
         var marker = $"ConnectionStrings__kafka={bootstrapServers}";
         var streamers = Directory.EnumerateDirectories("/proc")
@@ -119,9 +61,19 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
         Assert.NotEmpty(streamers);
         foreach (var pid in streamers)
         {
-            using var process = Process.GetProcessById(pid);
-            process.Kill();
-            process.WaitForExit();
+            // The launcher (`dotnet run`) and the service are both listed; killing one can end the other first.
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                process.Kill();
+                process.WaitForExit();
+            }
+            catch (ArgumentException)
+            {
+            }
+            catch (InvalidOperationException)
+            {
+            }
         }
     }
 
@@ -141,13 +93,13 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
         }
     }
 
-    private async Task RestartStreamerAsync()
+    internal static async Task RestartStreamerAsync(DistributedApplication app)
     {
-        await fixture.App.ResourceNotifications.WaitForResourceAsync("streamer",
+        await app.ResourceNotifications.WaitForResourceAsync("streamer",
             e => e.Snapshot.State?.Text is "Exited" or "Finished" or "FailedToStart", TestContext.Timeout);
-        var result = await fixture.App.ResourceCommands.ExecuteCommandAsync("streamer", KnownResourceCommands.StartCommand, TestContext.Timeout);
+        var result = await app.ResourceCommands.ExecuteCommandAsync("streamer", KnownResourceCommands.StartCommand, TestContext.Timeout);
         Assert.True(result.Success, result.Message);
-        await fixture.App.ResourceNotifications.WaitForResourceAsync("streamer",
+        await app.ResourceNotifications.WaitForResourceAsync("streamer",
             e => e.Snapshot.State?.Text == KnownResourceStates.Running && e.Snapshot.HealthStatus == HealthStatus.Healthy, TestContext.Timeout);
     }
 }
