@@ -2,10 +2,10 @@ using Bidder.Benchmarks.Benchmarks;
 using Bidder.Benchmarks.Harness;
 
 // Runs every benchmark against one started app and prints one line each: bench <name> ratio=<x> <figures>.
-var options = BenchOptions.Parse(args);
+var options = BenchOptions.Parse(args, out var exitCode);
 if (options is null)
 {
-    return 2;
+    return exitCode;
 }
 
 Console.WriteLine($"Starting the AppHost ({options.Mode} mode, {(options.Quick ? "quick" : "full")} run)...");

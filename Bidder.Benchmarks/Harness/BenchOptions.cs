@@ -13,8 +13,10 @@ public sealed record BenchOptions(bool Quick, string Mode, IReadOnlySet<string> 
           --help                this text
         """;
 
-    public static BenchOptions? Parse(string[] args)
+    /// <summary>The options, or null with the exit code to end with: 0 after --help, 2 for a bad option.</summary>
+    public static BenchOptions? Parse(string[] args, out int exitCode)
     {
+        exitCode = 0;
         var options = new BenchOptions(false, "embedded", new HashSet<string>(), Path.Combine(".artifacts", "benchmarks"));
         for (var i = 0; i < args.Length; i++)
         {
@@ -39,6 +41,7 @@ public sealed record BenchOptions(bool Quick, string Mode, IReadOnlySet<string> 
             catch (ArgumentException ex)
             {
                 Console.Error.WriteLine($"{ex.Message}\n\n{Usage}");
+                exitCode = 2;
                 return null;
             }
         }
@@ -47,6 +50,7 @@ public sealed record BenchOptions(bool Quick, string Mode, IReadOnlySet<string> 
         if (unknown.Count > 0)
         {
             Console.Error.WriteLine($"Unknown benchmark(s): {string.Join(", ", unknown)}.\n\n{Usage}");
+            exitCode = 2;
             return null;
         }
 
