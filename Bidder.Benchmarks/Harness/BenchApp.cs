@@ -32,6 +32,7 @@ public sealed partial class BenchApp : IAsyncDisposable
     private IConsumer<Ignore, Ignore>? _groupReader;
     private IConsumer<Ignore, Ignore>? _watermarkReader;
     private IAdminClient? _admin;
+    private readonly ConcurrentDictionary<string, List<TopicPartition>> _partitions = new();
 
     private BenchApp(DistributedApplication app, string mode, Uri api, string bootstrapServers)
     {
@@ -164,12 +165,14 @@ public sealed partial class BenchApp : IAsyncDisposable
         await admin.CreateTopicsAsync([new TopicSpecification { Name = name, NumPartitions = partitions, ReplicationFactor = -1 }]);
     }
 
-    public List<TopicPartition> Partitions(string topic)
-    {
-        _admin ??= new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
-        return _admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
-            .Select(p => new TopicPartition(topic, p.PartitionId)).OrderBy(p => p.Partition.Value).ToList();
-    }
+    /// <summary>A topic's partitions, asked of the broker once per topic: the progress loops call this every few milliseconds.</summary>
+    public List<TopicPartition> Partitions(string topic) =>
+        _partitions.GetOrAdd(topic, name =>
+        {
+            _admin ??= new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
+            return _admin.GetMetadata(name, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
+                .Select(p => new TopicPartition(name, p.PartitionId)).OrderBy(p => p.Partition.Value).ToList();
+        });
 
     // Each streamer replica has logs of its own: follow every instance the app reports.
     private void WatchStreamerLogs() => _ = Task.Run(async () =>

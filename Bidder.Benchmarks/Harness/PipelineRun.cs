@@ -27,13 +27,12 @@ public static class PipelineRun
         var bare = withBareConsumer ? await BareConsumerAsync(app, users, items) : double.NaN;
 
         await app.WaitCaughtUpAsync(TimeSpan.FromMinutes(5));
-        var start = app.EndOffsets(BenchApp.BidsTopic).Values.Sum();
         app.TakeStageReports();
 
         var clock = Stopwatch.StartNew();
         await BidFeed.ProduceAsync(app.BootstrapServers, BenchApp.BidsTopic, BidFeed.Bids(users, items, bids, seed: bids), async () =>
         {
-            while (app.EndOffsets(BenchApp.BidsTopic).Values.Sum() - start - (app.CommittedOffsets().Values.Sum() - start) > MaxBacklog)
+            while (app.EndOffsets(BenchApp.BidsTopic).Values.Sum() - app.CommittedOffsets().Values.Sum() > MaxBacklog)
             {
                 await Task.Delay(20);
             }
