@@ -17,9 +17,6 @@ public sealed class SqliteBidderStore : IBidderStore
 
     private readonly string _connectionString;
 
-    // Native connections that have had their per-connection settings applied (weak: closed ones drop out).
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
-
     public SqliteBidderStore(string connectionString)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString)
@@ -413,18 +410,11 @@ public sealed class SqliteBidderStore : IBidderStore
         {
             await using var connection = new SqliteConnection(_connectionString);
             await connection.OpenAsync(cancellationToken);
-            // The settings live as long as the native connection, which the pool reuses: set them once per
-            // native connection, not on every operation.
-            if (!Configured.TryGetValue(connection.Handle!, out _))
-            {
-                // FULL: the WAL is synced at every commit, so a batch whose offsets are committed survives a
-                // power cut too (NORMAL could lose it after Kafka has moved on); one sync per batch. A 32 MB
-                // page cache and 64 MB of WAL between checkpoints: a batch updates one item row per accepted
-                // bid, spread over the whole items table (BENCHMARKS.md, scale).
-                await ExecuteAsync(connection, "PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=16384;", cancellationToken);
-                Configured.AddOrUpdate(connection.Handle!, Configured);
-            }
-
+            // Per connection. FULL: the WAL is synced at every commit, so a batch whose offsets are committed
+            // survives a power cut too (NORMAL could lose it after Kafka has moved on); one sync per batch.
+            // A 32 MB page cache and 64 MB of WAL between checkpoints: a batch updates one item row per
+            // accepted bid, spread over the whole items table (BENCHMARKS.md, scale).
+            await ExecuteAsync(connection, "PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=16384;", cancellationToken);
             return await work(connection);
         }
         catch (SqliteException ex)
