@@ -17,11 +17,12 @@ namespace Bidder.Api.Apis;
 /// </summary>
 public static class EventsApi
 {
-    public const int MaxClientLength = 50;
+    public const int MaxClientLength = TextRules.MaxClientLength;
     public const int MaxIdempotencyKeyLength = 200;
     public const string IdempotencyKeyHeader = "Idempotency-Key";
     public const string DefaultClient = "web";
     private const int RetryAfterSeconds = 5;
+    private const int InFlightRetryAfterSeconds = 1;
 
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder app)
     {
@@ -31,8 +32,10 @@ public static class EventsApi
         api.MapPost("/", PostBid).WithName(nameof(PostBid))
             .WithSummary("Post a bid for processing")
             .WithDescription("Answers 202 once Kafka holds the bid; GET the Location to see whether the streamer accepted or rejected it. " +
-                $"Send an {IdempotencyKeyHeader} header to make retries safe: the same key returns the same bid and posts it only once.")
+                $"Send an {IdempotencyKeyHeader} header to make retries safe: the same key returns the same bid and posts it only once; " +
+                "while another request with the key is still posting it, the answer is 409 with Retry-After.")
             .Accepts<CreateBidRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         api.MapGet("/", ListBids).WithName(nameof(ListBids)).WithSummary("List processed bids, newest first");
@@ -80,30 +83,56 @@ public static class EventsApi
             bid = new PostedBid(Guid.CreateVersion7(now), itemId!.Value, userId!.Value, value!.Value, client!, now);
         }
 
+        var lease = IdempotencyRecord.Released;
         if (idempotencyKey is not null)
         {
+            lease = bid.BidDate + IdempotencyRecord.InFlightLease;
             var claimed = await store.ClaimIdempotencyKeyAsync(
-                new IdempotencyRecord(idempotencyKey, RequestHash(bid), bid, Produced: false, bid.BidDate), cancellationToken);
+                new IdempotencyRecord(idempotencyKey, RequestHash(bid), bid, Produced: false, bid.BidDate, lease), cancellationToken);
             if (claimed.RequestHash != RequestHash(bid))
             {
                 return Problems.Create(StatusCodes.Status422UnprocessableEntity, "Idempotency key reused",
                     $"This {IdempotencyKeyHeader} was first used for a different bid; use a new key for a new bid.");
             }
 
-            // A retry gets the first bid back. If Kafka already holds it, nothing is sent again; if the first
-            // attempt failed, the same bid (same id) is sent now, and the streamer ignores a bid id it has seen.
-            bid = claimed.Bid;
+            // A retry gets the first bid back: the first answer if Kafka holds it, else the same bid (same id)
+            // is sent now, by this request alone. The streamer also ignores a bid id it has seen.
             if (claimed.Produced)
             {
-                return Accepted(bid);
+                return Accepted(claimed.Bid);
+            }
+
+            if (claimed.Bid.Id != bid.Id)
+            {
+                // Another request holds the key while it produces (IETF Idempotency-Key draft: 409): one key, one
+                // message. A lease that ran out or was given back after a failure is taken over, by one request only.
+                var now = time.GetUtcNowMilliseconds();
+                lease = now + IdempotencyRecord.InFlightLease;
+                if (claimed.LeaseUntil > now || !await store.RenewIdempotencyLeaseAsync(idempotencyKey, claimed.LeaseUntil, lease, cancellationToken))
+                {
+                    request.HttpContext.Response.Headers.RetryAfter = InFlightRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                    return Problems.Create(StatusCodes.Status409Conflict, "Bid in progress",
+                        $"A request with this {IdempotencyKeyHeader} is still posting the bid. Retry after the Retry-After delay to get its answer.");
+                }
+
+                bid = claimed.Bid;
             }
         }
 
-        if (!await publisher.PublishAsync(bid))
+        var outcome = await publisher.PublishAsync(bid);
+        if (outcome != PublishOutcome.Persisted)
         {
+            if (idempotencyKey is not null)
+            {
+                // Give the key back at once, so the client's retry need not wait for the lease to run out.
+                await store.RenewIdempotencyLeaseAsync(idempotencyKey, lease, IdempotencyRecord.Released, CancellationToken.None);
+            }
+
             request.HttpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             return Problems.Create(StatusCodes.Status503ServiceUnavailable, "Bids cannot be taken right now",
-                "Kafka did not take the bid in time; it was not recorded. Retry after the Retry-After delay (with the same Idempotency-Key).");
+                outcome == PublishOutcome.PossiblyPersisted
+                    ? $"Kafka did not confirm the bid in time: it may have been taken. Retry after the Retry-After delay with the same {IdempotencyKeyHeader}: the bid will then count once, whether or not it was."
+                    : $"Kafka did not take the bid; it was not recorded. Retry after the Retry-After delay (with the same {IdempotencyKeyHeader}).");
         }
 
         if (idempotencyKey is not null)

@@ -17,6 +17,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         {
             StorageUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Database unavailable",
                 "The database did not answer; nothing was changed. Retry after the Retry-After delay."),
+            // The operator's to fix (logged as an error); the client's request was fine.
+            StorageConfigurationException => (StatusCodes.Status503ServiceUnavailable, "Database unavailable",
+                "The database refused the service's configuration; nothing was changed. Retry later."),
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
             _ => (0, "", ""),
         };
@@ -24,6 +27,11 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         if (status == 0)
         {
             return false;
+        }
+
+        if (exception is StorageConfigurationException)
+        {
+            LogMisconfigured(exception, exception.Message);
         }
 
         if (status == StatusCodes.Status503ServiceUnavailable)
@@ -40,6 +48,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The database refuses this service's configuration: {Reason}")]
+    private partial void LogMisconfigured(Exception exception, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Answering 503: {Reason}")]
     private partial void LogUnavailable(string reason);

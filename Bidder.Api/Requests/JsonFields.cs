@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Bidder.Core.Domain;
 
@@ -154,39 +153,7 @@ internal sealed class JsonFields(JsonElement root)
             return Fail<string>(name, "must be valid Unicode text.");
         }
 
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return Fail<string>(name, "must not be empty.");
-        }
-
-        if (text.EnumerateRunes().Count() > maxLength)
-        {
-            return Fail<string>(name, $"must be at most {maxLength} characters.");
-        }
-
-        if (text.EnumerateRunes().Any(r => Rune.IsControl(r)) || !IsWellFormed(text))
-        {
-            return Fail<string>(name, "must not contain control characters or unpaired surrogates.");
-        }
-
-        return text;
-    }
-
-    private static bool IsWellFormed(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(text[i]))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        return TextRules.Problem(text, maxLength) is { } problem ? Fail<string>(name, problem) : text;
     }
 
     private T? Missing<T>(string name) => Fail<T>(name, "is required.");

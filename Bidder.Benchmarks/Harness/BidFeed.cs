@@ -34,7 +34,9 @@ public static class BidFeed
             }
 
             var bid = new PostedBid(Guid.CreateVersion7(now), item.Id, users[random.Next(users.Count)], value, "bench", now);
-            yield return new Message<string, byte[]> { Key = item.Id.ToString(), Value = BidMessage.From(bid).ToUtf8Json() };
+            // Stamped with the bid's date, as the API does: the feed is produced over minutes, and the streamer
+            // refuses a bid whose date is far from its message's timestamp.
+            yield return new Message<string, byte[]> { Key = item.Id.ToString(), Value = BidMessage.From(bid).ToUtf8Json(), Timestamp = new Timestamp(bid.BidDate) };
         }
     }
 

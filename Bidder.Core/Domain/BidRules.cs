@@ -13,7 +13,13 @@ public static class RejectReason
     public const string BelowInitBid = "below_init_bid";
     public const string TooLow = "too_low";
 
-    public static readonly IReadOnlyList<string> All = [Malformed, ValueTooHigh, UnknownUser, UnknownItem, AuctionClosed, BelowInitBid, TooLow];
+    /// <summary>
+    /// A message that made the streamer fail while processing it (an exception that is neither a database
+    /// nor a Kafka fault). It is set aside with the exception's type so that the rest of its partition flows.
+    /// </summary>
+    public const string Unprocessable = "unprocessable";
+
+    public static readonly IReadOnlyList<string> All = [Malformed, ValueTooHigh, UnknownUser, UnknownItem, AuctionClosed, BelowInitBid, TooLow, Unprocessable];
 }
 
 /// <summary>A rule's verdict: accepted (no reason), or rejected with the first failing rule's code and a sentence for people.</summary>

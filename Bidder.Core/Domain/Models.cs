@@ -51,11 +51,25 @@ public enum BidStatus
     Rejected,
 }
 
-/// <summary>What an <c>Idempotency-Key</c> maps to: the bid first posted with it, and whether Kafka holds it yet.</summary>
-public sealed record IdempotencyRecord(string Key, string RequestHash, PostedBid Bid, bool Produced, DateTimeOffset CreatedDate)
+/// <summary>
+/// What an <c>Idempotency-Key</c> maps to: the bid first posted with it, whether Kafka holds it yet, and
+/// until when the request that holds the key may be producing it (<see cref="LeaseUntil"/>): while a lease
+/// runs no other request produces the bid, so one key puts one message on the topic.
+/// </summary>
+public sealed record IdempotencyRecord(string Key, string RequestHash, PostedBid Bid, bool Produced, DateTimeOffset CreatedDate, DateTimeOffset LeaseUntil)
 {
     /// <summary>How long a key is remembered: a retry later than this is a new bid.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// How long a request may hold a key while it produces: longer than the producer's message timeout
+    /// (10 s by default), after which a produce has either landed or failed. A request that dies while
+    /// holding the key blocks retries (409) for at most this long.
+    /// </summary>
+    public static readonly TimeSpan InFlightLease = TimeSpan.FromSeconds(30);
+
+    /// <summary>A lease that has run out, or was given back after a failed produce.</summary>
+    public static readonly DateTimeOffset Released = DateTimeOffset.UnixEpoch;
 }
 
 /// <summary>A bid as the API takes it, before the streamer has processed it: what goes on the bids topic.</summary>

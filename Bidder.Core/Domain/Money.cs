@@ -15,5 +15,22 @@ public static class Money
 
     public static long ToCents(decimal value) => checked((long)(value * 100m));
 
+    /// <summary>
+    /// The amount in cents when it fits a 64-bit integer. A bid read from the topic may carry any decimal
+    /// (the API refuses such values, other producers may not): it is rejected as too high and recorded
+    /// as it came, so the stores keep an amount that does not fit in another form.
+    /// </summary>
+    public static bool TryToCents(decimal value, out long cents)
+    {
+        if (value is > MaxValue or < -MaxValue)
+        {
+            cents = 0;
+            return false;
+        }
+
+        cents = (long)(value * 100m);
+        return true;
+    }
+
     public static decimal FromCents(long cents) => decimal.Round(cents / 100m, FractionDigits);
 }

@@ -43,6 +43,12 @@ public interface IBidderStore
     /// </summary>
     Task<IdempotencyRecord> ClaimIdempotencyKeyAsync(IdempotencyRecord record, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Moves the key's lease to <paramref name="leaseUntil"/> if it still ends at <paramref name="expected"/>
+    /// and the bid is not produced yet (compare-and-set): true when this caller now holds the key (or gave it back).
+    /// </summary>
+    Task<bool> RenewIdempotencyLeaseAsync(string key, DateTimeOffset expected, DateTimeOffset leaseUntil, CancellationToken cancellationToken);
+
     Task MarkIdempotencyKeyProducedAsync(string key, CancellationToken cancellationToken);
 
     /// <summary>Forgets the idempotency keys created before <paramref name="createdBefore"/>; returns how many.</summary>
@@ -58,10 +64,19 @@ public interface IBidderStore
     Task<IReadOnlyDictionary<Guid, Bid>> GetBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The stored accepted bids among <paramref name="ids"/> whose batch was not recorded to the end (its user
+    /// count or item state may be missing): a store without atomic batches (MongoDB without a replica set)
+    /// reports them so the streamer records them again; an atomic store (SQLite) has none and asks nothing.
+    /// </summary>
+    Task<IReadOnlySet<Guid>> FindIncompleteBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Records what the streamer made of a batch, idempotently, so that replaying a batch after a crash
     /// changes nothing: a bid whose id is already stored is skipped (and not counted again); each user's
     /// <c>bids</c> grows by its newly stored accepted bids; an item takes the given bidding state only if
-    /// it is newer (more accepted bids) than the stored one.
+    /// it is newer (more accepted bids) and its winning bid higher than the stored one, so no write can
+    /// lower a winning bid. A bid of any decimal value can be stored (values beyond what fits in cents are
+    /// kept as they came; they are never accepted).
     /// </summary>
     Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken);
 }
@@ -71,3 +86,10 @@ public sealed record ProcessedBatch(IReadOnlyList<Bid> Bids, IReadOnlyList<ItemB
 
 /// <summary>The database did not answer (down, locked, read-only, timed out): a retry later may succeed.</summary>
 public sealed class StorageUnavailableException(string message, Exception innerException) : Exception(message, innerException);
+
+/// <summary>
+/// The database answered that it will never do this as configured (authentication or authorization
+/// failed, an index conflicts with an existing one, the file is not a database): retrying cannot help, so
+/// the service stops with this message rather than retrying forever.
+/// </summary>
+public sealed class StorageConfigurationException(string message, Exception innerException) : Exception(message, innerException);

@@ -5,7 +5,8 @@ namespace Bidder.Core.Storage;
 
 /// <summary>
 /// Creates the schema (SQLite) or indexes (MongoDB) before the service takes work. A database that is not
-/// up yet is waited for, with a warning every attempt, rather than failing the start.
+/// up yet is waited for, with a warning every attempt, rather than failing the start; one that refuses the
+/// configuration (authentication, permissions, conflicting indexes) fails the start at once.
 /// </summary>
 public sealed partial class StorageInitializer(IBidderStore store, ILogger<StorageInitializer> logger) : IHostedService
 {
@@ -25,10 +26,20 @@ public sealed partial class StorageInitializer(IBidderStore store, ILogger<Stora
                 LogNotReady(ex, attempt, RetryDelay.TotalSeconds);
                 await Task.Delay(RetryDelay, cancellationToken);
             }
+            catch (StorageConfigurationException ex)
+            {
+                // Credentials, permissions or an existing index the database will never accept: stop the start-up
+                // (the process exits non-zero) with the database's own words, rather than retrying forever.
+                LogMisconfigured(ex, ex.Message);
+                throw;
+            }
         }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The database cannot be used as configured; stopping. {Reason}")]
+    private partial void LogMisconfigured(Exception exception, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The database is not ready (attempt {Attempt}); retrying in {Seconds} s.")]
     private partial void LogNotReady(Exception exception, int attempt, double seconds);

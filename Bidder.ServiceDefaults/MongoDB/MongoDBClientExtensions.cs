@@ -17,6 +17,8 @@ public static class MongoDBClientExtensions
 {
     private const string SectionName = "Aspire:MongoDB:Driver";
 
+    public static readonly TimeSpan DefaultServerSelectionTimeout = TimeSpan.FromSeconds(2);
+
     public static void AddMongoDBClient(
         this IHostApplicationBuilder builder,
         string connectionName,
@@ -39,6 +41,13 @@ public static class MongoDBClientExtensions
         builder.Services.AddSingleton<IMongoClient>(_ =>
         {
             var clientSettings = MongoClientSettings.FromUrl(url);
+            // The driver waits 30 s by default for a server to talk to; a request would hang that long before
+            // its 503. Two seconds is ample to find a server that is up; a URL's own setting wins.
+            if (!settings.ConnectionString.Contains("serverSelectionTimeoutMS", StringComparison.OrdinalIgnoreCase))
+            {
+                clientSettings.ServerSelectionTimeout = DefaultServerSelectionTimeout;
+            }
+
             // The driver emits spans on its own "MongoDB.Driver" ActivitySource, registered in ConfigureOpenTelemetry.
             clientSettings.TracingOptions = new TracingOptions { Disabled = settings.DisableTracing };
 

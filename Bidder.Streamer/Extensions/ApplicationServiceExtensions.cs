@@ -35,22 +35,12 @@ internal static class ApplicationServiceExtensions
             },
             (services, consumer) =>
             {
-                // An assigned partition's table is restored before any of its bids is processed;
-                // a partition that leaves takes its table with it.
-                var table = services.GetRequiredService<ItemTable>();
-                var restorer = services.GetRequiredService<ChangelogRestorer>();
-                var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Bidder.Streamer.Partitions");
+                // The handlers run inside the pipeline's poll, on its thread (PartitionAssignments).
+                var assignments = services.GetRequiredService<PartitionAssignments>();
                 consumer
-                    .SetPartitionsAssignedHandler((_, partitions) =>
-                    {
-                        logger.LogInformation("Assigned bids partitions: {Partitions}.", string.Join(", ", partitions.Select(p => p.Partition.Value)));
-                        foreach (var partition in partitions)
-                        {
-                            table.Load(partition.Partition.Value, restorer.Restore(partition.Partition.Value, CancellationToken.None));
-                        }
-                    })
-                    .SetPartitionsRevokedHandler((_, partitions) => partitions.ForEach(p => table.Drop(p.Partition.Value)))
-                    .SetPartitionsLostHandler((_, partitions) => partitions.ForEach(p => table.Drop(p.Partition.Value)));
+                    .SetPartitionsAssignedHandler((_, partitions) => assignments.OnAssigned(partitions))
+                    .SetPartitionsRevokedHandler((_, partitions) => assignments.OnRevoked(partitions.Select(p => p.TopicPartition), lost: false))
+                    .SetPartitionsLostHandler((_, partitions) => assignments.OnRevoked(partitions.Select(p => p.TopicPartition), lost: true));
             });
 
         // Rejects and item states are in Kafka before a batch's offsets are committed: acks=all, idempotent.
@@ -63,6 +53,7 @@ internal static class ApplicationServiceExtensions
 
         builder.Services.AddSingleton<ItemTable>();
         builder.Services.AddSingleton<ChangelogRestorer>();
+        builder.Services.AddSingleton<PartitionAssignments>();
         builder.Services.AddSingleton<StreamerMetrics>();
         builder.Services.AddSingleton<PipelineStages>();
         builder.Services.AddSingleton<PipelineHealth>();

@@ -24,97 +24,198 @@ public sealed class BatchOutcome
     public ProcessedBatch ToDatabaseBatch() => new(Bids, [.. Rows.Select(r => r.Value.ToState(r.Key.ItemId))]);
 
     public IEnumerable<ItemChangelogMessage> Changelog => Rows.Select(r => r.Value.ToChangelog(r.Key.ItemId));
+
+    public void Reject(string? key, InvalidBidMessage message)
+    {
+        Invalid.Add((key, message));
+        RejectedByReason[message.Reason] = RejectedByReason.GetValueOrDefault(message.Reason) + 1;
+    }
 }
 
-/// <summary>What the database knows about a batch's bids, users and items, read in one round trip each.</summary>
-public sealed record BatchLookups(IReadOnlySet<Guid> Users, IReadOnlyDictionary<Guid, Item> Items, IReadOnlyDictionary<Guid, Bid> Recorded);
+/// <summary>
+/// What the database knows about a batch's bids, users and items, read in one round trip each.
+/// <see cref="Incomplete"/>: recorded bids whose batch a store without atomic batches did not finish.
+/// </summary>
+public sealed record BatchLookups(
+    IReadOnlySet<Guid> Users,
+    IReadOnlyDictionary<Guid, Item> Items,
+    IReadOnlyDictionary<Guid, Bid> Recorded,
+    IReadOnlySet<Guid> Incomplete);
 
 /// <summary>
-/// Stages 2 and 3, validate and route: each decoded bid against the rules and the item table, in offset
-/// order. Pure: it reads the table but does not change it, so a batch that fails can be processed again
-/// from the start. A bid the database already recorded is a replay (after a crash or a rebalance): it is
-/// not evaluated or counted again; its outputs are produced again so that none is missing downstream.
+/// Stages 2 and 3, validate and route: each decoded bid against the rules and the item's row, in offset
+/// order. Pure: it reads the table but does not change it, so a batch that fails can be processed again.
+/// Exactly once rests on one fact, the bid id: a bid the database recorded is never evaluated or counted
+/// again, whether it comes back with a replay of the same offsets (after a crash or a rebalance) or as a
+/// copy at a new offset (a client's retry); its reject is published again, so none is missing downstream.
+/// An item's row is the newest of the batch's, the table's and the database's, so a state the changelog
+/// missed is taken from the database and sent again; the winning bid can only rise to a higher valid bid.
+/// A message whose processing throws is set aside as unprocessable; the rest of the batch goes on.
 /// </summary>
 public sealed class BatchProcessor(BidRules rules, ItemTable table)
 {
+    /// <summary>Enough of an undecodable payload to investigate it, bounded so a huge one cannot oversize the reject.</summary>
+    public const int MaxRawBytes = 4096;
+
+    /// <summary>The longest message key a reject carries on: longer ones (no bid's) are dropped.</summary>
+    private const int MaxRejectKeyLength = 256;
+
+    private const int MaxExceptionDetail = 1000;
+
     public BatchOutcome Process(IReadOnlyList<DecodedBid> batch, BatchLookups lookups, DateTimeOffset now)
     {
         var outcome = new BatchOutcome();
-        var seen = new HashSet<Guid>();
-
+        var seen = new Dictionary<Guid, BidMessage>();
         foreach (var decoded in batch)
         {
-            if (decoded.Bid is not { } message)
+            try
             {
-                Reject(outcome, decoded.Source.Message.Key, Malformed(decoded, now), RejectReason.Malformed);
-                continue;
+                Process(decoded, lookups, now, outcome, seen);
             }
-
-            if (!seen.Add(message.Id))
+            catch (Exception ex)
             {
-                continue;
-            }
-
-            var partition = decoded.Source.Partition.Value;
-            var offset = decoded.Source.Offset.Value;
-            var row = Row(outcome, lookups, partition, message.ItemId);
-
-            if (lookups.Recorded.TryGetValue(message.Id, out var recorded))
-            {
-                outcome.Replayed++;
-                if (recorded.Status == BidStatus.Rejected)
-                {
-                    outcome.Invalid.Add((message.ItemId.ToString(), new InvalidBidMessage(message, recorded.Reason!, recorded.Detail ?? "", recorded.CreatedDate)));
-                }
-                else if (row is not null && offset > row.SourceOffset)
-                {
-                    // The database has this win but the restored table does not yet: the changelog write was lost.
-                    outcome.Rows[(partition, message.ItemId)] = row.After(recorded, offset, recorded.CreatedDate);
-                }
-
-                continue;
-            }
-
-            var bid = message.ToPostedBid();
-            lookups.Items.TryGetValue(bid.ItemId, out var item);
-            var verdict = rules.Evaluate(bid, lookups.Users.Contains(bid.UserId), item, row?.WinningBid ?? 0m);
-            var processed = new Bid(bid.Id, bid.ItemId, bid.UserId, bid.Value, bid.Client, bid.BidDate, now,
-                verdict.IsAccepted ? BidStatus.Accepted : BidStatus.Rejected, verdict.Reason, verdict.Detail);
-            outcome.Bids.Add(processed);
-
-            if (verdict.IsAccepted)
-            {
-                outcome.Accepted++;
-                outcome.Rows[(partition, bid.ItemId)] = row!.After(processed, offset, now);
-            }
-            else
-            {
-                Reject(outcome, message.ItemId.ToString(), new InvalidBidMessage(message, verdict.Reason!, verdict.Detail!, now), verdict.Reason!);
+                outcome.Reject(RejectKey(decoded), Unprocessable(decoded, ex, now));
             }
         }
 
         return outcome;
     }
 
-    /// <summary>The item's row as this batch sees it: changed earlier in the batch, else the table's, else the database's.</summary>
-    private ItemTableEntry? Row(BatchOutcome outcome, BatchLookups lookups, int partition, Guid itemId) =>
-        outcome.Rows.TryGetValue((partition, itemId), out var changed) ? changed
-        : table.Find(partition, itemId) is { } kept ? kept
-        : lookups.Items.TryGetValue(itemId, out var item) ? ItemTableEntry.FromDatabase(item)
-        : null;
-
-    private static void Reject(BatchOutcome outcome, string? key, InvalidBidMessage message, string reason)
+    private void Process(DecodedBid decoded, BatchLookups lookups, DateTimeOffset now, BatchOutcome outcome, Dictionary<Guid, BidMessage> seen)
     {
-        outcome.Invalid.Add((key, message));
-        outcome.RejectedByReason[reason] = outcome.RejectedByReason.GetValueOrDefault(reason) + 1;
+        if (decoded.Bid is not { } message)
+        {
+            outcome.Reject(RejectKey(decoded), Malformed(decoded, decoded.Problem!, now));
+            return;
+        }
+
+        if (seen.TryGetValue(message.Id, out var first))
+        {
+            // A copy earlier in this batch already had its effect.
+            if (first != message)
+            {
+                outcome.Reject(RejectKey(decoded), Malformed(decoded, ReusedId(message.Id), now));
+            }
+
+            return;
+        }
+
+        var partition = decoded.Source.Partition.Value;
+        var offset = decoded.Source.Offset.Value;
+        var row = Row(outcome, lookups, partition, message.ItemId, offset);
+
+        if (lookups.Recorded.TryGetValue(message.Id, out var recorded))
+        {
+            if (!IsSameBid(recorded, message))
+            {
+                outcome.Reject(RejectKey(decoded), Malformed(decoded, ReusedId(message.Id), now));
+                return;
+            }
+
+            seen[message.Id] = message;
+            outcome.Replayed++;
+            if (lookups.Incomplete.Contains(message.Id))
+            {
+                // Its batch was cut short: recorded again as decided then. The item's row holds the bid already
+                // if the winning bid reached its value (an item's accepted bids rise strictly).
+                outcome.Bids.Add(recorded);
+                if (recorded.Status == BidStatus.Accepted && row is not null && recorded.Value > row.WinningBid)
+                {
+                    outcome.Rows[(partition, message.ItemId)] = row.After(recorded, offset, recorded.CreatedDate);
+                }
+            }
+
+            if (recorded.Status == BidStatus.Rejected)
+            {
+                outcome.Invalid.Add((message.ItemId.ToString(), new InvalidBidMessage(message, recorded.Reason!, recorded.Detail ?? "", recorded.CreatedDate)));
+            }
+
+            return;
+        }
+
+        var bid = message.ToPostedBid();
+        lookups.Items.TryGetValue(bid.ItemId, out var item);
+        var verdict = rules.Evaluate(bid, lookups.Users.Contains(bid.UserId), item, row?.WinningBid ?? 0m);
+        var processed = new Bid(bid.Id, bid.ItemId, bid.UserId, bid.Value, bid.Client, bid.BidDate, now,
+            verdict.IsAccepted ? BidStatus.Accepted : BidStatus.Rejected, verdict.Reason, verdict.Detail);
+        var invalid = verdict.IsAccepted ? null : new InvalidBidMessage(message, verdict.Reason!, verdict.Detail!, now);
+        var after = verdict.IsAccepted ? row!.After(processed, offset, now) : null;
+
+        seen[message.Id] = message;
+        outcome.Bids.Add(processed);
+        if (after is not null)
+        {
+            outcome.Accepted++;
+            outcome.Rows[(partition, bid.ItemId)] = after;
+        }
+        else
+        {
+            outcome.Reject(message.ItemId.ToString(), invalid!);
+        }
     }
 
-    /// <summary>Enough of an undecodable payload to investigate it, bounded so a huge one cannot oversize the reject.</summary>
-    public const int MaxRawBytes = 4096;
+    /// <summary>
+    /// The item's row as this batch sees it: changed earlier in the batch, else the newer of the table's and
+    /// the database's. The database is written before the changelog, so it is ahead when a crash fell between
+    /// the two: its state is then taken into the batch, and so sent to the changelog and the table again.
+    /// </summary>
+    private ItemTableEntry? Row(BatchOutcome outcome, BatchLookups lookups, int partition, Guid itemId, long offset)
+    {
+        if (outcome.Rows.TryGetValue((partition, itemId), out var changed))
+        {
+            return changed;
+        }
 
-    private static InvalidBidMessage Malformed(DecodedBid decoded, DateTimeOffset now) => new(
-        null, RejectReason.Malformed, decoded.Problem!, now,
-        Raw: Convert.ToBase64String((decoded.Source.Message.Value ?? []).AsSpan(0, Math.Min(MaxRawBytes, decoded.Source.Message.Value?.Length ?? 0))),
-        Partition: decoded.Source.Partition.Value,
-        Offset: decoded.Source.Offset.Value);
+        var kept = table.Find(partition, itemId);
+        if (!lookups.Items.TryGetValue(itemId, out var item))
+        {
+            return kept;
+        }
+
+        var stored = ItemTableEntry.FromDatabase(item, offset);
+        if (stored.Bids > (kept?.Bids ?? 0))
+        {
+            outcome.Rows[(partition, itemId)] = stored;
+            return stored;
+        }
+
+        return kept ?? stored;
+    }
+
+    /// <summary>A bid on the topic with the id of a recorded bid is a copy of it only if it is the same bid to the millisecond the stores keep.</summary>
+    private static bool IsSameBid(Bid recorded, BidMessage message) =>
+        recorded.ItemId == message.ItemId
+        && recorded.UserId == message.UserId
+        && recorded.Value == message.Value
+        && recorded.Client == message.Client
+        && recorded.BidDate.ToUnixTimeMilliseconds() == message.BidDate.ToUnixTimeMilliseconds();
+
+    private static string ReusedId(Guid id) =>
+        $"The field 'id' ({id}) is the id of a different bid already taken; a bid id cannot be reused.";
+
+    /// <summary>What a reject is keyed by: the bid's item, else the message's own key when it is a sensible size.</summary>
+    public static string? RejectKey(DecodedBid decoded) =>
+        decoded.Bid?.ItemId.ToString() ?? (decoded.Source.Message.Key is { Length: <= MaxRejectKeyLength } key ? key : null);
+
+    public static InvalidBidMessage Malformed(DecodedBid decoded, string problem, DateTimeOffset now) =>
+        new(null, RejectReason.Malformed, problem, now, Raw(decoded), decoded.Source.Partition.Value, decoded.Source.Offset.Value);
+
+    /// <summary>A message whose processing threw: set aside with the exception's type, the bid when it decoded, and the raw bytes.</summary>
+    public static InvalidBidMessage Unprocessable(DecodedBid decoded, Exception exception, DateTimeOffset now)
+    {
+        var detail = $"Processing this message failed with {exception.GetType().FullName}: {exception.Message}";
+        if (detail.Length > MaxExceptionDetail)
+        {
+            var cut = char.IsHighSurrogate(detail[MaxExceptionDetail - 1]) ? MaxExceptionDetail - 1 : MaxExceptionDetail;
+            detail = detail[..cut] + "…";
+        }
+
+        return new(decoded.Bid, RejectReason.Unprocessable, detail, now, Raw(decoded), decoded.Source.Partition.Value, decoded.Source.Offset.Value);
+    }
+
+    private static string Raw(DecodedBid decoded)
+    {
+        var value = decoded.Source.Message.Value ?? [];
+        return Convert.ToBase64String(value.AsSpan(0, Math.Min(MaxRawBytes, value.Length)));
+    }
 }

@@ -13,7 +13,13 @@ namespace Bidder.Streamer.Pipeline;
 /// consume a batch -> decode -> look up (one read each for users, items, recorded bids) -> validate and
 /// route -> database (one transaction) -> invalid-bids and item-changelog (awaited) -> table -> commit.
 /// The database is written first and the offsets committed last, so a crash anywhere replays the batch,
-/// and replaying is harmless: recorded bids are recognized and not counted again.
+/// and replaying is harmless: recorded bids are recognized by id and not counted again.
+/// Faults are of two kinds. The database or Kafka not answering is retried, the batch whole, with
+/// backoff, while <c>/health</c> says so. Anything else thrown while processing (a message no store can
+/// take, a bug that one message triggers) is narrowed down to the message that causes it by halving the
+/// batch; that message is set aside on invalid-bids as <c>unprocessable</c> and the rest flows, so no
+/// message can stop a partition or loop. What no retry can fix (a database refusing the configuration, a
+/// fatal Kafka error) stops the process with a non-zero exit code, for the orchestrator to restart it.
 /// </summary>
 public sealed partial class BidPipeline(
     IConsumer<string, byte[]> consumer,
@@ -21,10 +27,12 @@ public sealed partial class BidPipeline(
     IBidderStore store,
     ItemTable table,
     BatchProcessor processor,
+    PartitionAssignments assignments,
     PipelineHealth health,
     StreamerMetrics metrics,
     PipelineStages stages,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     IOptions<StreamerOptions> options,
     IOptions<KafkaTopicsOptions> topics,
     ILogger<BidPipeline> logger) : BackgroundService
@@ -32,8 +40,8 @@ public sealed partial class BidPipeline(
     private readonly StreamerOptions _options = options.Value;
     private readonly KafkaTopicsOptions _topics = topics.Value;
 
-    // Per partition, the offset after the last processed bid: a batch starting beyond it skipped bids.
-    private readonly Dictionary<int, long> _nextOffsets = [];
+    // Gaps whose loss could not be checked because the broker did not answer: checked again after the next batch.
+    private readonly List<(TopicPartition Partition, long From, long To)> _uncheckedGaps = [];
 
     // Consume blocks, so the loop has a thread of its own.
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -47,8 +55,9 @@ public sealed partial class BidPipeline(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                assignments.RestoreUnrestored();
                 var start = Stopwatch.GetTimestamp();
-                var batch = Poll(stoppingToken);
+                var batch = await PollAsync(stoppingToken);
                 stages.Measure(Stage.Poll, start);
                 if (batch.Count > 0 && await ProcessUntilDoneAsync(batch, stoppingToken))
                 {
@@ -63,23 +72,43 @@ public sealed partial class BidPipeline(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        catch (Exception ex)
+        {
+            // Nothing a retry can fix: exit non-zero, so the dashboard shows the streamer failed (not finished)
+            // and an orchestrator (Container Apps) restarts it. The uncommitted batch is replayed on restart.
+            LogFatal(ex, ex.Message);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
         finally
         {
             // Leave the group now rather than when the session times out, so the partitions move at once.
-            consumer.Close();
+            try
+            {
+                consumer.Close();
+            }
+            catch (KafkaException ex)
+            {
+                LogCloseFailed(ex.Error.Code, ex.Error.Reason);
+            }
+
             LogStopped();
         }
     }
 
-    private List<ConsumeResult<string, byte[]>> Poll(CancellationToken stoppingToken)
+    /// <summary>
+    /// The bids fetched so far, up to a batch, from partitions still ours: a message whose partition was
+    /// revoked during the poll (the rebalance handlers run inside it) is left to the partition's new owner.
+    /// </summary>
+    private async Task<List<ConsumeResult<string, byte[]>>> PollAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<ConsumeResult<string, byte[]>>();
+        var batch = new List<(ConsumeResult<string, byte[]> Result, long Generation)>();
         try
         {
             var first = consumer.Consume(_options.PollTimeout);
             while (first is not null)
             {
-                batch.Add(first);
+                batch.Add((first, assignments.Generation(first.Partition.Value)));
                 if (batch.Count >= _options.MaxBatchSize || stoppingToken.IsCancellationRequested)
                 {
                     break;
@@ -88,20 +117,30 @@ public sealed partial class BidPipeline(
                 // Whatever is already fetched joins the batch; nothing waits for more.
                 first = consumer.Consume(TimeSpan.Zero);
             }
+
+            health.Succeeded(PipelineProblem.Consume);
         }
-        catch (ConsumeException ex)
+        catch (KafkaException ex) when (!ex.Error.IsFatal)
         {
-            LogConsumeFailed(ex.Error.Code, ex.Error.Reason);
+            // The messages fetched before the error are kept: the consumer's position is already past them.
+            health.Failed(PipelineProblem.Consume, $"{ex.Error.Code}: {ex.Error.Reason}");
+            LogConsumeFailed(ex.Error.Code, ex.Error.Reason, _options.RetryDelay.TotalMilliseconds);
+            if (batch.Count == 0)
+            {
+                await Task.Delay(_options.RetryDelay, time, stoppingToken);
+            }
         }
 
-        return batch;
+        return [.. batch
+            .Where(b => assignments.IsAssigned(b.Result.Partition.Value) && assignments.Generation(b.Result.Partition.Value) == b.Generation)
+            .Select(b => b.Result)];
     }
 
     /// <summary>Processes the batch, retrying with backoff until it is durable; false only when stopping first.</summary>
     private async Task<bool> ProcessUntilDoneAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken stoppingToken)
     {
         var start = Stopwatch.GetTimestamp();
-        var decoded = batch.Select(BidDecoder.Decode).ToList();
+        var decoded = batch.Select(message => BidDecoder.Decode(message, _options.MaxClockSkew)).ToList();
         stages.Measure(Stage.Decode, start);
         var delay = _options.RetryDelay;
         for (var attempt = 1; ; attempt++)
@@ -109,11 +148,11 @@ public sealed partial class BidPipeline(
             try
             {
                 // A batch once started is finished even when stopping, so the offsets can be committed.
-                await ProcessAsync(decoded, CancellationToken.None);
+                await ProcessIsolatingAsync(decoded);
                 health.Succeeded();
                 return true;
             }
-            catch (Exception ex) when (ex is StorageUnavailableException or KafkaException && !stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (IsInfrastructureFault(ex) && !stoppingToken.IsCancellationRequested)
             {
                 health.Failed(ex);
                 LogBatchFailed(ex, batch.Count, attempt, delay.TotalMilliseconds);
@@ -123,17 +162,47 @@ public sealed partial class BidPipeline(
         }
     }
 
-    private async Task ProcessAsync(List<DecodedBid> batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Processes the bids; when that throws for a reason that is not the infrastructure's, processes each half
+    /// on its own, down to the one message that throws, which is set aside. A half that succeeds is durable
+    /// before the next is tried, so the second half is decided against the first's outcome, as in one batch.
+    /// </summary>
+    private async Task ProcessIsolatingAsync(List<DecodedBid> bids)
+    {
+        try
+        {
+            await ProcessAsync(bids);
+        }
+        catch (Exception ex) when (!IsInfrastructureFault(ex) && !IsFatal(ex))
+        {
+            if (bids.Count == 1)
+            {
+                await SetAsideAsync(bids[0], ex);
+                return;
+            }
+
+            LogIsolating(ex.GetType().Name, bids.Count);
+            var half = bids.Count / 2;
+            await ProcessIsolatingAsync(bids[..half]);
+            await ProcessIsolatingAsync(bids[half..]);
+        }
+    }
+
+    private async Task ProcessAsync(List<DecodedBid> batch)
     {
         var spans = batch.Select(b => KafkaTelemetry.StartProcess(_topics.Bids.Name, b.Source.Message.Headers, b.Source.Partition, b.Source.Offset)).ToList();
         var start = Stopwatch.GetTimestamp();
         try
         {
             var bids = batch.Where(b => b.Bid is not null).Select(b => b.Bid!).ToList();
-            var users = store.FindUsersAsync([.. bids.Select(b => b.UserId)], cancellationToken);
-            var items = store.GetItemsAsync([.. bids.Select(b => b.ItemId)], cancellationToken);
-            var recorded = store.GetBidsAsync([.. bids.Select(b => b.Id)], cancellationToken);
-            var lookups = new BatchLookups(await users, await items, await recorded);
+            var users = store.FindUsersAsync([.. bids.Select(b => b.UserId)], CancellationToken.None);
+            var items = store.GetItemsAsync([.. bids.Select(b => b.ItemId)], CancellationToken.None);
+            var recorded = await store.GetBidsAsync([.. bids.Select(b => b.Id)], CancellationToken.None);
+            // Only a store without atomic batches ever has incomplete ones, and only among bids already recorded.
+            var incomplete = recorded.Count == 0
+                ? new HashSet<Guid>()
+                : await store.FindIncompleteBidsAsync([.. recorded.Keys], CancellationToken.None);
+            var lookups = new BatchLookups(await users, await items, recorded, incomplete);
             start = stages.Measure(Stage.Lookup, start);
 
             var outcome = processor.Process(batch, lookups, time.GetUtcNowMilliseconds());
@@ -142,17 +211,17 @@ public sealed partial class BidPipeline(
 
             using (StartPersistSpan(spans, outcome))
             {
-                await store.RecordBatchAsync(outcome.ToDatabaseBatch(), cancellationToken);
+                await store.RecordBatchAsync(outcome.ToDatabaseBatch(), CancellationToken.None);
             }
 
             start = stages.Measure(Stage.Persist, start);
-            await ProduceAsync(outcome, cancellationToken);
+            await ProduceAsync(outcome.Invalid, outcome.Changelog);
             start = stages.Measure(Stage.Produce, start);
             table.Apply(outcome.Rows.Select(r => (r.Key.Partition, r.Key.ItemId, r.Value)));
             stages.Measure(Stage.Table, start);
             metrics.Record(outcome, batch.Count, bids.Select(b => b.BidDate), time.GetUtcNow());
         }
-        catch (Exception ex) when (ex is StorageUnavailableException or KafkaException)
+        catch (Exception ex)
         {
             foreach (var span in spans)
             {
@@ -170,54 +239,91 @@ public sealed partial class BidPipeline(
         }
     }
 
-    private async Task ProduceAsync(BatchOutcome outcome, CancellationToken cancellationToken)
+    /// <summary>Publishes a message that cannot be processed to invalid-bids, with the exception's type, so its partition moves on.</summary>
+    private async Task SetAsideAsync(DecodedBid message, Exception exception)
     {
-        var sends = new List<Task<DeliveryResult<string, byte[]>>>(outcome.Invalid.Count + outcome.Rows.Count);
-        foreach (var (key, invalid) in outcome.Invalid)
+        LogSetAside(exception, message.Source.Partition.Value, message.Source.Offset.Value, exception.GetType().Name);
+        var reject = BatchProcessor.Unprocessable(message, exception, time.GetUtcNowMilliseconds());
+        await ProduceAsync([(BatchProcessor.RejectKey(message), reject)], []);
+        metrics.SetAside(1);
+    }
+
+    private async Task ProduceAsync(IEnumerable<(string? Key, InvalidBidMessage Message)> invalid, IEnumerable<ItemChangelogMessage> changelog)
+    {
+        var sends = new List<Task<DeliveryResult<string, byte[]>>>();
+        foreach (var (key, reject) in invalid)
         {
             sends.Add(producer.ProduceAsync(_topics.InvalidBids.Name, new Message<string, byte[]>
             {
                 Key = key!,
-                Value = PipelineJson.Serialize(invalid),
-            }, cancellationToken));
+                Value = PipelineJson.Serialize(reject),
+            }));
         }
 
-        foreach (var record in outcome.Changelog)
+        foreach (var record in changelog)
         {
             sends.Add(producer.ProduceAsync(_topics.ItemChangelog.Name, new Message<string, byte[]>
             {
                 Key = record.ItemId.ToString(),
                 Value = PipelineJson.Serialize(record),
-            }, cancellationToken));
+            }));
         }
 
         await Task.WhenAll(sends);
     }
 
+    /// <summary>The database or Kafka not answering: the batch is retried whole, later.</summary>
+    private static bool IsInfrastructureFault(Exception exception) => exception switch
+    {
+        StorageUnavailableException => true,
+        // A record Kafka refuses for its own sake (too large) is the message's fault, not the broker's.
+        ProduceException<string, byte[]> produce when produce.Error.Code is ErrorCode.MsgSizeTooLarge or ErrorCode.InvalidMsgSize => false,
+        KafkaException kafka => !kafka.Error.IsFatal,
+        _ => false,
+    };
+
+    /// <summary>What no retry and no setting aside can fix: the process stops.</summary>
+    private static bool IsFatal(Exception exception) =>
+        exception is StorageConfigurationException || exception is KafkaException { Error.IsFatal: true };
+
     /// <summary>
     /// A broker deletes old messages by retention (the embedded broker keeps about 5 MB per partition): a
     /// streamer lagging further than that would skip bids when its position is reset to the log start.
-    /// Such a loss is never silent: it is logged as an error and counted (bidder.bids.lost).
+    /// Such a loss is never silent: it is logged as an error and counted (bidder.bids.lost). When the broker
+    /// cannot be asked, that is logged too, and asked again after the next batch.
     /// </summary>
     private void CheckForDeletedBids(List<ConsumeResult<string, byte[]>> batch)
     {
+        var gaps = _uncheckedGaps.ToList();
+        _uncheckedGaps.Clear();
         foreach (var partition in batch.GroupBy(r => r.TopicPartition))
         {
+            var number = partition.Key.Partition.Value;
             var first = partition.Min(r => r.Offset.Value);
-            var expected = _nextOffsets.TryGetValue(partition.Key.Partition.Value, out var next) ? next : CommittedOffset(partition.Key);
+            var expected = assignments.TryGetNextOffset(number, out var next) ? next : CommittedOffset(partition.Key);
             if (expected >= 0 && first > expected)
             {
-                // Not a loss when another replica processed them meanwhile; only when the broker no longer has them.
-                var logStart = LogStartOffset(partition.Key);
-                if (logStart > expected)
-                {
-                    var lost = Math.Min(first, logStart) - expected;
-                    metrics.Lost(lost);
-                    LogBidsDeleted(lost, partition.Key.Partition.Value, expected, logStart);
-                }
+                gaps.Add((partition.Key, expected, first));
             }
 
-            _nextOffsets[partition.Key.Partition.Value] = partition.Max(r => r.Offset.Value) + 1;
+            assignments.SetNextOffset(number, partition.Max(r => r.Offset.Value) + 1);
+        }
+
+        foreach (var (partition, from, to) in gaps)
+        {
+            // Not a loss when another replica processed them meanwhile; only when the broker no longer has them.
+            var logStart = LogStartOffset(partition);
+            if (logStart < 0)
+            {
+                LogGapUnchecked(to - from, partition.Partition.Value, from);
+                _uncheckedGaps.Add((partition, from, to));
+            }
+            else if (logStart > from)
+            {
+                var lost = Math.Min(to, logStart) - from;
+                metrics.Lost(lost);
+                LogBidsDeleted(lost, partition.Partition.Value, from, logStart);
+            }
         }
     }
 
@@ -230,8 +336,9 @@ public sealed partial class BidPipeline(
             var committed = consumer.Committed([partition], TimeSpan.FromSeconds(5)).Single().Offset;
             return committed == Offset.Unset ? 0 : committed.Value;
         }
-        catch (KafkaException)
+        catch (KafkaException ex)
         {
+            LogCommittedUnknown(partition.Partition.Value, ex.Error.Reason);
             return -1;
         }
     }
@@ -248,12 +355,19 @@ public sealed partial class BidPipeline(
         }
     }
 
+    /// <summary>Commits the batch's offsets for the partitions still ours; a revoked one's new owner replays from its own commit.</summary>
     private void Commit(List<ConsumeResult<string, byte[]>> batch)
     {
         var offsets = batch
+            .Where(r => assignments.IsAssigned(r.Partition.Value))
             .GroupBy(r => r.TopicPartition)
             .Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1))
             .ToList();
+        if (offsets.Count == 0)
+        {
+            return;
+        }
+
         try
         {
             consumer.Commit(offsets);
@@ -294,18 +408,36 @@ public sealed partial class BidPipeline(
     [LoggerMessage(Level = LogLevel.Information, Message = "Bid pipeline stopped: batch finished, offsets committed, group left.")]
     private partial void LogStopped();
 
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Bid pipeline stopped by a fault no retry can fix; exiting with code 1 (restart the streamer once it is fixed): {Reason}")]
+    private partial void LogFatal(Exception exception, string reason);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Rejected bid {BidId}: {Reason} ({Detail})")]
     private partial void LogRejected(Guid? bidId, string reason, string detail);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} bid(s) failed (attempt {Attempt}); retrying in {DelayMs} ms.")]
     private partial void LogBatchFailed(Exception exception, int count, int attempt, double delayMs);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Processing {Count} message(s) threw {ExceptionType}; processing each half on its own to find the message that causes it.")]
+    private partial void LogIsolating(string exceptionType, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The message at partition {Partition}, offset {Offset} cannot be processed ({ExceptionType}); it is set aside on invalid-bids as unprocessable and its partition moves on.")]
+    private partial void LogSetAside(Exception exception, int partition, long offset, string exceptionType);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "{Count} bid(s) of partition {Partition} from offset {Offset} were deleted by the broker's retention before being processed (log start is now {LogStart}): they are lost. Keep the streamer's lag under the topic's retention.")]
     private partial void LogBidsDeleted(long count, int partition, long offset, long logStart);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consuming bids failed ({Code}: {Reason}); polling again.")]
-    private partial void LogConsumeFailed(ErrorCode code, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} bid(s) of partition {Partition} from offset {Offset} were skipped by this streamer, and the broker did not say whether retention deleted them; asking again after the next batch.")]
+    private partial void LogGapUnchecked(long count, int partition, long offset);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The committed offset of partition {Partition} is unknown ({Reason}): skipped bids cannot be checked for this batch.")]
+    private partial void LogCommittedUnknown(int partition, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consuming bids failed ({Code}: {Reason}); polling again in {DelayMs} ms.")]
+    private partial void LogConsumeFailed(ErrorCode code, string reason, double delayMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets failed ({Code}: {Reason}); the batch will be replayed harmlessly.")]
     private partial void LogCommitFailed(ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving the consumer group failed ({Code}: {Reason}).")]
+    private partial void LogCloseFailed(ErrorCode code, string reason);
 }

@@ -7,8 +7,10 @@ namespace Bidder.Streamer.Pipeline;
 
 /// <summary>
 /// Rebuilds one partition of the item table from the item-changelog topic: reads that partition from its
-/// start to its end as it stands now, the last record of each item winning. Runs on every assignment,
-/// before the partition's bids are processed.
+/// start to its end as it stands now, keeping each item's newest state (the most bids, then the latest
+/// source offset), not merely its last record: two replicas around a rebalance can leave an item's records
+/// out of order. Runs on every assignment, before the partition's bids are processed; gives up with a
+/// <see cref="TimeoutException"/> after <see cref="Deadline"/>, and the caller retries.
 /// </summary>
 public sealed partial class ChangelogRestorer(
     IConfiguration configuration,
@@ -17,8 +19,11 @@ public sealed partial class ChangelogRestorer(
 {
     private static readonly TimeSpan WatermarkTimeout = TimeSpan.FromSeconds(10);
 
-    public Dictionary<Guid, ItemTableEntry> Restore(int partition, CancellationToken cancellationToken)
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    public Dictionary<Guid, ItemTableEntry> Restore(int partition)
     {
+        var deadline = DateTime.UtcNow + Deadline;
         var topic = topics.Value.ItemChangelog.Name;
         using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
         {
@@ -40,7 +45,13 @@ public sealed partial class ChangelogRestorer(
         var records = 0;
         while (true)
         {
-            var result = consumer.Consume(cancellationToken);
+            var left = deadline - DateTime.UtcNow;
+            var result = left > TimeSpan.Zero ? consumer.Consume(left) : null;
+            if (result is null)
+            {
+                throw new TimeoutException($"Restoring item-table partition {partition} took longer than {Deadline.TotalSeconds:0} s ({records} record(s) read).");
+            }
+
             if (result.IsPartitionEOF)
             {
                 break;
@@ -49,7 +60,11 @@ public sealed partial class ChangelogRestorer(
             records++;
             if (Read(result.Message.Value) is { } record)
             {
-                rows[record.ItemId] = ItemTableEntry.FromChangelog(record);
+                var entry = ItemTableEntry.FromChangelog(record);
+                if (entry.IsNewerThan(rows.GetValueOrDefault(record.ItemId)))
+                {
+                    rows[record.ItemId] = entry;
+                }
             }
 
             if (result.Offset.Value >= watermarks.High.Value - 1)

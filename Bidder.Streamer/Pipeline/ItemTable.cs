@@ -4,19 +4,24 @@ using Bidder.Core.Domain;
 namespace Bidder.Streamer.Pipeline;
 
 /// <summary>
-/// One item's row of the table: its current winning bid, and <see cref="SourceOffset"/>, the bids-topic
-/// offset of the last bid applied to it. A row read from the database has no offset of its own: the
-/// database already holds every bid it recorded, so such a row counts as covering them all.
+/// One item's row of the table: its current winning bid, its count of accepted bids, and
+/// <see cref="SourceOffset"/>, the bids-topic offset at which the item was in this state (the offset of
+/// the bid that won, or of the message at which the streamer took the state from the database).
 /// </summary>
 public sealed record ItemTableEntry(decimal WinningBid, Guid? WinningUserId, Guid? WinningBidId, long Bids, DateTimeOffset UpdatedAt, long SourceOffset)
 {
-    public const long CoversEverythingRecorded = long.MaxValue;
-
-    public static ItemTableEntry FromDatabase(Item item) =>
-        new(item.WinningBid, item.WinningUserId, item.WinningBidId, item.Bids, item.CreatedDate, CoversEverythingRecorded);
+    public static ItemTableEntry FromDatabase(Item item, long offset) =>
+        new(item.WinningBid, item.WinningUserId, item.WinningBidId, item.Bids, item.CreatedDate, offset);
 
     public static ItemTableEntry FromChangelog(ItemChangelogMessage record) =>
         new(record.WinningBid, record.WinningUserId, record.WinningBidId, record.Bids, record.UpdatedAt, record.SourceOffset);
+
+    /// <summary>
+    /// Whether this state came after <paramref name="other"/>: an item's accepted bids only grow, so more bids
+    /// is newer; between equal counts, the later source offset.
+    /// </summary>
+    public bool IsNewerThan(ItemTableEntry? other) =>
+        other is null || Bids > other.Bids || (Bids == other.Bids && SourceOffset > other.SourceOffset);
 
     /// <summary>The row after <paramref name="bid"/> (found at <paramref name="offset"/>) won.</summary>
     public ItemTableEntry After(Bid bid, long offset, DateTimeOffset now) =>
@@ -42,6 +47,8 @@ public sealed class ItemTable
 
     public void Load(int partition, Dictionary<Guid, ItemTableEntry> rows) => _partitions[partition] = rows;
 
+    public bool Holds(int partition) => _partitions.ContainsKey(partition);
+
     public void Drop(int partition) => _partitions.TryRemove(partition, out _);
 
     public ItemTableEntry? Find(int partition, Guid itemId) =>
@@ -53,7 +60,8 @@ public sealed class ItemTable
         foreach (var (partition, itemId, entry) in updates)
         {
             // A partition revoked meanwhile is not ours any more: its new owner restores it from the changelog.
-            if (_partitions.TryGetValue(partition, out var rows))
+            if (_partitions.TryGetValue(partition, out var rows)
+                && (!rows.TryGetValue(itemId, out var kept) || entry.IsNewerThan(kept)))
             {
                 rows[itemId] = entry;
             }

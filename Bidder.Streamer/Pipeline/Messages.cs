@@ -20,8 +20,9 @@ public sealed record InvalidBidMessage(
 
 /// <summary>
 /// A record of the item-changelog topic (key: the item id): the item's bidding state after a bid was
-/// accepted. <see cref="SourceOffset"/> is the bids-topic offset of that bid, which tells a restarted
-/// streamer which bids its restored table already includes.
+/// accepted. <see cref="Bids"/> orders an item's records (it only grows), then <see cref="SourceOffset"/>,
+/// the bids-topic offset at which the item was in this state, so a restore keeps the newest state whatever
+/// order two writers (around a rebalance) left the records in.
 /// </summary>
 public sealed record ItemChangelogMessage(
     Guid ItemId,

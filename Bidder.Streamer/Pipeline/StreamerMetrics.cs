@@ -29,6 +29,12 @@ public sealed class StreamerMetrics
 
     public void Lost(long count) => _lost.Add(count);
 
+    public void SetAside(int consumed)
+    {
+        _consumed.Add(consumed);
+        _rejected.Add(consumed, new KeyValuePair<string, object?>("reason", Core.Domain.RejectReason.Unprocessable));
+    }
+
     public void Record(BatchOutcome outcome, int consumed, IEnumerable<DateTimeOffset> bidDates, DateTimeOffset done)
     {
         _consumed.Add(consumed);

@@ -12,6 +12,13 @@ public sealed class StreamerOptions
     [Range(typeof(decimal), "0.01", "90000000000000000")]
     public decimal MaxBidValue { get; set; } = BidRules.DefaultMaxBidValue;
 
+    /// <summary>
+    /// The farthest a bid's <c>bid_date</c> may be from its message's Kafka timestamp. The API sets both to
+    /// the same instant, so a bid beyond this was forged or broken and is rejected as malformed.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>At most this many bids per batch: one database transaction and one produce burst each.</summary>
     [Range(1, 50_000)]
     public int MaxBatchSize { get; set; } = 1000;

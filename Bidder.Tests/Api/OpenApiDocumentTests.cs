@@ -30,7 +30,7 @@ public class OpenApiDocumentTests(EmbeddedApp fixture)
             ["/items", "get", "200", "400", "503"],
             ["/items/{id}", "get", "200", "400", "404", "503"],
             ["/items/{id}/bids", "get", "200", "400", "404", "503"],
-            ["/events", "post", "202", "400", "413", "415", "422", "503"],
+            ["/events", "post", "202", "400", "409", "413", "415", "422", "503"],
             ["/events", "get", "200", "400", "503"],
             ["/events/{id}", "get", "200", "400", "404", "503"],
         ];

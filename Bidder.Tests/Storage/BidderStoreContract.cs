@@ -10,7 +10,7 @@ namespace Bidder.Tests.Storage;
 /// </summary>
 public abstract class BidderStoreContract
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    protected static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
     /// <summary>A fresh, initialized, empty store.</summary>
     protected abstract Task<IBidderStore> CreateStoreAsync();
@@ -214,10 +214,10 @@ public abstract class BidderStoreContract
         var first = new PostedBid(Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), 10.5m, "web", T0);
         var second = first with { Id = Guid.CreateVersion7(), BidDate = T0.AddSeconds(1) };
 
-        var claimed = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", first, false, T0), Timeout);
-        var again = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", second, false, T0.AddSeconds(1)), Timeout);
+        var claimed = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", first, false, T0, T0.AddSeconds(30)), Timeout);
+        var again = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", second, false, T0.AddSeconds(1), T0.AddSeconds(31)), Timeout);
         await store.MarkIdempotencyKeyProducedAsync("key-1", Timeout);
-        var afterProduce = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", second, false, T0.AddSeconds(2)), Timeout);
+        var afterProduce = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", second, false, T0.AddSeconds(2), T0.AddSeconds(32)), Timeout);
 
         Assert.Equal(first, claimed.Bid);
         Assert.Equal(first, again.Bid);
@@ -233,15 +233,85 @@ public abstract class BidderStoreContract
         var bid = new PostedBid(Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), 10m, "web", T0);
         var old = $"old-{Guid.NewGuid()}";
         var recent = $"recent-{Guid.NewGuid()}";
-        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(old, "hash", bid, true, T0), Timeout);
-        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(recent, "hash", bid, true, T0.AddHours(1)), Timeout);
+        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(old, "hash", bid, true, T0, IdempotencyRecord.Released), Timeout);
+        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(recent, "hash", bid, true, T0.AddHours(1), IdempotencyRecord.Released), Timeout);
 
         var deleted = await store.DeleteIdempotencyKeysAsync(T0.AddMinutes(30), Timeout);
 
         Assert.True(deleted >= 1);
         var other = bid with { Id = Guid.CreateVersion7() };
-        Assert.Equal(other, (await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(old, "hash", other, false, T0.AddHours(2)), Timeout)).Bid);
-        Assert.Equal(bid, (await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(recent, "hash", other, false, T0.AddHours(2)), Timeout)).Bid);
+        Assert.Equal(other, (await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(old, "hash", other, false, T0.AddHours(2), IdempotencyRecord.Released), Timeout)).Bid);
+        Assert.Equal(bid, (await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(recent, "hash", other, false, T0.AddHours(2), IdempotencyRecord.Released), Timeout)).Bid);
+    }
+
+    [SkippableFact]
+    public async Task An_idempotency_lease_moves_only_from_where_it_was_seen_and_not_once_the_bid_is_produced()
+    {
+        var store = await CreateStoreAsync();
+        var bid = new PostedBid(Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), 10m, "web", T0);
+        var key = $"lease-{Guid.NewGuid()}";
+        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(key, "hash", bid, false, T0, T0.AddSeconds(30)), Timeout);
+
+        Assert.False(await store.RenewIdempotencyLeaseAsync(key, T0.AddSeconds(29), T0.AddMinutes(1), Timeout));
+        Assert.True(await store.RenewIdempotencyLeaseAsync(key, T0.AddSeconds(30), IdempotencyRecord.Released, Timeout));
+        // Two requests that both saw the released lease: only the first takes the key.
+        Assert.True(await store.RenewIdempotencyLeaseAsync(key, IdempotencyRecord.Released, T0.AddMinutes(1), Timeout));
+        Assert.False(await store.RenewIdempotencyLeaseAsync(key, IdempotencyRecord.Released, T0.AddMinutes(2), Timeout));
+        var held = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(key, "hash", bid with { Id = Guid.CreateVersion7() }, false, T0, T0), Timeout);
+        Assert.Equal(T0.AddMinutes(1), held.LeaseUntil);
+        Assert.Equal(bid, held.Bid);
+
+        await store.MarkIdempotencyKeyProducedAsync(key, Timeout);
+
+        Assert.False(await store.RenewIdempotencyLeaseAsync(key, T0.AddMinutes(1), T0.AddMinutes(3), Timeout));
+    }
+
+    [SkippableFact]
+    public async Task A_bid_of_any_decimal_value_is_recorded_and_reads_back_exactly()
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var huge = Rejected(item, user, 100_000_000_000_000_000_000m, T0.AddSeconds(1), "value_too_high");
+        var largest = Rejected(item, user, decimal.MaxValue, T0.AddSeconds(2), "value_too_high");
+        var accepted = Accepted(item, user, 50m, T0.AddSeconds(3));
+
+        await store.RecordBatchAsync(new ProcessedBatch([huge, largest, accepted], [State(item, accepted, bids: 1)]), Timeout);
+
+        Assert.Equal(huge, await store.GetBidAsync(huge.Id, Timeout));
+        Assert.Equal(largest, await store.GetBidAsync(largest.Id, Timeout));
+        Assert.Equal([largest.Id, huge.Id], (await store.ListUserBidsAsync(user.Id, BidStatus.Rejected, new PageRequest(10, null), Timeout)).Items.Select(b => b.Id));
+        Assert.Equal([accepted.Id], (await store.ListItemBidsAsync(item.Id, new PageRequest(10, null), Timeout)).Items.Select(b => b.Id));
+    }
+
+    // Seen failing before the value guard: the stored state compared counts only, so a state with more
+    // bids and a lower winning bid (a re-applied older win) overwrote the winner.
+    [SkippableFact]
+    public async Task No_item_state_can_lower_the_winning_bid()
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var low = Accepted(item, user, 125.5m, T0.AddSeconds(1));
+        var high = Accepted(item, user, 200m, T0.AddSeconds(2));
+        await store.RecordBatchAsync(new ProcessedBatch([low, high], [State(item, high, bids: 2)]), Timeout);
+
+        await store.RecordBatchAsync(new ProcessedBatch([], [State(item, low, bids: 3)]), Timeout);
+
+        var stored = await store.GetItemAsync(item.Id, Timeout);
+        Assert.Equal(200m, stored!.WinningBid);
+        Assert.Equal(high.Id, stored.WinningBidId);
+        Assert.Equal(2, stored.Bids);
+    }
+
+    [SkippableFact]
+    public async Task A_batch_recorded_to_the_end_leaves_no_incomplete_bids()
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var bid = Accepted(item, user, 20m, T0.AddSeconds(1));
+
+        await store.RecordBatchAsync(new ProcessedBatch([bid], [State(item, bid, bids: 1)]), Timeout);
+
+        Assert.Empty(await store.FindIncompleteBidsAsync([bid.Id], Timeout));
     }
 
     private static CancellationToken Timeout => TestContext.Timeout;
@@ -265,7 +335,7 @@ public abstract class BidderStoreContract
         }
     }
 
-    private static async Task<(User User, Item Item)> SeedAsync(IBidderStore store)
+    protected static async Task<(User User, Item Item)> SeedAsync(IBidderStore store)
     {
         var user = NewUser("alice", T0);
         var item = NewItem(T0, initBid: 10m);
@@ -279,12 +349,12 @@ public abstract class BidderStoreContract
     private static Item NewItem(DateTimeOffset created, decimal initBid = 1m, DateTimeOffset? end = null, IReadOnlyList<string>? pictures = null) =>
         new(Guid.CreateVersion7(created), "lamp ✨", initBid, 0m, null, null, "EUR", pictures ?? [], 0, created, end ?? created.AddDays(7));
 
-    private static Bid Accepted(Item item, User user, decimal value, DateTimeOffset at) =>
+    protected static Bid Accepted(Item item, User user, decimal value, DateTimeOffset at) =>
         new(Guid.CreateVersion7(at), item.Id, user.Id, value, "web", at, at.AddMilliseconds(50), BidStatus.Accepted, null, null);
 
-    private static Bid Rejected(Item item, User user, decimal value, DateTimeOffset at, string reason) =>
+    protected static Bid Rejected(Item item, User user, decimal value, DateTimeOffset at, string reason) =>
         new(Guid.CreateVersion7(at), item.Id, user.Id, value, "mobile", at, at.AddMilliseconds(50), BidStatus.Rejected, reason, $"{reason} detail");
 
-    private static ItemBiddingState State(Item item, Bid winner, long bids) =>
+    protected static ItemBiddingState State(Item item, Bid winner, long bids) =>
         new(item.Id, winner.Value, winner.UserId, winner.Id, bids, winner.CreatedDate);
 }

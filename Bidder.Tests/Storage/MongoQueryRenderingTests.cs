@@ -171,22 +171,57 @@ public class MongoQueryRenderingTests
     }
 
     [Fact]
-    public void An_accepted_bid_is_stored_uncounted_and_a_rejected_one_is_not()
+    public void An_accepted_bid_is_stored_pending_and_a_rejected_one_is_not()
     {
         var accepted = new Bid(BidId, ItemId, UserId, 5m, "web", Now, Now, BidStatus.Accepted, null, null);
 
-        Assert.True(MongoBidderStore.ToNewEvent(accepted)["uncounted"].AsBoolean);
-        Assert.False(MongoBidderStore.ToNewEvent(accepted with { Status = BidStatus.Rejected, Reason = "closed" }).Contains("uncounted"));
+        Assert.True(MongoBidderStore.ToNewEvent(accepted)["pending"].AsBoolean);
+        Assert.False(MongoBidderStore.ToNewEvent(accepted with { Status = BidStatus.Rejected, Reason = "closed" }).Contains("pending"));
         Assert.Equal(accepted, MongoBidderStore.ToBid(RoundTrip(MongoBidderStore.ToNewEvent(accepted))));
     }
 
     [Fact]
-    public void A_replay_finds_the_stored_bids_whose_count_is_still_owed()
+    public void A_replay_finds_the_stored_bids_whose_batch_was_not_finished()
     {
         AssertBson(
-            new BsonDocument { { "_id", new BsonDocument("$in", new BsonArray { Uuid(BidId) }) }, { "uncounted", true } },
-            Render(MongoQueries.UncountedAmong([BidId])));
-        AssertBson(new BsonDocument("$unset", new BsonDocument("uncounted", 1)), MongoQueries.MarkCounted.Render(Args));
+            new BsonDocument { { "_id", new BsonDocument("$in", new BsonArray { Uuid(BidId) }) }, { "pending", true } },
+            Render(MongoQueries.PendingAmong([BidId, BidId])));
+        AssertBson(new BsonDocument("$unset", new BsonDocument("pending", 1)), MongoQueries.MarkRecorded.Render(Args));
+    }
+
+    [Fact]
+    public void A_value_beyond_cents_is_stored_exactly_without_a_sort_key()
+    {
+        var bid = new Bid(BidId, ItemId, UserId, decimal.MaxValue, "web", Now, Now, BidStatus.Rejected, "value_too_high", "too high");
+
+        var document = MongoBidderStore.ToNewEvent(bid);
+
+        Assert.True(document["value_cents"].IsBsonNull);
+        Assert.Equal(bid, MongoBidderStore.ToBid(RoundTrip(document)));
+    }
+
+    [Fact]
+    public void Streamer_writes_wait_for_a_journaled_majority_and_give_up_in_time()
+    {
+        Assert.Equal("majority", MongoBidderStore.Durable.W!.ToString());
+        Assert.True(MongoBidderStore.Durable.Journal);
+        Assert.NotNull(MongoBidderStore.Durable.WTimeout);
+    }
+
+    [Fact]
+    public void A_lease_moves_only_from_where_it_was_seen_and_only_before_the_bid_is_produced()
+    {
+        AssertBson(
+            new BsonDocument
+            {
+                { "_id", "key" },
+                { "produced", false },
+                { "lease_until", new BsonDateTime(Now.ToUnixTimeMilliseconds()) },
+            },
+            Render(MongoQueries.LeaseAt("key", Now)));
+        AssertBson(
+            new BsonDocument("$set", new BsonDocument("lease_until", new BsonDateTime(Now.AddSeconds(30).ToUnixTimeMilliseconds()))),
+            MongoQueries.MoveLease(Now.AddSeconds(30)).Render(Args));
     }
 
     [Fact]
@@ -212,12 +247,17 @@ public class MongoQueryRenderingTests
     }
 
     [Fact]
-    public void An_item_takes_a_bidding_state_only_when_it_has_more_bids()
+    public void An_item_takes_a_bidding_state_only_when_it_has_more_bids_and_a_higher_winning_bid()
     {
         var update = MongoQueries.ApplyItemState(new ItemBiddingState(ItemId, 12345.67m, UserId, BidId, 7, Now));
 
         AssertBson(
-            new BsonDocument { { "_id", Uuid(ItemId) }, { "bids", new BsonDocument("$lt", new BsonInt64(7)) } },
+            new BsonDocument
+            {
+                { "_id", Uuid(ItemId) },
+                { "bids", new BsonDocument("$lt", new BsonInt64(7)) },
+                { "winning_bid", new BsonDocument("$lt", new BsonDecimal128(Decimal128.Parse("12345.67"))) },
+            },
             Render(update.Filter));
         AssertBson(
             new BsonDocument("$set", new BsonDocument
@@ -348,7 +388,7 @@ public class MongoQueryRenderingTests
     [Fact]
     public void An_idempotency_record_maps_to_its_document_and_back()
     {
-        var record = new IdempotencyRecord("clé-🔑", "sha256:abc", new PostedBid(BidId, ItemId, UserId, 12345.67m, "web", Now), false, Now);
+        var record = new IdempotencyRecord("clé-🔑", "sha256:abc", new PostedBid(BidId, ItemId, UserId, 12345.67m, "web", Now), false, Now, Now.AddSeconds(30));
 
         var document = MongoBidderStore.ToDocument(record);
 
@@ -370,6 +410,7 @@ public class MongoQueryRenderingTests
                 },
                 { "produced", false },
                 { "created_date", new BsonDateTime(Now.ToUnixTimeMilliseconds()) },
+                { "lease_until", new BsonDateTime(Now.AddSeconds(30).ToUnixTimeMilliseconds()) },
             },
             document);
         Assert.Equal(record, MongoBidderStore.ToIdempotencyRecord(RoundTrip(document)));

@@ -71,6 +71,38 @@ public class PipelineTests(EmbeddedApp fixture)
         Assert.Equal(1, state["bids"]!.GetValue<long>());
     }
 
+    // The first case, seen failing on main before this change: the copy re-applied the 125.50 win
+    // over 200 (bids 3), and a following 150 was accepted.
+    [Fact]
+    public async Task A_copy_of_an_accepted_bid_sent_to_the_topic_after_a_higher_bid_changes_nothing()
+    {
+        var alice = await _http.CreateUserAsync("alice");
+        var bob = await _http.CreateUserAsync("bob");
+        var item = await _http.CreateItemAsync(initBid: 100m);
+        var first = await PostAsync(item, alice, 125.50m);
+        var higher = await PostAsync(item, bob, 200m);
+        await ProcessedAsync(first);
+        await ProcessedAsync(higher);
+        var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;
+
+        // The exact message again, as kcat or a producer's retry would send it: same key, same bytes, a new timestamp.
+        var original = TopicReader.ReadAll(bootstrapServers, "bids").Single(r => r.Message.Value is { } value && Encoding.UTF8.GetString(value).Contains(first, StringComparison.Ordinal));
+        using (var producer = new Confluent.Kafka.ProducerBuilder<string, byte[]>(new Confluent.Kafka.ProducerConfig { BootstrapServers = bootstrapServers }).Build())
+        {
+            await producer.ProduceAsync("bids", new Confluent.Kafka.Message<string, byte[]> { Key = original.Message.Key, Value = original.Message.Value }, TestContext.Timeout);
+        }
+
+        var after = await ProcessedAsync(await PostAsync(item, alice, 150m));
+
+        Assert.Equal("too_low", after["reason"]!.GetValue<string>());
+        var live = await _http.GetObjectAsync($"/items/{item.Id()}");
+        Assert.Equal(200m, live["winning_bid"]!.GetValue<decimal>());
+        Assert.Equal(bob.Id(), live["winning_user_id"]!.GetValue<string>());
+        Assert.Equal(2, live["bids"]!.GetValue<long>());
+        Assert.Equal(1, (await _http.GetObjectAsync($"/users/{alice.Id()}"))["bids"]!.GetValue<long>());
+        Assert.Equal([higher, first], (await _http.WalkAsync($"/items/{item.Id()}/bids", 10)).Select(b => b.Id()));
+    }
+
     private async Task<string> PostAsync(JsonObject item, JsonObject user, decimal value)
     {
         using var response = await _http.PostJsonAsync("/events/",

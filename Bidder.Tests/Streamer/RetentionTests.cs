@@ -40,7 +40,7 @@ public class RetentionTests
             for (var i = 0; i < 40_000; i++)
             {
                 var bid = new PostedBid(Guid.CreateVersion7(now), item, user, 2m + i, "retention-test", now);
-                producer.Produce("bids", new Message<string, byte[]> { Key = item.ToString(), Value = BidMessage.From(bid).ToUtf8Json() });
+                producer.Produce("bids", new Message<string, byte[]> { Key = item.ToString(), Value = BidMessage.From(bid).ToUtf8Json(), Timestamp = new Timestamp(bid.BidDate) });
                 if (i % 10_000 == 0)
                 {
                     producer.Flush(TimeSpan.FromMinutes(1));

@@ -7,9 +7,11 @@ using Confluent.Kafka;
 namespace Bidder.Tests.Support;
 
 /// <summary>
-/// A generated stream of bids over many users and items, mixed with every kind of reject, duplicates and
-/// undecodable messages, put straight on the bids topic in a known order; and an oracle, written apart from
-/// the streamer's rules, of what the streamer must make of it.
+/// A generated stream of bids over many users and items, mixed with every kind of reject, copies of earlier
+/// bids at later offsets (a client's retry, a kcat re-send), poison (undecodable payloads, bids keyed by
+/// another item, a reused bid id with another value, values beyond what cents can hold), put straight on
+/// the bids topic in a known order; and an oracle, written apart from the streamer's rules, of what the
+/// streamer must make of it.
 /// </summary>
 internal sealed class BidStream
 {
@@ -18,35 +20,62 @@ internal sealed class BidStream
     private readonly Random _random;
     private readonly List<Guid> _users;
     private readonly List<Item> _items;
-    private readonly List<(string Key, byte[] Value, BidMessage? Bid)> _messages = [];
+    private readonly List<(string Key, byte[] Value, BidMessage? Bid, DateTimeOffset Timestamp)> _messages = [];
+    private readonly List<TopicPartitionOffset> _malformedAt = [];
 
     public BidStream(int seed, List<Guid> users, List<Item> items, int count, double malformedShare = 0.02, double duplicateShare = 0.02)
     {
         _random = new Random(seed);
         _users = users;
         _items = items;
+        var bids = new List<BidMessage>();
         for (var i = 0; i < count; i++)
         {
             var roll = _random.NextDouble();
             if (roll < malformedShare)
             {
-                _messages.Add((Guid.NewGuid().ToString(), Encoding.UTF8.GetBytes($"{{\"poison\": {i}"), null));
+                _messages.Add(Poison(i, bids));
             }
-            else if (roll < malformedShare + duplicateShare && _messages.LastOrDefault(m => m.Bid is not null) is { Bid: not null } earlier)
+            else if (roll < malformedShare + duplicateShare && bids.Count > 0)
             {
-                _messages.Add(earlier);
+                // The exact message of any earlier bid, often after higher bids on its item: a copy changes nothing.
+                var earlier = bids[_random.Next(bids.Count)];
+                _messages.Add((earlier.ItemId.ToString(), earlier.ToUtf8Json(), earlier, earlier.BidDate));
             }
             else
             {
                 var bid = NextBid();
-                _messages.Add((bid.ItemId.ToString(), bid.ToUtf8Json(), bid));
+                bids.Add(bid);
+                _messages.Add((bid.ItemId.ToString(), bid.ToUtf8Json(), bid, bid.BidDate));
             }
+        }
+    }
+
+    /// <summary>A message the streamer must reject as malformed, of one of several kinds.</summary>
+    private (string Key, byte[] Value, BidMessage? Bid, DateTimeOffset Timestamp) Poison(int index, List<BidMessage> earlier)
+    {
+        var now = DateTimeOffset.UtcNow;
+        switch (_random.Next(3))
+        {
+            case 0 when earlier.Count > 0:
+                // A bid id reused for another bid: the recorded bid stays as it was.
+                var reused = earlier[_random.Next(earlier.Count)] with { Value = Ceiling - 1 };
+                return (reused.ItemId.ToString(), reused.ToUtf8Json(), null, reused.BidDate);
+            case 1:
+                // A complete bid keyed by another item than its own.
+                var misKeyed = NextBid();
+                return (_items[_random.Next(_items.Count)].Id.ToString() + "-", misKeyed.ToUtf8Json(), null, misKeyed.BidDate);
+            default:
+                return (Guid.NewGuid().ToString(), Encoding.UTF8.GetBytes($"{{\"poison\": {index}"), null, now);
         }
     }
 
     public IEnumerable<BidMessage> Bids => _messages.Where(m => m.Bid is not null).Select(m => m.Bid!).DistinctBy(b => b.Id);
 
     public int Malformed => _messages.Count(m => m.Bid is null);
+
+    /// <summary>Where the malformed messages landed, once produced: each must have its reject on invalid-bids.</summary>
+    public IReadOnlyList<TopicPartitionOffset> MalformedAt => _malformedAt;
 
     /// <summary>Produces the messages in order (one producer, idempotent: per-item order holds) and waits until Kafka holds them all.</summary>
     public void Produce(string bootstrapServers, int from = 0, int? to = null)
@@ -58,12 +87,22 @@ internal sealed class BidStream
             EnableIdempotence = true,
             LingerMs = 5,
         }).Build();
-        foreach (var (key, value, _) in _messages.Skip(from).Take((to ?? _messages.Count) - from))
+        var malformed = new List<TopicPartitionOffset>();
+        foreach (var (key, value, bid, timestamp) in _messages.Skip(from).Take((to ?? _messages.Count) - from))
         {
-            producer.Produce("bids", new Message<string, byte[]> { Key = key, Value = value });
+            // Stamped with the bid's date, as the API does.
+            producer.Produce("bids", new Message<string, byte[]> { Key = key, Value = value, Timestamp = new Timestamp(timestamp) },
+                bid is not null ? null : report =>
+                {
+                    lock (malformed)
+                    {
+                        malformed.Add(report.TopicPartitionOffset);
+                    }
+                });
         }
 
         Assert.Equal(0, producer.Flush(TimeSpan.FromMinutes(1)));
+        _malformedAt.AddRange(malformed);
     }
 
     public int Count => _messages.Count;
@@ -113,9 +152,14 @@ internal sealed class BidStream
         var item = _items[_random.Next(_items.Count)];
         var itemId = kind < 0.03 ? Guid.CreateVersion7() : item.Id;
         var userId = kind is >= 0.03 and < 0.06 ? Guid.CreateVersion7() : _users[_random.Next(_users.Count)];
-        var value = kind is >= 0.06 and < 0.08
-            ? Ceiling + _random.Next(1, 1000)
-            : Math.Round(item.InitBid * 0.9m + (decimal)_random.NextDouble() * 400m, 2);
+        var value = kind switch
+        {
+            >= 0.06 and < 0.075 => Ceiling + _random.Next(1, 1000),
+            // Beyond what a store can hold in cents: rejected as too high and recorded like any reject.
+            >= 0.075 and < 0.0775 => 100_000_000_000_000_000_000m,
+            >= 0.0775 and < 0.08 => decimal.MaxValue,
+            _ => Math.Round(item.InitBid * 0.9m + (decimal)_random.NextDouble() * 400m, 2),
+        };
         var bidDate = kind is >= 0.08 and < 0.10 ? item.BiddingEndDate.AddSeconds(_random.Next(0, 60)) : item.BiddingEndDate.AddDays(-1);
         return new BidMessage(1, Guid.CreateVersion7(), itemId, userId, value, _random.Next(3) == 0 ? "mobile 📱" : "web", bidDate);
     }

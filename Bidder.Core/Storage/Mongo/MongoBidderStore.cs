@@ -14,10 +14,21 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
     // Each write of a bulk stands alone, so one refused write does not stop the others.
     private static readonly BulkWriteOptions Unordered = new() { IsOrdered = false };
 
-    private readonly IMongoCollection<BsonDocument> _users = database.GetCollection<BsonDocument>(MongoQueries.Users);
-    private readonly IMongoCollection<BsonDocument> _items = database.GetCollection<BsonDocument>(MongoQueries.Items);
-    private readonly IMongoCollection<BsonDocument> _events = database.GetCollection<BsonDocument>(MongoQueries.Events);
-    private readonly IMongoCollection<BsonDocument> _idempotencyKeys = database.GetCollection<BsonDocument>(MongoQueries.IdempotencyKeys);
+    /// <summary>
+    /// Every write is acknowledged by a majority of the replica set and journaled: the streamer commits a
+    /// batch's offsets only after its writes, so a write a crash or failover could still lose (w:1 without
+    /// the journal) would lose bids for good. A standalone server is its own majority. The time limit turns
+    /// a replica set without a majority into a retryable error rather than a write that waits forever.
+    /// </summary>
+    internal static readonly WriteConcern Durable = new(WriteConcern.WValue.Parse("majority"), wTimeout: TimeSpan.FromSeconds(10), journal: true);
+
+    private readonly IMongoCollection<BsonDocument> _users = Collection(database, MongoQueries.Users);
+    private readonly IMongoCollection<BsonDocument> _items = Collection(database, MongoQueries.Items);
+    private readonly IMongoCollection<BsonDocument> _events = Collection(database, MongoQueries.Events);
+    private readonly IMongoCollection<BsonDocument> _idempotencyKeys = Collection(database, MongoQueries.IdempotencyKeys);
+
+    private static IMongoCollection<BsonDocument> Collection(IMongoDatabase database, string name) =>
+        database.GetCollection<BsonDocument>(name).WithWriteConcern(Durable);
 
     public Task InitializeAsync(CancellationToken cancellationToken) =>
         GuardAsync(async () =>
@@ -86,6 +97,12 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             }
         }, "claiming an idempotency key", cancellationToken);
 
+    public Task<bool> RenewIdempotencyLeaseAsync(string key, DateTimeOffset expected, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
+        GuardAsync(
+            async () => (await _idempotencyKeys.UpdateOneAsync(MongoQueries.LeaseAt(key, expected), MongoQueries.MoveLease(leaseUntil), cancellationToken: cancellationToken)).ModifiedCount == 1,
+            "renewing an idempotency key's lease",
+            cancellationToken);
+
     public Task MarkIdempotencyKeyProducedAsync(string key, CancellationToken cancellationToken) =>
         GuardAsync(
             () => _idempotencyKeys.UpdateOneAsync(MongoQueries.ByKey(key), MongoQueries.MarkProduced, cancellationToken: cancellationToken),
@@ -134,40 +151,62 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             return documents.Select(ToBid).ToDictionary(bid => bid.Id);
         }, "reading bids", cancellationToken);
 
+    public Task<IReadOnlySet<Guid>> FindIncompleteBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlySet<Guid>>(async () =>
+        {
+            if (ids.Count == 0)
+            {
+                return new HashSet<Guid>();
+            }
+
+            var documents = await _events.Find(MongoQueries.PendingAmong(ids)).Project(MongoQueries.IdOnly).ToListAsync(cancellationToken);
+            return documents.Select(document => ReadUuid(document["_id"])).ToHashSet();
+        }, "finding incompletely recorded bids", cancellationToken);
+
     /// <summary>
-    /// Without a replica set MongoDB has no multi-document transaction, so every step is idempotent on its
-    /// own and the steps run in an order where a crash between any two leaves what a replay completes:
-    /// store the bids, count the uncounted ones into their users, mark them counted, then apply the item states.
+    /// Atomic in effect rather than in a transaction. Multi-document transactions need a replica set, and the
+    /// containers mode runs a standalone mongo:8 (as Aspire's MongoDB resource does), like many single-node
+    /// deployments; so every step is idempotent on its own, and the steps run in an order where a cut
+    /// anywhere (a crash, a failed write) leaves what a retry completes:
+    /// 1. insert the bids, each accepted one marked <c>pending</c>; 2. count each pending bid into its user
+    /// (guarded per bid, <see cref="MongoQueries.CountBid"/>); 3. apply the item states (guarded by count and
+    /// value); 4. clear <c>pending</c>; 5. drop the per-user guard ids. A retry after a cut before step 4
+    /// finds the bids pending (<see cref="FindIncompleteBidsAsync"/>); the streamer passes them again, and
+    /// steps 2 and 3 do for them only what is missing. After step 4 a replay changes nothing.
     /// </summary>
     public Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken) =>
         GuardAsync(async () =>
         {
             var accepted = batch.Bids.Where(bid => bid.Status == BidStatus.Accepted).DistinctBy(bid => bid.Id).ToList();
             var inserted = await InsertNewBidsAsync(batch.Bids, cancellationToken);
-            var uncounted = accepted.Where(bid => inserted.Contains(bid.Id)).Select(bid => bid.Id).ToHashSet();
+            var pending = accepted.Where(bid => inserted.Contains(bid.Id)).Select(bid => bid.Id).ToHashSet();
 
             var alreadyStored = accepted.Where(bid => !inserted.Contains(bid.Id)).Select(bid => bid.Id).ToList();
             if (alreadyStored.Count > 0)
             {
-                var left = await _events.Find(MongoQueries.UncountedAmong(alreadyStored)).Project(MongoQueries.IdOnly).ToListAsync(cancellationToken);
-                uncounted.UnionWith(left.Select(document => ReadUuid(document["_id"])));
+                var left = await _events.Find(MongoQueries.PendingAmong(alreadyStored)).Project(MongoQueries.IdOnly).ToListAsync(cancellationToken);
+                pending.UnionWith(left.Select(document => ReadUuid(document["_id"])));
             }
 
-            var toCount = accepted.Where(bid => uncounted.Contains(bid.Id)).ToList();
+            var toCount = accepted.Where(bid => pending.Contains(bid.Id)).ToList();
             if (toCount.Count > 0)
             {
                 await _users.BulkWriteAsync(
                     toCount.Select(bid => MongoQueries.CountBid(bid.UserId, bid.Id)), Unordered, cancellationToken);
-                await _events.UpdateManyAsync(MongoQueries.ByIds(uncounted), MongoQueries.MarkCounted, cancellationToken: cancellationToken);
-                await _users.BulkWriteAsync(
-                    toCount.GroupBy(bid => bid.UserId).Select(user => MongoQueries.ForgetCounted(user.Key, user.Select(bid => bid.Id))),
-                    Unordered,
-                    cancellationToken);
             }
 
             if (batch.Items.Count > 0)
             {
                 await _items.BulkWriteAsync(batch.Items.Select(MongoQueries.ApplyItemState), Unordered, cancellationToken);
+            }
+
+            if (toCount.Count > 0)
+            {
+                await _events.UpdateManyAsync(MongoQueries.ByIds(pending), MongoQueries.MarkRecorded, cancellationToken: cancellationToken);
+                await _users.BulkWriteAsync(
+                    toCount.GroupBy(bid => bid.UserId).Select(user => MongoQueries.ForgetCounted(user.Key, user.Select(bid => bid.Id))),
+                    Unordered,
+                    cancellationToken);
             }
         }, "recording a batch", cancellationToken);
 
@@ -197,7 +236,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
         var document = ToDocument(bid);
         if (bid.Status == BidStatus.Accepted)
         {
-            document.Add("uncounted", true);
+            document.Add(MongoQueries.PendingField, true);
         }
 
         return document;
@@ -251,8 +290,9 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
         { "item_id", MongoQueries.Uuid(bid.ItemId) },
         { "user_id", MongoQueries.Uuid(bid.UserId) },
         { "value", new BsonDecimal128(bid.Value) },
-        // The keyset cursor carries the sort value as a long, so the highest-first order runs on exact integer cents.
-        { "value_cents", new BsonInt64(Money.ToCents(bid.Value)) },
+        // The keyset cursor carries the sort value as a long, so the highest-first order runs on exact integer
+        // cents. A value too large for cents (only ever a rejected bid's, never listed by value) has none.
+        { "value_cents", Money.TryToCents(bid.Value, out var cents) ? new BsonInt64(cents) : BsonNull.Value },
         { "client", bid.Client },
         { "bid_date", MongoQueries.Date(bid.BidDate) },
         { "created_date", MongoQueries.Date(bid.CreatedDate) },
@@ -295,6 +335,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
         },
         { "produced", record.Produced },
         { "created_date", MongoQueries.Date(record.CreatedDate) },
+        { "lease_until", MongoQueries.Date(record.LeaseUntil) },
     };
 
     internal static IdempotencyRecord ToIdempotencyRecord(BsonDocument document)
@@ -311,7 +352,9 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
                 bid["client"].AsString,
                 ReadDate(bid["bid_date"])),
             document["produced"].AsBoolean,
-            ReadDate(document["created_date"]));
+            ReadDate(document["created_date"]),
+            // Keys stored before leases existed have none: released.
+            document.TryGetValue("lease_until", out var lease) ? ReadDate(lease) : IdempotencyRecord.Released);
     }
 
     private static BsonValue OptionalString(string? text) => text is null ? BsonNull.Value : new BsonString(text);
@@ -371,11 +414,18 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
         {
             return await operation();
         }
-        catch (Exception ex) when (ex is MongoException or TimeoutException)
+        catch (Exception ex) when (MongoErrors.IsMisconfiguration(ex))
+        {
+            throw new StorageConfigurationException($"MongoDB refused {description} as configured: {ex.Message}", ex);
+        }
+        catch (Exception ex) when (MongoErrors.IsTransient(ex))
         {
             // A cancelled call can surface as a connection error: report the cancellation, not an outage.
             cancellationToken.ThrowIfCancellationRequested();
             throw new StorageUnavailableException($"MongoDB did not answer while {description}.", ex);
         }
+
+        // Anything else (a document the server refuses, a value the driver cannot encode) is about what was
+        // written: it stays as it is, so the streamer sets that message aside instead of retrying it forever.
     }
 }

@@ -53,18 +53,21 @@ internal static class MongoQueries
     public static ProjectionDefinition<BsonDocument> IdOnly { get; } = Builders<BsonDocument>.Projection.Include("_id");
 
     /// <summary>
-    /// An accepted bid is stored with <c>uncounted: true</c> until its user's counter includes it, so a
-    /// replay can tell a stored bid whose count was lost in a crash from one that is fully recorded.
+    /// An accepted bid is stored with <c>pending: true</c> until its user's counter and its item's state
+    /// include it, so a retry or replay can tell a stored bid whose batch was cut short (by a crash or a
+    /// failed write) from one that is fully recorded, and finish recording it.
     /// </summary>
-    public static FilterDefinition<BsonDocument> UncountedAmong(IEnumerable<Guid> ids) =>
-        Filter.And(ByIds(ids), Filter.Eq("uncounted", BsonBoolean.True));
+    public static FilterDefinition<BsonDocument> PendingAmong(IEnumerable<Guid> ids) =>
+        Filter.And(ByIds(ids.Distinct()), Filter.Eq(PendingField, BsonBoolean.True));
 
-    public static UpdateDefinition<BsonDocument> MarkCounted { get; } = Builders<BsonDocument>.Update.Unset("uncounted");
+    public const string PendingField = "pending";
+
+    public static UpdateDefinition<BsonDocument> MarkRecorded { get; } = Builders<BsonDocument>.Update.Unset(PendingField);
 
     /// <summary>
     /// Counts one accepted bid into its user's counter unless the user already lists it among the bids
     /// being counted: the check and the increment are one atomic update of one document, so a replay after a
-    /// crash between counting and <see cref="MarkCounted"/> cannot count it twice.
+    /// crash between counting and <see cref="MarkRecorded"/> cannot count it twice.
     /// </summary>
     public static UpdateOneModel<BsonDocument> CountBid(Guid userId, Guid bidId) => new(
         Filter.And(Filter.Eq("_id", Uuid(userId)), Filter.Ne("counting_bids", Uuid(bidId))),
@@ -75,9 +78,16 @@ internal static class MongoQueries
         Filter.Eq("_id", Uuid(userId)),
         Builders<BsonDocument>.Update.PullAll("counting_bids", bidIds.Select(Uuid)));
 
-    /// <summary>An item's bid count only grows, so a state with fewer or as many bids is older or already there.</summary>
+    /// <summary>
+    /// An item's bid count and winning bid only grow, so a state with fewer or as many bids, or a winning
+    /// bid that is not higher, is older or already there: no write can lower a winning bid. Decimal128
+    /// compares numerically on the server.
+    /// </summary>
     public static UpdateOneModel<BsonDocument> ApplyItemState(ItemBiddingState state) => new(
-        Filter.And(Filter.Eq("_id", Uuid(state.ItemId)), Filter.Lt("bids", new BsonInt64(state.Bids))),
+        Filter.And(
+            Filter.Eq("_id", Uuid(state.ItemId)),
+            Filter.Lt("bids", new BsonInt64(state.Bids)),
+            Filter.Lt("winning_bid", new BsonDecimal128(state.WinningBid))),
         Builders<BsonDocument>.Update
             .Set("winning_bid", new BsonDecimal128(state.WinningBid))
             .Set("winning_user_id", OptionalUuid(state.WinningUserId))
@@ -123,6 +133,16 @@ internal static class MongoQueries
                 : null);
 
     public static UpdateDefinition<BsonDocument> MarkProduced { get; } = Builders<BsonDocument>.Update.Set("produced", BsonBoolean.True);
+
+    /// <summary>
+    /// The key's lease, moved only if it still ends where the caller saw it and the bid is not produced:
+    /// a compare-and-set on one document, so of two requests racing for a key exactly one wins.
+    /// </summary>
+    public static FilterDefinition<BsonDocument> LeaseAt(string key, DateTimeOffset expected) =>
+        Filter.And(ByKey(key), Filter.Eq("produced", BsonBoolean.False), Filter.Eq("lease_until", Date(expected)));
+
+    public static UpdateDefinition<BsonDocument> MoveLease(DateTimeOffset leaseUntil) =>
+        Builders<BsonDocument>.Update.Set("lease_until", Date(leaseUntil));
 
     /// <summary>One index per bid listing, its equality fields then its sort, so a page is a bounded index scan.</summary>
     public static IReadOnlyList<CreateIndexModel<BsonDocument>> EventIndexes { get; } =

@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Bidder.Core.Domain;
 using Microsoft.Data.Sqlite;
@@ -46,6 +48,7 @@ public sealed class SqliteBidderStore : IBidderStore
         {
             await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
             await ExecuteAsync(connection, SqliteSchema.Create, cancellationToken);
+            await SqliteSchema.MigrateAsync(connection, cancellationToken);
             return 0;
         }, cancellationToken);
     }
@@ -155,14 +158,15 @@ public sealed class SqliteBidderStore : IBidderStore
             await using (var insert = connection.CreateCommand())
             {
                 insert.CommandText = """
-                    INSERT INTO idempotency_keys (key, request_hash, bid, produced, created_date)
-                    VALUES ($key, $hash, $bid, $produced, $created) ON CONFLICT (key) DO NOTHING
+                    INSERT INTO idempotency_keys (key, request_hash, bid, produced, created_date, lease_until)
+                    VALUES ($key, $hash, $bid, $produced, $created, $lease) ON CONFLICT (key) DO NOTHING
                     """;
                 insert.Parameters.AddWithValue("$key", record.Key);
                 insert.Parameters.AddWithValue("$hash", record.RequestHash);
                 insert.Parameters.AddWithValue("$bid", JsonSerializer.Serialize(record.Bid, SqliteJson.Default.PostedBid));
                 insert.Parameters.AddWithValue("$produced", record.Produced ? 1 : 0);
                 insert.Parameters.AddWithValue("$created", Millis(record.CreatedDate));
+                insert.Parameters.AddWithValue("$lease", Millis(record.LeaseUntil));
                 if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
                 {
                     return record;
@@ -170,7 +174,7 @@ public sealed class SqliteBidderStore : IBidderStore
             }
 
             await using var select = connection.CreateCommand();
-            select.CommandText = "SELECT key, request_hash, bid, produced, created_date FROM idempotency_keys WHERE key = $key";
+            select.CommandText = "SELECT key, request_hash, bid, produced, created_date, lease_until FROM idempotency_keys WHERE key = $key";
             select.Parameters.AddWithValue("$key", record.Key);
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
@@ -179,8 +183,20 @@ public sealed class SqliteBidderStore : IBidderStore
                 reader.GetString(1),
                 JsonSerializer.Deserialize(reader.GetString(2), SqliteJson.Default.PostedBid)!,
                 reader.GetInt64(3) == 1,
-                FromMillis(reader.GetInt64(4)));
+                FromMillis(reader.GetInt64(4)),
+                FromMillis(reader.GetInt64(5)));
         }, cancellationToken);
+
+    public async Task<bool> RenewIdempotencyLeaseAsync(string key, DateTimeOffset expected, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
+        await RunAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE idempotency_keys SET lease_until = $lease WHERE key = $key AND produced = 0 AND lease_until = $expected";
+            command.Parameters.AddWithValue("$key", key);
+            command.Parameters.AddWithValue("$expected", Millis(expected));
+            command.Parameters.AddWithValue("$lease", Millis(leaseUntil));
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken) == 1;
 
     public Task MarkIdempotencyKeyProducedAsync(string key, CancellationToken cancellationToken) =>
         WriteAsync("UPDATE idempotency_keys SET produced = 1 WHERE key = $key", command => command.Parameters.AddWithValue("$key", key), cancellationToken);
@@ -200,6 +216,10 @@ public sealed class SqliteBidderStore : IBidderStore
     public async Task<IReadOnlyDictionary<Guid, Bid>> GetBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
         await ByIdsAsync($"SELECT {BidColumns} FROM events", ids, ReadBid, bid => bid.Id, cancellationToken);
 
+    /// <summary>None: a batch is one transaction here, recorded whole or not at all.</summary>
+    public Task<IReadOnlySet<Guid>> FindIncompleteBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlySet<Guid>>(new HashSet<Guid>());
+
     public async Task<IReadOnlySet<Guid>> FindUsersAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
         (await ByIdsAsync("SELECT id FROM users", ids, r => Guid(r, 0), id => id, cancellationToken)).Keys.ToHashSet();
 
@@ -216,7 +236,8 @@ public sealed class SqliteBidderStore : IBidderStore
                 var id = insert.Parameters.Add("$id", SqliteType.Blob);
                 var item = insert.Parameters.Add("$item", SqliteType.Blob);
                 var user = insert.Parameters.Add("$user", SqliteType.Blob);
-                var value = insert.Parameters.Add("$value", SqliteType.Integer);
+                // Typed per value: cents as an integer, or an amount too large for cents as its text in a blob.
+                var value = insert.Parameters.Add(new SqliteParameter { ParameterName = "$value" });
                 var client = insert.Parameters.Add("$client", SqliteType.Text);
                 var bidDate = insert.Parameters.Add("$bid_date", SqliteType.Integer);
                 var created = insert.Parameters.Add("$created", SqliteType.Integer);
@@ -228,7 +249,7 @@ public sealed class SqliteBidderStore : IBidderStore
                     id.Value = Key(bid.Id);
                     item.Value = Key(bid.ItemId);
                     user.Value = Key(bid.UserId);
-                    value.Value = Money.ToCents(bid.Value);
+                    value.Value = StoredValue(bid.Value);
                     client.Value = bid.Client;
                     bidDate.Value = Millis(bid.BidDate);
                     created.Value = Millis(bid.CreatedDate);
@@ -257,7 +278,11 @@ public sealed class SqliteBidderStore : IBidderStore
 
             await using (var items = connection.CreateCommand())
             {
-                items.CommandText = "UPDATE items SET winning_bid = $winning, winning_user_id = $winner, winning_bid_id = $bid, bids = $bids WHERE id = $id AND bids < $bids";
+                // A newer state only (more bids), and never a lower winning bid, whatever order states arrive in.
+                items.CommandText = """
+                    UPDATE items SET winning_bid = $winning, winning_user_id = $winner, winning_bid_id = $bid, bids = $bids
+                    WHERE id = $id AND bids < $bids AND winning_bid < $winning
+                    """;
                 var id = items.Parameters.Add("$id", SqliteType.Blob);
                 var winning = items.Parameters.Add("$winning", SqliteType.Integer);
                 var winner = items.Parameters.Add("$winner", SqliteType.Blob);
@@ -327,7 +352,7 @@ public sealed class SqliteBidderStore : IBidderStore
         Guid(r, 0),
         Guid(r, 1),
         Guid(r, 2),
-        Money.FromCents(r.GetInt64(3)),
+        ReadValue(r, 3),
         r.GetString(4),
         FromMillis(r.GetInt64(5)),
         FromMillis(r.GetInt64(6)),
@@ -417,11 +442,26 @@ public sealed class SqliteBidderStore : IBidderStore
             await ExecuteAsync(connection, "PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=16384;", cancellationToken);
             return await work(connection);
         }
-        catch (SqliteException ex)
+        catch (SqliteException ex) when (IsTransient(ex.SqliteErrorCode))
         {
             throw new StorageUnavailableException($"The SQLite database did not answer: {ex.Message}", ex);
         }
+        catch (SqliteException ex) when (IsMisconfigured(ex.SqliteErrorCode))
+        {
+            throw new StorageConfigurationException($"The SQLite database cannot be used as configured: {ex.Message}", ex);
+        }
+
+        // Any other error (a constraint, a value SQLite refuses) concerns what was written, not the database:
+        // it stays an ordinary exception, so the streamer sets that message aside instead of retrying it forever.
     }
+
+    // Busy, locked, I/O error, disk full, cannot open, WAL-index protocol, read-only, out of memory,
+    // interrupted, schema changed under a prepared statement: the same call may succeed later.
+    private static bool IsTransient(int code) => (code & 0xff) is 5 or 6 or 10 or 13 or 14 or 15 or 8 or 7 or 9 or 17;
+
+    // Generic error (no such table or column: not this schema), no permission, corrupt, authorization,
+    // not a database: no retry can fix these.
+    private static bool IsMisconfigured(int code) => (code & 0xff) is 1 or 3 or 11 or 23 or 26;
 
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
     {
@@ -429,6 +469,19 @@ public sealed class SqliteBidderStore : IBidderStore
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Cents as an integer; an amount beyond what cents can hold (only ever a rejected bid's) as its exact
+    /// decimal text in a blob. A blob, because SQLite would turn numeric-looking text in an INTEGER column
+    /// into a lossy REAL; a blob is stored as it is. Listings sort accepted bids only, which always fit.
+    /// </summary>
+    private static object StoredValue(decimal value) =>
+        Money.TryToCents(value, out var cents) ? cents : Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
+
+    private static decimal ReadValue(DbDataReader reader, int ordinal) =>
+        reader.GetValue(ordinal) is byte[] text
+            ? decimal.Parse(Encoding.UTF8.GetString(text), NumberStyles.Number, CultureInfo.InvariantCulture)
+            : Money.FromCents(reader.GetInt64(ordinal));
 
     internal static byte[] Key(Guid id) => id.ToByteArray(bigEndian: true);
 

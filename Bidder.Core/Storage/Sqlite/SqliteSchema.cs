@@ -1,3 +1,5 @@
+using Microsoft.Data.Sqlite;
+
 namespace Bidder.Core.Storage.Sqlite;
 
 /// <summary>
@@ -57,9 +59,30 @@ internal static class SqliteSchema
             request_hash TEXT NOT NULL,
             bid TEXT NOT NULL,
             produced INTEGER NOT NULL,
-            created_date INTEGER NOT NULL
+            created_date INTEGER NOT NULL,
+            lease_until INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
         -- Pruning keys past their lifetime (MongoDB expires them with a TTL index instead)
         CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_date);
         """;
+
+    /// <summary>Brings a file made by an older version up to this schema: columns added since are added to it.</summary>
+    public static async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var probe = connection.CreateCommand();
+        probe.CommandText = "SELECT COUNT(*) FROM pragma_table_info('idempotency_keys') WHERE name = 'lease_until'";
+        if ((long)(await probe.ExecuteScalarAsync(cancellationToken))! == 0)
+        {
+            await using var alter = connection.CreateCommand();
+            alter.CommandText = "ALTER TABLE idempotency_keys ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0";
+            try
+            {
+                await alter.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (SqliteException ex) when (ex.Message.Contains("duplicate column", StringComparison.OrdinalIgnoreCase))
+            {
+                // The other service migrated the file between the probe and the change.
+            }
+        }
+    }
 }

@@ -1,0 +1,52 @@
+using MongoDB.Driver;
+
+namespace Bidder.Core.Storage.Mongo;
+
+/// <summary>
+/// Sorts the driver's failures into the three kinds the services treat differently: the server refusing
+/// the configuration (stop with a clear message), the server not answering (retry), and the server
+/// refusing one document (an ordinary exception: the streamer sets that message aside).
+/// Codes: https://www.mongodb.com/docs/manual/reference/error-codes/
+/// </summary>
+internal static class MongoErrors
+{
+    // Unauthorized, AuthenticationFailed, UserNotFound, RoleNotFound, InvalidNamespace,
+    // IndexOptionsConflict, IndexKeySpecsConflict, and Atlas's "AtlasError" for a forbidden operation.
+    private static readonly HashSet<int> ConfigurationCodes = [13, 18, 11, 31, 73, 85, 86, 8000];
+
+    // Codes of one write that a later attempt can pass: write-concern timeouts and failures, conflicts,
+    // interruptions, elections, network trouble on the server side, exceeded time limits.
+    private static readonly HashSet<int> TransientWriteCodes = [6, 7, 50, 64, 89, 91, 100, 112, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436];
+
+    public static bool IsMisconfiguration(Exception exception) =>
+        Chain(exception).Any(e => e is MongoAuthenticationException or MongoConfigurationException or MongoIncompatibleDriverException)
+        || exception switch
+        {
+            MongoCommandException command => ConfigurationCodes.Contains(command.Code),
+            MongoWriteException write => write.WriteError is { } error && ConfigurationCodes.Contains(error.Code),
+            MongoBulkWriteException bulk => bulk.WriteErrors.Any(error => ConfigurationCodes.Contains(error.Code)),
+            _ => false,
+        };
+
+    /// <summary>
+    /// Not answering: timeouts, connections, elections, write concern. A write error on a document is not
+    /// (unless its code says the server was busy); any other server or client failure is taken as transient,
+    /// since retrying is safe and giving up on bids is not.
+    /// </summary>
+    public static bool IsTransient(Exception exception) => exception switch
+    {
+        TimeoutException => true,
+        MongoWriteException write => write.WriteConcernError is not null || write.WriteError is null || TransientWriteCodes.Contains(write.WriteError.Code),
+        MongoBulkWriteException bulk => bulk.WriteErrors.All(error => TransientWriteCodes.Contains(error.Code)),
+        MongoException => true,
+        _ => false,
+    };
+
+    private static IEnumerable<Exception> Chain(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            yield return current;
+        }
+    }
+}
