@@ -11,10 +11,11 @@ internal readonly record struct ApiResponse<T>(int Status, T? Body, TimeSpan Ela
     public bool Answered => Status >= 100;
 
     /// <summary>
-    /// Whether a write may or may not have happened: no answer, or a gateway's 5xx. A 503 from the API itself is
-    /// a clear "not taken" (it says so), and so is every 4xx.
+    /// Whether a write may or may not have happened: no answer, any 5xx (the API's 503 includes "Kafka did not
+    /// confirm the bid in time: it may have been taken"), or a 409 (another request with the same
+    /// Idempotency-Key is still posting it). Every other 4xx is a clear "not taken".
     /// </summary>
-    public bool OutcomeUnknown => !Answered || (Status >= 500 && Status != (int)HttpStatusCode.ServiceUnavailable);
+    public bool OutcomeUnknown => !Answered || Status >= 500 || Status == (int)HttpStatusCode.Conflict;
 }
 
 internal static class ApiStatus

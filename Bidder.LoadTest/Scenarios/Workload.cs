@@ -114,7 +114,8 @@ internal sealed class Workload(BidderClient api, RunLedger ledger, RunStats stat
                 return;
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
+            var backoff = TimeSpan.FromMilliseconds(200 * attempt);
+            await Task.Delay(response.RetryAfter is { } retryAfter && retryAfter > backoff ? retryAfter : backoff, cancellationToken);
         }
     }
 

@@ -32,6 +32,9 @@ internal static class ApplicationServiceExtensions
                 // A streamer that dies without leaving the group holds its partitions until this runs out.
                 settings.Config.SessionTimeoutMs ??= 10_000;
                 settings.Config.HeartbeatIntervalMs ??= 2_000;
+                // Incremental rebalancing: a replica joining or leaving moves only the partitions that change
+                // owner; the others keep flowing, with their tables, instead of all stopping and restoring.
+                settings.Config.PartitionAssignmentStrategy ??= PartitionAssignmentStrategy.CooperativeSticky;
             },
             (services, consumer) =>
             {

@@ -94,8 +94,9 @@ public sealed partial class PartitionAssignments(
                 table.Load(partition, restorer.Restore(partition));
                 _unrestored.Remove(partition);
             }
-            catch (Exception ex) when (ex is KafkaException or TimeoutException or InvalidOperationException)
+            catch (Exception ex)
             {
+                // Whatever the cause, the partition's bids can still be decided against the database: report and retry.
                 health.Failed(PipelineProblem.Restore, $"partition {partition}: {ex.Message}");
                 LogRestoreFailed(ex, partition, _restoreDelay.TotalMilliseconds);
             }
