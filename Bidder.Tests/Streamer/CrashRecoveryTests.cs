@@ -31,10 +31,12 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
         var chunk = stream.Count / (rounds + 1);
         for (var round = 0; round < rounds; round++)
         {
-            stream.Produce(bootstrapServers, round * chunk, (round + 1) * chunk);
-            // Kill it mid-stream: once it has made some progress on this chunk, not after it has finished.
+            // Kill it mid-stream: once it has made some progress on this chunk. Counted before the chunk is
+            // produced: counted after, a streamer that took the whole chunk meanwhile had no progress left to make.
             var before = (await store.GetBidsAsync(ids, TestContext.Timeout)).Count;
-            await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Timeout), r => r.Count > before, "the streamer to make progress");
+            stream.Produce(bootstrapServers, round * chunk, (round + 1) * chunk);
+            await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Timeout), r => r.Count > before, "the streamer to make progress",
+                r => $"{r.Count} of {ids.Count} recorded, {before} before this chunk");
             KillStreamer(bootstrapServers);
             await RestartStreamerAsync(fixture.App);
         }

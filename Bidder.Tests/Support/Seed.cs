@@ -57,9 +57,30 @@ internal static class Seed
             throw new PlatformNotSupportedException(".NET cannot take byte-range locks on macOS; run this fault on Linux or Windows.");
         }
 
+        // SQLite deletes the -shm file when the last connection to the database closes (services' pools prune
+        // idle connections), and the next connection makes a new one that this lock would not cover: a
+        // connection of our own, open and past its first read, keeps this very file in use meanwhile.
+        var pin = new SqliteConnection(new SqliteConnectionStringBuilder(databaseConnectionString) { Pooling = false }.ToString());
+        pin.Open();
+        using (var read = pin.CreateCommand())
+        {
+            read.CommandText = "SELECT COUNT(*) FROM sqlite_master";
+            read.ExecuteScalar();
+        }
+
         var file = new FileStream(shm, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
         file.Lock(WalIndexLockOffset, WalIndexLockCount);
-        return file;
+        return new Held(file, pin);
+    }
+
+    // The lock goes first (closing the file releases it), then the pinning connection.
+    private sealed class Held(FileStream file, SqliteConnection pin) : IDisposable
+    {
+        public void Dispose()
+        {
+            file.Dispose();
+            pin.Dispose();
+        }
     }
 
     private sealed class Lock(SqliteConnection connection, System.Data.Common.DbTransaction transaction) : IAsyncDisposable
