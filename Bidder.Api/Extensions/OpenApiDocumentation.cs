@@ -20,6 +20,7 @@ internal static class OpenApiDocumentation
             document.Info.Title = "Bidder API";
             document.Info.Description = "Real-time auction bidding. Bids are posted to Kafka and processed by the streamer; " +
                 "an item's winning bid updates live. Errors are RFC 9457 problem documents.";
+            document.Info.License = new OpenApiLicense { Name = "MIT", Identifier = "MIT" };
             // Served wherever the API runs: relative to the origin the document was loaded from.
             document.Servers = [new OpenApiServer { Url = "/", Description = "This deployment" }];
             // No authentication, deliberately (the original system had none): say so explicitly.

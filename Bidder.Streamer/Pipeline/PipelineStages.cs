@@ -36,7 +36,8 @@ public sealed partial class PipelineStages
     public PipelineStages(IMeterFactory meters, ILogger<PipelineStages> logger)
     {
         _duration = meters.Create(StreamerMetrics.MeterName)
-            .CreateHistogram<double>("bidder.pipeline.stage.duration", "s", "Time per batch in each pipeline stage.");
+            .CreateHistogram("bidder.pipeline.stage.duration", "s", "Time per batch in each pipeline stage.",
+                advice: StreamerMetrics.SecondsBuckets);
         _logger = logger;
     }
 

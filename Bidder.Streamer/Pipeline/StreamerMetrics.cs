@@ -7,6 +7,16 @@ public sealed class StreamerMetrics
 {
     public const string MeterName = "Bidder.Streamer";
 
+    /// <summary>
+    /// Bucket boundaries for durations in seconds, from a tenth of a millisecond to a minute. The SDK's
+    /// defaults (0, 5, 10, 25 ... meant for milliseconds) put every sub-second value in one bucket, which
+    /// leaves the dashboard's percentiles meaningless.
+    /// </summary>
+    public static readonly InstrumentAdvice<double> SecondsBuckets = new()
+    {
+        HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    };
+
     private readonly Counter<long> _consumed;
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _rejected;
@@ -24,7 +34,8 @@ public sealed class StreamerMetrics
         _replayed = meter.CreateCounter<long>("bidder.bids.replayed", "{bid}", "Bids seen again after a crash or rebalance, and not counted twice.");
         _lost = meter.CreateCounter<long>("bidder.bids.lost", "{bid}", "Bids deleted by the broker's retention before the streamer reached them.");
         _batchSize = meter.CreateHistogram<int>("bidder.pipeline.batch.size", "{bid}", "Bids per processed batch.");
-        _delay = meter.CreateHistogram<double>("bidder.bids.end_to_end.delay", "s", "From bid_date (the API took the bid) to the batch being durable.");
+        _delay = meter.CreateHistogram("bidder.bids.end_to_end.delay", "s", "From bid_date (the API took the bid) to the batch being durable.",
+            advice: SecondsBuckets);
     }
 
     public void Lost(long count) => _lost.Add(count);

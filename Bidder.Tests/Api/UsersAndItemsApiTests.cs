@@ -96,7 +96,8 @@ public class UsersAndItemsApiTests(EmbeddedApp fixture)
         var ids = walked.Select(u => u.Id()).ToList();
         Assert.Equal(ids.Count, ids.Distinct().Count());
         Assert.Equal(Enumerable.Reverse(mine), ids.Where(mine.Contains));
-        Assert.Equal(ids.OrderByDescending(Guid.Parse), ids.Select(Guid.Parse).Select(g => g.ToString()).OrderByDescending(Guid.Parse));
+        // Newest first: UUIDv7 ids in lower-case hex sort by creation time as ordinal strings.
+        Assert.Equal(ids.OrderByDescending(id => id, StringComparer.Ordinal), ids);
     }
 
     [Fact]

@@ -42,7 +42,10 @@ public sealed class SqliteBidderStoreTests : BidderStoreContract, IDisposable
     [Fact]
     public async Task A_database_that_cannot_be_opened_is_reported_unavailable()
     {
-        var store = new SqliteBidderStore($"Data Source={Path.Combine(_folder.FullName, "missing", "dir", "x.db")};Mode=ReadOnly");
+        // Its folder is a file: SQLite cannot open (or create) the database there.
+        var notAFolder = Path.Combine(_folder.FullName, "not-a-folder");
+        await File.WriteAllTextAsync(notAFolder, "a file", Support.TestContext.Timeout);
+        var store = new SqliteBidderStore($"Data Source={Path.Combine(notAFolder, "x.db")}");
 
         await Assert.ThrowsAsync<StorageUnavailableException>(() => store.GetUserAsync(Guid.CreateVersion7(), Support.TestContext.Timeout));
     }
