@@ -206,6 +206,8 @@ public sealed class MongoStoreFailureTests
         Assert.False(MongoErrors.IsMisconfiguration(new MongoConnectionException(Connection, "Connection reset.")));
         Assert.True(MongoErrors.IsTransient(new MongoConnectionException(Connection, "Connection reset.")));
         Assert.True(MongoErrors.IsTransient(new TimeoutException("A timeout occurred after 2000ms selecting a server.")));
+        // The driver wraps whatever breaks the login in an authentication error: a dropped socket is still an outage.
+        Assert.False(MongoErrors.IsMisconfiguration(new MongoAuthenticationException(Connection, "Unable to authenticate.", new IOException("Connection reset by peer."))));
         Assert.False(MongoErrors.IsTransient(new FormatException("Not a document.")));
     }
 

@@ -99,7 +99,8 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
 
     public Task<bool> RenewIdempotencyLeaseAsync(string key, DateTimeOffset expected, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
         GuardAsync(
-            async () => (await _idempotencyKeys.UpdateOneAsync(MongoQueries.LeaseAt(key, expected), MongoQueries.MoveLease(leaseUntil), cancellationToken: cancellationToken)).ModifiedCount == 1,
+            // Matched, not modified: the filter is the compare, and a move to the same instant still wins the race.
+            async () => (await _idempotencyKeys.UpdateOneAsync(MongoQueries.LeaseAt(key, expected), MongoQueries.MoveLease(leaseUntil), cancellationToken: cancellationToken)).MatchedCount == 1,
             "renewing an idempotency key's lease",
             cancellationToken);
 
@@ -170,7 +171,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
     /// anywhere (a crash, a failed write) leaves what a retry completes:
     /// 1. insert the bids, each accepted one marked <c>pending</c>; 2. count each pending bid into its user
     /// (guarded per bid, <see cref="MongoQueries.CountBid"/>); 3. apply the item states (guarded by count and
-    /// value); 4. clear <c>pending</c>; 5. drop the per-user guard ids. A retry after a cut before step 4
+    /// value); 4. clear <c>pending</c>. A retry after a cut before step 4
     /// finds the bids pending (<see cref="FindIncompleteBidsAsync"/>); the streamer passes them again, and
     /// steps 2 and 3 do for them only what is missing. After step 4 a replay changes nothing.
     /// </summary>
@@ -203,10 +204,6 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             if (toCount.Count > 0)
             {
                 await _events.UpdateManyAsync(MongoQueries.ByIds(pending), MongoQueries.MarkRecorded, cancellationToken: cancellationToken);
-                await _users.BulkWriteAsync(
-                    toCount.GroupBy(bid => bid.UserId).Select(user => MongoQueries.ForgetCounted(user.Key, user.Select(bid => bid.Id))),
-                    Unordered,
-                    cancellationToken);
             }
         }, "recording a batch", cancellationToken);
 

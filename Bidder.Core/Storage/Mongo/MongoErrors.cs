@@ -19,7 +19,8 @@ internal static class MongoErrors
     private static readonly HashSet<int> TransientWriteCodes = [6, 7, 50, 64, 89, 91, 100, 112, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436];
 
     public static bool IsMisconfiguration(Exception exception) =>
-        Chain(exception).Any(e => e is MongoAuthenticationException or MongoConfigurationException or MongoIncompatibleDriverException)
+        Chain(exception).Any(e => e is MongoConfigurationException or MongoIncompatibleDriverException)
+        || Chain(exception).OfType<MongoAuthenticationException>().Any(RefusedCredentials)
         || exception switch
         {
             MongoCommandException command => ConfigurationCodes.Contains(command.Code),
@@ -37,10 +38,29 @@ internal static class MongoErrors
     {
         TimeoutException => true,
         MongoWriteException write => write.WriteConcernError is not null || write.WriteError is null || TransientWriteCodes.Contains(write.WriteError.Code),
-        MongoBulkWriteException bulk => bulk.WriteErrors.All(error => TransientWriteCodes.Contains(error.Code)),
+        // A write-concern error makes the whole bulk worth retrying, whatever duplicates it also reports (a retried insert).
+        MongoBulkWriteException bulk => bulk.WriteConcernError is not null || bulk.WriteErrors.All(error => TransientWriteCodes.Contains(error.Code)),
         MongoException => true,
         _ => false,
     };
+
+    /// <summary>
+    /// The driver wraps whatever fails during the login handshake in a MongoAuthenticationException, a
+    /// dropped socket or an election included: only the server's own refusal (or no cause at all) means the
+    /// credentials are wrong; a network or server-state cause is an outage like any other.
+    /// </summary>
+    private static bool RefusedCredentials(MongoAuthenticationException authentication)
+    {
+        var causes = Chain(authentication).Skip(1).ToList();
+        if (causes.OfType<MongoCommandException>().Any(command => ConfigurationCodes.Contains(command.Code)))
+        {
+            return true;
+        }
+
+        return !causes.Any(cause => cause is IOException or System.Net.Sockets.SocketException or TimeoutException
+            or MongoConnectionException or MongoNotPrimaryException or MongoNodeIsRecoveringException
+            || cause is MongoCommandException command && TransientWriteCodes.Contains(command.Code));
+    }
 
     private static IEnumerable<Exception> Chain(Exception exception)
     {

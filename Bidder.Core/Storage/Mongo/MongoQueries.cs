@@ -15,8 +15,6 @@ internal static class MongoQueries
     public const string Events = "events";
     public const string IdempotencyKeys = "idempotency_keys";
 
-    /// <summary>How long an idempotency key holds its bid; the TTL monitor removes it afterwards.</summary>
-
     private static FilterDefinitionBuilder<BsonDocument> Filter => Builders<BsonDocument>.Filter;
 
     private static IndexKeysDefinitionBuilder<BsonDocument> Keys => Builders<BsonDocument>.IndexKeys;
@@ -65,18 +63,18 @@ internal static class MongoQueries
     public static UpdateDefinition<BsonDocument> MarkRecorded { get; } = Builders<BsonDocument>.Update.Unset(PendingField);
 
     /// <summary>
-    /// Counts one accepted bid into its user's counter unless the user already lists it among the bids
-    /// being counted: the check and the increment are one atomic update of one document, so a replay after a
-    /// crash between counting and <see cref="MarkRecorded"/> cannot count it twice.
+    /// Counts one accepted bid into its user's counter unless the user lists it among the bids it counted
+    /// last: the check and the increment are one atomic update of one document, so a retry or replay of a
+    /// batch cut before <see cref="MarkRecorded"/> cannot count it twice. The list keeps the user's latest
+    /// <see cref="CountedBidsKept"/> ids (a capped array: no later step to forget them, and so no window
+    /// between forgetting and marking in which a second writer could count again), far more than a batch
+    /// can leave pending.
     /// </summary>
     public static UpdateOneModel<BsonDocument> CountBid(Guid userId, Guid bidId) => new(
         Filter.And(Filter.Eq("_id", Uuid(userId)), Filter.Ne("counting_bids", Uuid(bidId))),
-        Builders<BsonDocument>.Update.Inc("bids", 1L).Push("counting_bids", Uuid(bidId)));
+        Builders<BsonDocument>.Update.Inc("bids", 1L).PushEach("counting_bids", new BsonValue[] { Uuid(bidId) }, slice: -CountedBidsKept));
 
-    /// <summary>Once the bids are marked counted, their ids need not stay on the user.</summary>
-    public static UpdateOneModel<BsonDocument> ForgetCounted(Guid userId, IEnumerable<Guid> bidIds) => new(
-        Filter.Eq("_id", Uuid(userId)),
-        Builders<BsonDocument>.Update.PullAll("counting_bids", bidIds.Select(Uuid)));
+    public const int CountedBidsKept = 1000;
 
     /// <summary>
     /// An item's bid count and winning bid only grow, so a state with fewer or as many bids, or a winning
@@ -139,7 +137,13 @@ internal static class MongoQueries
     /// a compare-and-set on one document, so of two requests racing for a key exactly one wins.
     /// </summary>
     public static FilterDefinition<BsonDocument> LeaseAt(string key, DateTimeOffset expected) =>
-        Filter.And(ByKey(key), Filter.Eq("produced", BsonBoolean.False), Filter.Eq("lease_until", Date(expected)));
+        Filter.And(
+            ByKey(key),
+            Filter.Eq("produced", BsonBoolean.False),
+            expected == IdempotencyRecord.Released
+                // A key stored before leases existed has none (null matches a missing field): it is released too.
+                ? Filter.Or(Filter.Eq("lease_until", Date(expected)), Filter.Eq("lease_until", BsonNull.Value))
+                : Filter.Eq("lease_until", Date(expected)));
 
     public static UpdateDefinition<BsonDocument> MoveLease(DateTimeOffset leaseUntil) =>
         Builders<BsonDocument>.Update.Set("lease_until", Date(leaseUntil));
