@@ -51,7 +51,6 @@ public static class Extensions
                 .AddMeter("Bidder.*"))
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
-                .AddSource(KafkaTelemetry.ActivitySourceName)
                 .AddSource("MongoDB.Driver")
                 .AddAspNetCoreInstrumentation(aspnet =>
                     // Probes hit these every few seconds; their spans would bury the traces people look for.

@@ -1,7 +1,6 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Bidder.ServiceDefaults.Kafka;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,9 +12,11 @@ namespace Bidder.Core.Kafka;
 /// work; otherwise a broker would auto-create them with its default partition count on first use,
 /// breaking the co-partitioning of bids and the item changelog. Topics that exist are left alone, so
 /// the embedded broker (which has no Admin API, and whose topics the AppHost creates) needs no call.
+/// The admin client rides on the service's producer (its handle, its connections, its settings), so a
+/// secured cluster's settings (SASL, TLS) given for the producer reach it too.
 /// </summary>
 public sealed partial class KafkaTopicsInitializer(
-    IConfiguration configuration,
+    IProducer<string, byte[]> producer,
     IOptions<KafkaTopicsOptions> topics,
     ILogger<KafkaTopicsInitializer> logger) : IHostedService
 {
@@ -25,10 +26,7 @@ public sealed partial class KafkaTopicsInitializer(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         using var activity = KafkaTelemetry.Source.StartActivity("kafka topics ensure");
-        using var admin = new AdminClientBuilder(new AdminClientConfig
-        {
-            BootstrapServers = configuration.GetConnectionString(ConnectionName),
-        }).Build();
+        using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
 
         var existing = admin.GetMetadata(RequestTimeout).Topics
             .Where(t => t.Error.Code == ErrorCode.NoError)

@@ -3,14 +3,20 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Trace;
 
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// Registers Confluent.Kafka clients the way Aspire.Confluent.Kafka does (same method names and
 /// configuration sections), which this package source does not serve: the connection string
-/// <c>ConnectionStrings:{name}</c> gives the bootstrap servers, and each client comes with a health check,
-/// metrics and the Kafka trace source.
+/// <c>ConnectionStrings:{name}</c> gives the bootstrap servers (and wins over a configured one), and each
+/// client comes with a health check, metrics, the Kafka trace source (unless <c>DisableTracing</c>) and
+/// librdkafka's logs in <see cref="Microsoft.Extensions.Logging.ILogger"/>. The resolved settings are kept
+/// (keyed by connection name), and a consumer registration also brings a
+/// <see cref="KafkaConsumerFactory{TKey, TValue}"/>, so every other client of the connection (an admin
+/// client on the producer's handle, a consumer for a restore) is built from the same settings.
 /// </summary>
 public static class KafkaClientExtensions
 {
@@ -27,10 +33,12 @@ public static class KafkaClientExtensions
         var settings = Resolve(builder, ProducerSection, connectionName, new KafkaProducerSettings(), configureSettings);
         var statistics = UseStatistics(settings, connectionName, "producer");
 
+        builder.Services.AddKeyedSingleton(connectionName, settings);
         builder.Services.AddSingleton<IProducer<TKey, TValue>>(services =>
         {
             var producerBuilder = new ProducerBuilder<TKey, TValue>(settings.Config);
             configureBuilder?.Invoke(services, producerBuilder);
+            KafkaLogs.Use(producerBuilder.SetLogHandler, KafkaLogs.Handler<IProducer<TKey, TValue>>(services.GetRequiredService<ILoggerFactory>()));
             if (statistics is not null)
             {
                 producerBuilder.SetStatisticsHandler((_, json) => statistics.Update(json));
@@ -56,10 +64,13 @@ public static class KafkaClientExtensions
         }
 
         var statistics = UseStatistics(settings, connectionName, "consumer");
+        builder.Services.AddKeyedSingleton(connectionName, settings);
+        builder.Services.AddSingleton(services => new KafkaConsumerFactory<TKey, TValue>(settings.Config, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IConsumer<TKey, TValue>>(services =>
         {
             var consumerBuilder = new ConsumerBuilder<TKey, TValue>(settings.Config);
             configureBuilder?.Invoke(services, consumerBuilder);
+            KafkaLogs.Use(consumerBuilder.SetLogHandler, KafkaLogs.Handler<IConsumer<TKey, TValue>>(services.GetRequiredService<ILoggerFactory>()));
             if (statistics is not null)
             {
                 consumerBuilder.SetStatisticsHandler((_, json) => statistics.Update(json));
@@ -89,15 +100,26 @@ public static class KafkaClientExtensions
             }
         }
 
-        settings.ConnectionString ??= builder.Configuration.GetConnectionString(connectionName);
-        configure?.Invoke(settings);
-
-        if (string.IsNullOrWhiteSpace(settings.ClientConfig.BootstrapServers))
+        // Aspire's precedence: the connection string, when there is one, wins over anything configured.
+        if (builder.Configuration.GetConnectionString(connectionName) is { Length: > 0 } connectionString)
         {
-            settings.ClientConfig.BootstrapServers = string.IsNullOrWhiteSpace(settings.ConnectionString)
-                ? throw new InvalidOperationException(
-                    $"No bootstrap servers for Kafka connection '{connectionName}': set 'ConnectionStrings:{connectionName}'.")
-                : settings.ConnectionString;
+            settings.ConnectionString = connectionString;
+        }
+
+        configure?.Invoke(settings);
+        if (!string.IsNullOrWhiteSpace(settings.ConnectionString))
+        {
+            settings.ClientConfig.BootstrapServers = settings.ConnectionString;
+        }
+        else if (string.IsNullOrWhiteSpace(settings.ClientConfig.BootstrapServers))
+        {
+            throw new InvalidOperationException(
+                $"No bootstrap servers for Kafka connection '{connectionName}': set 'ConnectionStrings:{connectionName}'.");
+        }
+
+        if (!settings.DisableTracing)
+        {
+            builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddSource(KafkaTelemetry.ActivitySourceName));
         }
 
         return settings;

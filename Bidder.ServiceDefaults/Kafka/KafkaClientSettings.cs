@@ -9,6 +9,9 @@ public abstract class KafkaClientSettings
     public bool DisableHealthChecks { get; set; }
     public bool DisableMetrics { get; set; }
 
+    /// <summary>No spans for this client's sends and receives (the Bidder.Kafka source is not registered).</summary>
+    public bool DisableTracing { get; set; }
+
     internal abstract ClientConfig ClientConfig { get; }
 }
 

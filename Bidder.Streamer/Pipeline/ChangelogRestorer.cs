@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Bidder.Core.Kafka;
+using Bidder.ServiceDefaults.Kafka;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +14,7 @@ namespace Bidder.Streamer.Pipeline;
 /// <see cref="TimeoutException"/> after <see cref="Deadline"/>, and the caller retries.
 /// </summary>
 public sealed partial class ChangelogRestorer(
-    IConfiguration configuration,
+    KafkaConsumerFactory<string, byte[]> consumers,
     IOptions<KafkaTopicsOptions> topics,
     ILogger<ChangelogRestorer> logger)
 {
@@ -25,13 +26,13 @@ public sealed partial class ChangelogRestorer(
     {
         var deadline = DateTime.UtcNow + Deadline;
         var topic = topics.Value.ItemChangelog.Name;
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        // The streamer's own consumer settings (security included), reading one partition by assignment.
+        using var consumer = consumers.Create(config =>
         {
-            BootstrapServers = configuration.GetConnectionString(KafkaTopicsInitializer.ConnectionName),
-            GroupId = $"{Extensions.ApplicationServiceExtensions.ConsumerGroup}-restore",
-            EnableAutoCommit = false,
-            EnablePartitionEof = true,
-        }).Build();
+            config.GroupId = $"{config.GroupId}-restore";
+            config.EnableAutoCommit = false;
+            config.EnablePartitionEof = true;
+        });
 
         var topicPartition = new TopicPartition(topic, partition);
         var watermarks = consumer.QueryWatermarkOffsets(topicPartition, WatermarkTimeout);

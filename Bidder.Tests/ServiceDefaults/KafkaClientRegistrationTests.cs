@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Bidder.Tests.ServiceDefaults;
 
@@ -93,6 +94,93 @@ public class KafkaClientRegistrationTests
         Assert.NotNull(process);
         Assert.Equal(traceId, process.TraceId.ToString());
         Assert.Equal(ActivityKind.Consumer, process.Kind);
+    }
+
+    // Before this change the topic initializer's admin client and the changelog restorer's consumer were
+    // built from the bare bootstrap address: a secured cluster's settings never reached them.
+    [Fact]
+    public void Security_settings_reach_every_client_of_the_streamer_and_the_connection_string_wins()
+    {
+        var sasl = new Dictionary<string, string>
+        {
+            ["security.protocol"] = "sasl_plaintext",
+            ["sasl.mechanism"] = "PLAIN",
+            ["sasl.username"] = "bidder",
+            ["sasl.password"] = "from-configuration",
+        };
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:kafka"] = "broker-from-connection-string:9092",
+            ["Aspire:Confluent:Kafka:Producer:ConnectionString"] = "ignored:9092",
+            ["Aspire:Confluent:Kafka:Consumer:Config:BootstrapServers"] = "ignored:9092",
+        };
+        foreach (var (key, value) in sasl)
+        {
+            settings[$"Aspire:Confluent:Kafka:Producer:Config:{key}"] = value;
+            settings[$"Aspire:Confluent:Kafka:Consumer:Config:{key}"] = value;
+        }
+
+        using var host = Build(settings, builder =>
+        {
+            builder.AddKafkaProducer<string, byte[]>("kafka");
+            builder.AddKafkaConsumer<string, byte[]>("kafka", s => s.Config.GroupId = "bids-streamer");
+        });
+
+        // The producer (and so the topic initializer's admin client, which runs on the producer's handle), the
+        // consumer, and a consumer the factory makes for a restore, with its own overrides.
+        var restore = host.Services.GetRequiredService<KafkaConsumerFactory<string, byte[]>>().Config;
+        restore.GroupId = "bids-streamer-restore";
+        var configs = new Dictionary<string, IEnumerable<KeyValuePair<string, string>>>
+        {
+            ["producer"] = host.Services.GetRequiredKeyedService<KafkaProducerSettings>("kafka").Config,
+            ["consumer"] = host.Services.GetRequiredKeyedService<KafkaConsumerSettings>("kafka").Config,
+            ["restore consumer"] = restore,
+        };
+        foreach (var (client, config) in configs)
+        {
+            var entries = config.ToDictionary(e => e.Key, e => e.Value);
+            Assert.All(sasl, expected => Assert.True(entries.GetValueOrDefault(expected.Key) == expected.Value, $"{client}: {expected.Key}"));
+            Assert.Equal("broker-from-connection-string:9092", entries["bootstrap.servers"]);
+        }
+    }
+
+    [Fact]
+    public async Task Librdkafka_logs_go_to_the_services_logger()
+    {
+        var logs = new ListLoggerProvider();
+        using var host = Build(new() { ["ConnectionStrings:kafka"] = "127.0.0.1:1" }, builder =>
+        {
+            builder.Logging.AddProvider(logs);
+            builder.AddKafkaProducer<string, string>("kafka");
+        });
+
+        using var producer = host.Services.GetRequiredService<IProducer<string, string>>();
+        producer.Produce("bids", new Message<string, string> { Key = "k", Value = "v" });
+
+        var line = await Eventually.WaitAsync(() => Task.FromResult(logs.Lines.ToList()), lines => lines.Any(l => l.Category == "Confluent.Kafka"),
+            "a librdkafka log line about the refused connection");
+        Assert.Contains(line, l => l.Category == "Confluent.Kafka" && l.Message.Contains("127.0.0.1:1", StringComparison.Ordinal));
+    }
+
+    private sealed class ListLoggerProvider : Microsoft.Extensions.Logging.ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(string Category, string Message)> Lines { get; } = new();
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new ListLogger(categoryName, Lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ListLogger(string category, System.Collections.Concurrent.ConcurrentQueue<(string, string)> lines) : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue((category, formatter(state, exception)));
+        }
     }
 
     private static IHost Build(Dictionary<string, string?> settings, Action<HostApplicationBuilder> configure)

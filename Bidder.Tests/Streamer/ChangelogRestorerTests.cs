@@ -3,7 +3,7 @@ using Bidder.EmbeddedKafka;
 using Bidder.Streamer.Pipeline;
 using Bidder.Tests.Support;
 using Confluent.Kafka;
-using Microsoft.Extensions.Configuration;
+using Bidder.ServiceDefaults.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -36,8 +36,8 @@ public class ChangelogRestorerTests
             }
         }
 
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:kafka"] = cluster.BootstrapServers }).Build();
-        var restorer = new ChangelogRestorer(configuration, Options.Create(topics), NullLogger<ChangelogRestorer>.Instance);
+        var consumers = new KafkaConsumerFactory<string, byte[]>(new ConsumerConfig { BootstrapServers = cluster.BootstrapServers, GroupId = "bids-streamer" }, NullLoggerFactory.Instance);
+        var restorer = new ChangelogRestorer(consumers, Options.Create(topics), NullLogger<ChangelogRestorer>.Instance);
 
         var rows = restorer.Restore(0);
 

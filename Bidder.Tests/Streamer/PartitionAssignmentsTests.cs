@@ -2,7 +2,7 @@ using Bidder.Core.Kafka;
 using Bidder.EmbeddedKafka;
 using Bidder.Streamer.Pipeline;
 using Confluent.Kafka;
-using Microsoft.Extensions.Configuration;
+using Bidder.ServiceDefaults.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -23,8 +23,8 @@ public class PartitionAssignmentsTests
         var options = Options.Create(new StreamerOptions());
         var health = new PipelineHealth(TimeProvider.System, options);
         var table = new ItemTable();
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:kafka"] = cluster.BootstrapServers }).Build();
-        var assignments = new PartitionAssignments(table, new ChangelogRestorer(configuration, Options.Create(topics), NullLogger<ChangelogRestorer>.Instance),
+        var consumers = new KafkaConsumerFactory<string, byte[]>(new ConsumerConfig { BootstrapServers = cluster.BootstrapServers, GroupId = "bids-streamer" }, NullLoggerFactory.Instance);
+        var assignments = new PartitionAssignments(table, new ChangelogRestorer(consumers, Options.Create(topics), NullLogger<ChangelogRestorer>.Instance),
             health, TimeProvider.System, options, NullLogger<PartitionAssignments>.Instance);
 
         cluster.SetBrokerDown();
