@@ -17,7 +17,7 @@ namespace Bidder.Benchmarks.Harness;
 /// </summary>
 public sealed partial class BenchApp : IAsyncDisposable
 {
-    /// <summary>The streamer's consumer group (Bidder.Streamer's ApplicationServiceExtensions.ConsumerGroup).</summary>
+    /// <summary>The streamer's consumer group (Bidder.Streamer's BidPipeline.ConsumerGroup).</summary>
     public const string StreamerGroup = "bids-streamer";
     public const string BidsTopic = "bids";
 

@@ -9,9 +9,6 @@ namespace Bidder.Streamer.Extensions;
 
 internal static class ApplicationServiceExtensions
 {
-    /// <summary>The consumer group of the streamer; the original Faust app was called "bids-streamer".</summary>
-    public const string ConsumerGroup = "bids-streamer";
-
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddBidderStorage();
@@ -25,7 +22,7 @@ internal static class ApplicationServiceExtensions
         builder.AddKafkaConsumer<string, byte[]>(KafkaTopicsInitializer.ConnectionName,
             settings =>
             {
-                settings.Config.GroupId ??= ConsumerGroup;
+                settings.Config.GroupId ??= BidPipeline.ConsumerGroup;
                 // Offsets are committed by the pipeline, only once a batch is durable everywhere.
                 settings.Config.EnableAutoCommit = false;
                 settings.Config.AutoOffsetReset = AutoOffsetReset.Earliest;
@@ -36,15 +33,7 @@ internal static class ApplicationServiceExtensions
                 // owner; the others keep flowing, with their tables, instead of all stopping and restoring.
                 settings.Config.PartitionAssignmentStrategy ??= PartitionAssignmentStrategy.CooperativeSticky;
             },
-            (services, consumer) =>
-            {
-                // The handlers run inside the pipeline's poll, on its thread (PartitionAssignments).
-                var assignments = services.GetRequiredService<PartitionAssignments>();
-                consumer
-                    .SetPartitionsAssignedHandler((_, partitions) => assignments.OnAssigned(partitions))
-                    .SetPartitionsRevokedHandler((_, partitions) => assignments.OnRevoked(partitions.Select(p => p.TopicPartition), lost: false))
-                    .SetPartitionsLostHandler((_, partitions) => assignments.OnRevoked(partitions.Select(p => p.TopicPartition), lost: true));
-            });
+            (services, consumer) => services.GetRequiredService<PartitionAssignments>().Handle(consumer));
 
         // Rejects and item states are in Kafka before a batch's offsets are committed: acks=all, idempotent.
         builder.AddKafkaProducer<string, byte[]>(KafkaTopicsInitializer.ConnectionName, settings =>

@@ -62,6 +62,9 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
 
     private const int MaxExceptionDetail = 1000;
 
+    /// <summary>Takes a processed batch's rows into the table, once everything it produced is durable.</summary>
+    public void Keep(BatchOutcome outcome) => table.Apply(outcome.Rows.Select(r => (r.Key.Partition, r.Key.ItemId, r.Value)));
+
     public BatchOutcome Process(IReadOnlyList<DecodedBid> batch, BatchLookups lookups, DateTimeOffset now)
     {
         var outcome = new BatchOutcome();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Bidder.Core.Contracts;
 using Bidder.Core.Domain;
 using Bidder.Core.Kafka;
 using Bidder.Core.Storage;
@@ -25,7 +26,6 @@ public sealed partial class BidPipeline(
     IConsumer<string, byte[]> consumer,
     IProducer<string, byte[]> producer,
     IBidderStore store,
-    ItemTable table,
     BatchProcessor processor,
     PartitionAssignments assignments,
     PipelineHealth health,
@@ -37,6 +37,9 @@ public sealed partial class BidPipeline(
     IOptions<KafkaTopicsOptions> topics,
     ILogger<BidPipeline> logger) : BackgroundService
 {
+    /// <summary>The streamer's consumer group; the original Faust app was called "bids-streamer".</summary>
+    public const string ConsumerGroup = "bids-streamer";
+
     private readonly StreamerOptions _options = options.Value;
     private readonly KafkaTopicsOptions _topics = topics.Value;
 
@@ -56,15 +59,20 @@ public sealed partial class BidPipeline(
             while (!stoppingToken.IsCancellationRequested)
             {
                 assignments.RestoreUnrestored();
-                var start = Stopwatch.GetTimestamp();
-                var batch = await PollAsync(stoppingToken);
-                stages.Measure(Stage.Poll, start);
+                List<ConsumeResult<string, byte[]>> batch;
+                using (stages.Time(Stage.Poll))
+                {
+                    batch = await PollAsync(stoppingToken);
+                }
+
                 if (batch.Count > 0 && await ProcessUntilDoneAsync(batch, stoppingToken))
                 {
-                    start = Stopwatch.GetTimestamp();
-                    CheckForDeletedBids(batch);
-                    Commit(batch);
-                    stages.Measure(Stage.Commit, start);
+                    using (stages.Time(Stage.Commit))
+                    {
+                        CheckForDeletedBids(batch);
+                        Commit(batch);
+                    }
+
                     stages.Completed(batch.Count);
                 }
             }
@@ -139,9 +147,12 @@ public sealed partial class BidPipeline(
     /// <summary>Processes the batch, retrying with backoff until it is durable; false only when stopping first.</summary>
     private async Task<bool> ProcessUntilDoneAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken stoppingToken)
     {
-        var start = Stopwatch.GetTimestamp();
-        var decoded = batch.Select(message => BidDecoder.Decode(message, _options.MaxClockSkew)).ToList();
-        stages.Measure(Stage.Decode, start);
+        List<DecodedBid> decoded;
+        using (stages.Time(Stage.Decode))
+        {
+            decoded = [.. batch.Select(message => BidDecoder.Decode(message, _options.MaxClockSkew))];
+        }
+
         var delay = _options.RetryDelay;
         for (var attempt = 1; ; attempt++)
         {
@@ -191,34 +202,38 @@ public sealed partial class BidPipeline(
     private async Task ProcessAsync(List<DecodedBid> batch)
     {
         var spans = batch.Select(b => KafkaTelemetry.StartProcess(_topics.Bids.Name, b.Source.Message.Headers, b.Source.Partition, b.Source.Offset)).ToList();
-        var start = Stopwatch.GetTimestamp();
         try
         {
             var bids = batch.Where(b => b.Bid is not null).Select(b => b.Bid!).ToList();
-            var users = store.FindUsersAsync([.. bids.Select(b => b.UserId)], CancellationToken.None);
-            var items = store.GetItemsAsync([.. bids.Select(b => b.ItemId)], CancellationToken.None);
-            var recorded = await store.GetBidsAsync([.. bids.Select(b => b.Id)], CancellationToken.None);
-            // Only a store without atomic batches ever has incomplete ones, and only among bids already recorded.
-            var incomplete = recorded.Count == 0
-                ? new HashSet<Guid>()
-                : await store.FindIncompleteBidsAsync([.. recorded.Keys], CancellationToken.None);
-            var lookups = new BatchLookups(await users, await items, recorded, incomplete);
-            start = stages.Measure(Stage.Lookup, start);
+            BatchLookups lookups;
+            using (stages.Time(Stage.Lookup))
+            {
+                lookups = await LookUpAsync(bids);
+            }
 
-            var outcome = processor.Process(batch, lookups, time.GetUtcNowMilliseconds());
-            LogRejects(outcome);
-            start = stages.Measure(Stage.Decide, start);
+            BatchOutcome outcome;
+            using (stages.Time(Stage.Decide))
+            {
+                outcome = processor.Process(batch, lookups, time.GetUtcNowMilliseconds());
+                LogRejects(outcome);
+            }
 
+            using (stages.Time(Stage.Persist))
             using (StartPersistSpan(spans, outcome))
             {
                 await store.RecordBatchAsync(outcome.ToDatabaseBatch(), CancellationToken.None);
             }
 
-            start = stages.Measure(Stage.Persist, start);
-            await ProduceAsync(outcome.Invalid, outcome.Changelog);
-            start = stages.Measure(Stage.Produce, start);
-            table.Apply(outcome.Rows.Select(r => (r.Key.Partition, r.Key.ItemId, r.Value)));
-            stages.Measure(Stage.Table, start);
+            using (stages.Time(Stage.Produce))
+            {
+                await ProduceAsync(outcome.Invalid, outcome.Changelog);
+            }
+
+            using (stages.Time(Stage.Table))
+            {
+                processor.Keep(outcome);
+            }
+
             metrics.Record(outcome, batch.Count, bids.Select(b => b.BidDate), time.GetUtcNow());
         }
         catch (Exception ex)
@@ -237,6 +252,19 @@ public sealed partial class BidPipeline(
                 span?.Dispose();
             }
         }
+    }
+
+    /// <summary>What the database knows of the batch's users, items and bids: one read each, the first three at once.</summary>
+    private async Task<BatchLookups> LookUpAsync(List<BidMessage> bids)
+    {
+        var users = store.FindUsersAsync([.. bids.Select(b => b.UserId)], CancellationToken.None);
+        var items = store.GetItemsAsync([.. bids.Select(b => b.ItemId)], CancellationToken.None);
+        var recorded = await store.GetBidsAsync([.. bids.Select(b => b.Id)], CancellationToken.None);
+        // Only a store without atomic batches ever has incomplete ones, and only among bids already recorded.
+        var incomplete = recorded.Count == 0
+            ? new HashSet<Guid>()
+            : await store.FindIncompleteBidsAsync([.. recorded.Keys], CancellationToken.None);
+        return new BatchLookups(await users, await items, recorded, incomplete);
     }
 
     /// <summary>Publishes a message that cannot be processed to invalid-bids, with the exception's type, so its partition moves on.</summary>

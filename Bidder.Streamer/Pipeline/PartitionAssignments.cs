@@ -26,6 +26,12 @@ public sealed partial class PartitionAssignments(
     private DateTimeOffset _nextRestoreAttempt;
     private TimeSpan _restoreDelay = options.Value.RetryDelay;
 
+    /// <summary>Hands the consumer's rebalance events to this class; they run inside the pipeline's poll, on its thread.</summary>
+    public void Handle(ConsumerBuilder<string, byte[]> consumer) => consumer
+        .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
+        .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition), lost: false))
+        .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition), lost: true));
+
     public bool IsAssigned(int partition) => _assigned.Contains(partition);
 
     public IReadOnlyCollection<int> Assigned => _assigned;

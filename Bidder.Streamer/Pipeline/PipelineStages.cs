@@ -41,14 +41,18 @@ public sealed partial class PipelineStages
         _logger = logger;
     }
 
-    /// <summary>Adds the time since <paramref name="startTimestamp"/> (a <see cref="Stopwatch"/> timestamp) to the stage, and returns now.</summary>
-    public long Measure(Stage stage, long startTimestamp)
+    /// <summary>Times a stage until disposed: <c>using (stages.Time(Stage.Persist)) { ... }</c>.</summary>
+    public StageTimer Time(Stage stage) => new(this, stage, Stopwatch.GetTimestamp());
+
+    private void Add(Stage stage, long elapsed)
     {
-        var now = Stopwatch.GetTimestamp();
-        var elapsed = now - startTimestamp;
         Interlocked.Add(ref _ticks[(int)stage], elapsed);
         _duration.Record((double)elapsed / Stopwatch.Frequency, new KeyValuePair<string, object?>("stage", StageName(stage)));
-        return now;
+    }
+
+    public readonly struct StageTimer(PipelineStages stages, Stage stage, long start) : IDisposable
+    {
+        public void Dispose() => stages.Add(stage, Stopwatch.GetTimestamp() - start);
     }
 
     /// <summary>Counts a finished batch, and logs the shares when the interval is over.</summary>

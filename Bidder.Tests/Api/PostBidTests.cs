@@ -194,36 +194,12 @@ public class PostBidTests(EmbeddedApp fixture)
     }
 
     /// <summary>Every message on the bids topic whose payload carries this bid id, read from the start of every partition.</summary>
-    private async Task<List<Message<string, string>>> BidMessagesAsync(string bidId)
+    private async Task<List<Message<string, byte[]>>> BidMessagesAsync(string bidId)
     {
-        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
-        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            GroupId = $"bid-reader-{Guid.NewGuid()}",
-            EnableAutoCommit = false,
-            EnablePartitionEof = true,
-        }).Build();
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
-        var partitions = admin.GetMetadata("bids", TimeSpan.FromSeconds(10)).Topics.Single().Partitions
-            .Select(p => new TopicPartitionOffset("bids", p.PartitionId, Offset.Beginning)).ToList();
-        consumer.Assign(partitions);
-
-        var found = new List<Message<string, string>>();
-        var atEnd = new HashSet<int>();
-        while (atEnd.Count < partitions.Count)
-        {
-            var result = consumer.Consume(TestContext.Timeout);
-            if (result.IsPartitionEOF)
-            {
-                atEnd.Add(result.Partition.Value);
-            }
-            else if (result.Message.Value?.Contains(bidId, StringComparison.Ordinal) == true)
-            {
-                found.Add(result.Message);
-            }
-        }
-
-        return found;
+        var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;
+        var id = Encoding.UTF8.GetBytes(bidId);
+        return [.. TopicReader.ReadAll(bootstrapServers, "bids")
+            .Where(r => r.Message.Value is { } value && value.AsSpan().IndexOf(id) >= 0)
+            .Select(r => r.Message)];
     }
 }

@@ -19,8 +19,7 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
     [Trait("Category", "Fault")]
     public async Task Killing_the_streamer_mid_stream_loses_nothing_and_counts_nothing_twice()
     {
-        var seeding = new GeneratedStreamTests(fixture);
-        var (users, items) = await seeding.SeedAsync(userCount: 25, itemCount: 40);
+        var (users, items) = await Seed.StreamUsersAndItemsAsync(fixture, userCount: 25, itemCount: 40);
         var stream = new BidStream(seed: 7, users, items, count: 6000);
         var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;
         var database = (await fixture.ConnectionStringAsync("bidderdb"))!;
@@ -44,7 +43,7 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
         stream.Produce(bootstrapServers, rounds * chunk);
         var recorded = await stream.RecordedAsync(database);
 
-        await GeneratedStreamTests.AssertMatchesOracleAsync(stream, recorded, users, items, bootstrapServers, database);
+        await stream.AssertEndStateAsync(recorded, users, items, bootstrapServers, database);
         await fixture.WaitHealthyAsync();
     }
 
@@ -54,19 +53,14 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
     /// </summary>
     internal static void KillStreamer(string bootstrapServers)
     {
-        var marker = $"ConnectionStrings__kafka={bootstrapServers}";
-        var streamers = Directory.EnumerateDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
-            .Where(pid => pid > 0 && Read($"/proc/{pid}/cmdline").Contains("Bidder.Streamer", StringComparison.Ordinal)
-                && Read($"/proc/{pid}/environ").Split('\0').Contains(marker))
-            .ToList();
+        var streamers = ServiceProcesses.Find("Bidder.Streamer", bootstrapServers);
         Assert.NotEmpty(streamers);
-        foreach (var pid in streamers)
+        foreach (var streamer in streamers)
         {
             // The launcher (`dotnet run`) and the service are both listed; killing one can end the other first.
             try
             {
-                using var process = Process.GetProcessById(pid);
+                using var process = Process.GetProcessById(streamer.Pid);
                 process.Kill();
                 process.WaitForExit();
             }
@@ -76,22 +70,6 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
             catch (InvalidOperationException)
             {
             }
-        }
-    }
-
-    private static string Read(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (IOException)
-        {
-            return "";
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return "";
         }
     }
 

@@ -1,0 +1,38 @@
+namespace Bidder.Tests.Support;
+
+/// <summary>
+/// The processes of one app's service, found in /proc: those whose command names the service's project
+/// and whose environment points at this app's broker (other apps of the suite run the same services).
+/// </summary>
+internal static class ServiceProcesses
+{
+    public sealed record ServiceProcess(int Pid, string Executable, IReadOnlyList<string> Environment)
+    {
+        /// <summary>The service itself rather than its launcher (<c>dotnet run</c>).</summary>
+        public bool IsService(string project) => Path.GetFileName(Executable) == project;
+    }
+
+    public static List<ServiceProcess> Find(string project, string bootstrapServers)
+    {
+        var marker = $"ConnectionStrings__kafka={bootstrapServers}";
+        return [.. Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .Where(pid => pid > 0)
+            .Select(pid => (Pid: pid, Command: Read(pid, "cmdline")))
+            .Where(p => p.Command.Contains(project, StringComparison.Ordinal))
+            .Select(p => new ServiceProcess(p.Pid, p.Command.Split('\0')[0], Read(p.Pid, "environ").Split('\0')))
+            .Where(p => p.Environment.Contains(marker))];
+    }
+
+    private static string Read(int pid, string file)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/{file}");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+}
