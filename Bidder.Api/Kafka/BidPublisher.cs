@@ -25,9 +25,14 @@ public enum PublishOutcome
 /// partition, in order, and stamped with the bid's own date (the streamer refuses a bid whose date is far
 /// from its message's). Returns only once Kafka has answered, or the producer's message timeout ran out.
 /// </summary>
-public sealed partial class BidPublisher(IProducer<string, byte[]> producer, IOptions<KafkaTopicsOptions> topics, ILogger<BidPublisher> logger)
+public sealed partial class BidPublisher(
+    IProducer<string, byte[]> producer,
+    [FromKeyedServices(KafkaTopicsInitializer.ConnectionName)] KafkaProducerSettings settings,
+    IOptions<KafkaTopicsOptions> topics,
+    ILogger<BidPublisher> logger)
 {
     private readonly string _topic = topics.Value.Bids.Name;
+    private readonly string? _bootstrapServers = settings.Config.BootstrapServers;
 
     public async Task<PublishOutcome> PublishAsync(PostedBid bid)
     {
@@ -40,19 +45,19 @@ public sealed partial class BidPublisher(IProducer<string, byte[]> producer, IOp
             Headers = [],
         };
 
-        using var activity = KafkaTelemetry.StartPublish(_topic, message.Headers);
+        using var activity = KafkaTelemetry.StartSend(_topic, message.Headers, _bootstrapServers);
         try
         {
             // Not cancelled with the request: once handed to the producer the bid lands or fails within the
             // message timeout whether or not the client still waits, and its Idempotency-Key makes the retry safe.
             var delivery = await producer.ProduceAsync(_topic, message, CancellationToken.None);
-            activity?.SetTag("messaging.destination.partition.id", delivery.Partition.Value);
+            KafkaTelemetry.SetPartition(activity, delivery.Partition);
             return Outcome(delivery.Status);
         }
         catch (KafkaException ex)
         {
             // The caller answers 503 and the client retries with the same key, which re-sends the same bid id.
-            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Error.Reason);
+            KafkaTelemetry.SetError(activity, ex.Error.Code.ToString(), ex.Error.Reason);
             var outcome = ex is ProduceException<string, byte[]> produce ? Outcome(produce.DeliveryResult.Status) : PublishOutcome.NotPersisted;
             LogNotPublished(bid.Id, ex.Error.Code, ex.Error.Reason, outcome);
             return outcome == PublishOutcome.Persisted ? PublishOutcome.PossiblyPersisted : outcome;

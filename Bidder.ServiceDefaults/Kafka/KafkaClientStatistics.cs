@@ -22,8 +22,8 @@ internal sealed class KafkaClientStatistics
     static KafkaClientStatistics()
     {
         var meter = KafkaTelemetry.Meter;
-        meter.CreateObservableCounter("messaging.kafka.client.sent_messages", () => Observe(c => c._sentMessages), "{message}", "Messages sent to brokers.");
-        meter.CreateObservableCounter("messaging.kafka.client.received_messages", () => Observe(c => c._receivedMessages), "{message}", "Messages received from brokers.");
+        meter.CreateObservableCounter("messaging.client.sent.messages", () => Observe(c => c._sentMessages), "{message}", "Messages sent to brokers.");
+        meter.CreateObservableCounter("messaging.client.consumed.messages", () => Observe(c => c._receivedMessages), "{message}", "Messages received from brokers.");
         meter.CreateObservableGauge("messaging.kafka.client.queued_messages", () => Observe(c => c._queuedMessages), "{message}", "Messages waiting in the client's queues.");
         meter.CreateObservableGauge("messaging.kafka.consumer.lag", () => Observe(c => c._consumerLag), "{message}", "Messages behind the end of the assigned partitions.");
     }

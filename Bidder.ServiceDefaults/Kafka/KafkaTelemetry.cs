@@ -26,11 +26,35 @@ public static class KafkaTelemetry
     private static readonly TextMapPropagator Propagator =
         new CompositeTextMapPropagator([new TraceContextPropagator(), new BaggagePropagator()]);
 
-    /// <summary>Starts a producer span and writes its context into <paramref name="headers"/>.</summary>
-    public static Activity? StartPublish(string topic, Headers headers)
+    /// <summary>
+    /// Starts a send span (<c>send {topic}</c>, a child of the current activity) and writes its context into
+    /// <paramref name="headers"/>, so the consumer continues the trace. For a batch sent under one span,
+    /// pass the message count, then <see cref="Inject"/> the span into each message's headers.
+    /// </summary>
+    public static Activity? StartSend(string topic, Headers? headers = null, string? bootstrapServers = null, int messageCount = 1, ActivityContext parent = default)
+    {
+        var activity = Source.StartActivity($"send {topic}", ActivityKind.Producer, parent);
+        if (headers is not null)
+        {
+            Inject(activity, headers);
+        }
+
+        if (activity is not null)
+        {
+            SetCommon(activity, "send", topic, bootstrapServers);
+            if (messageCount != 1)
+            {
+                activity.SetTag("messaging.batch.message_count", messageCount);
+            }
+        }
+
+        return activity;
+    }
+
+    /// <summary>Writes the span's context (or the current one) into a message's headers.</summary>
+    public static void Inject(Activity? activity, Headers headers)
     {
         ArgumentNullException.ThrowIfNull(headers);
-        var activity = Source.StartActivity($"{topic} publish", ActivityKind.Producer);
         var context = activity?.Context ?? Activity.Current?.Context ?? default;
         if (context != default)
         {
@@ -40,15 +64,6 @@ public static class KafkaTelemetry
                 h.Add(key, Encoding.UTF8.GetBytes(value));
             });
         }
-
-        if (activity is not null)
-        {
-            activity.SetTag("messaging.system", "kafka");
-            activity.SetTag("messaging.operation.type", "send");
-            activity.SetTag("messaging.destination.name", topic);
-        }
-
-        return activity;
     }
 
     /// <summary>The trace context a producer wrote into a message's headers, or default when there is none.</summary>
@@ -64,19 +79,48 @@ public static class KafkaTelemetry
         return context.ActivityContext;
     }
 
-    /// <summary>Starts a consumer span that continues the trace of the message's producer.</summary>
-    public static Activity? StartProcess(string topic, Headers? headers, Partition partition, Offset offset)
+    /// <summary>Starts a process span (<c>process {topic}</c>) that continues the trace of the message's producer.</summary>
+    public static Activity? StartProcess(string topic, Headers? headers, Partition partition, Offset offset, string? consumerGroup = null, string? bootstrapServers = null)
     {
-        var activity = Source.StartActivity($"{topic} process", ActivityKind.Consumer, ExtractContext(headers));
+        var activity = Source.StartActivity($"process {topic}", ActivityKind.Consumer, ExtractContext(headers));
         if (activity is not null)
         {
-            activity.SetTag("messaging.system", "kafka");
-            activity.SetTag("messaging.operation.type", "process");
-            activity.SetTag("messaging.destination.name", topic);
-            activity.SetTag("messaging.destination.partition.id", partition.Value);
+            SetCommon(activity, "process", topic, bootstrapServers);
+            SetPartition(activity, partition);
             activity.SetTag("messaging.kafka.offset", offset.Value);
+            if (consumerGroup is not null)
+            {
+                activity.SetTag("messaging.consumer.group.name", consumerGroup);
+            }
         }
 
         return activity;
+    }
+
+    /// <summary>The partition a message went to or came from: a string, as the conventions have it.</summary>
+    public static void SetPartition(Activity? activity, Partition partition) =>
+        activity?.SetTag("messaging.destination.partition.id", partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Marks the span failed, with the error's low-cardinality type (an error code or an exception type).</summary>
+    public static void SetError(Activity? activity, string errorType, string description)
+    {
+        activity?.SetStatus(ActivityStatusCode.Error, description);
+        activity?.SetTag("error.type", errorType);
+    }
+
+    private static void SetCommon(Activity activity, string operation, string topic, string? bootstrapServers)
+    {
+        activity.SetTag("messaging.system", "kafka");
+        activity.SetTag("messaging.operation.name", operation);
+        activity.SetTag("messaging.operation.type", operation);
+        activity.SetTag("messaging.destination.name", topic);
+        // The first bootstrap server stands for the cluster: host and port, as server.address and server.port.
+        var first = bootstrapServers?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
+        var colon = first?.LastIndexOf(':') ?? -1;
+        if (first is not null && colon > 0 && int.TryParse(first[(colon + 1)..], out var port))
+        {
+            activity.SetTag("server.address", first[..colon]);
+            activity.SetTag("server.port", port);
+        }
     }
 }

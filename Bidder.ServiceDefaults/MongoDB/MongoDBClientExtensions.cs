@@ -38,9 +38,11 @@ public static class MongoDBClientExtensions
         }
 
         var url = MongoUrl.Create(settings.ConnectionString);
-        builder.Services.AddSingleton<IMongoClient>(_ =>
+        builder.Services.AddSingleton<IMongoClient>(services =>
         {
             var clientSettings = MongoClientSettings.FromUrl(url);
+            // The driver's own log events (connections, server selection, commands at Debug) into ILogger.
+            clientSettings.LoggingSettings = new LoggingSettings(services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>());
             // The driver waits 30 s by default for a server to talk to; a request would hang that long before
             // its 503. Two seconds is ample to find a server that is up; a URL's own setting wins.
             if (!settings.ConnectionString.Contains("serverSelectionTimeoutMS", StringComparison.OrdinalIgnoreCase))

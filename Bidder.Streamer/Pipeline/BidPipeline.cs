@@ -201,7 +201,7 @@ public sealed partial class BidPipeline(
 
     private async Task ProcessAsync(List<DecodedBid> batch)
     {
-        var spans = batch.Select(b => KafkaTelemetry.StartProcess(_topics.Bids.Name, b.Source.Message.Headers, b.Source.Partition, b.Source.Offset)).ToList();
+        var spans = batch.Select(b => KafkaTelemetry.StartProcess(_topics.Bids.Name, b.Source.Message.Headers, b.Source.Partition, b.Source.Offset, ConsumerGroup)).ToList();
         try
         {
             var bids = batch.Where(b => b.Bid is not null).Select(b => b.Bid!).ToList();
@@ -226,7 +226,7 @@ public sealed partial class BidPipeline(
 
             using (stages.Time(Stage.Produce))
             {
-                await ProduceAsync(outcome.Invalid, outcome.Changelog);
+                await ProduceAsync(outcome.Invalid, outcome.Changelog, spans.FirstOrDefault(s => s is not null)?.Context ?? default);
             }
 
             using (stages.Time(Stage.Table))
@@ -240,7 +240,7 @@ public sealed partial class BidPipeline(
         {
             foreach (var span in spans)
             {
-                span?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                KafkaTelemetry.SetError(span, ex.GetType().FullName!, ex.Message);
             }
 
             throw;
@@ -272,32 +272,49 @@ public sealed partial class BidPipeline(
     {
         LogSetAside(exception, message.Source.Partition.Value, message.Source.Offset.Value, exception.GetType().Name);
         var reject = BatchProcessor.Unprocessable(message, exception, time.GetUtcNowMilliseconds());
-        await ProduceAsync([(BatchProcessor.RejectKey(message), reject)], []);
+        await ProduceAsync([(BatchProcessor.RejectKey(message), reject)], [], KafkaTelemetry.ExtractContext(message.Source.Message.Headers));
         metrics.SetAside(1);
     }
 
-    private async Task ProduceAsync(IEnumerable<(string? Key, InvalidBidMessage Message)> invalid, IEnumerable<ItemChangelogMessage> changelog)
+    /// <summary>
+    /// Sends the rejects and the item states: one send span per topic and batch (a child of the batch's
+    /// first process span), whose context every message carries in its headers, so consumers of those
+    /// topics continue the trace.
+    /// </summary>
+    private async Task ProduceAsync(
+        IReadOnlyCollection<(string? Key, InvalidBidMessage Message)> invalid, IEnumerable<ItemChangelogMessage> changelog, ActivityContext parent)
     {
-        var sends = new List<Task<DeliveryResult<string, byte[]>>>();
+        var records = changelog.ToList();
+        using var rejectSpan = invalid.Count == 0 ? null : KafkaTelemetry.StartSend(_topics.InvalidBids.Name, messageCount: invalid.Count, parent: parent);
+        using var changelogSpan = records.Count == 0 ? null : KafkaTelemetry.StartSend(_topics.ItemChangelog.Name, messageCount: records.Count, parent: parent);
+        var sends = new List<Task<DeliveryResult<string, byte[]>>>(invalid.Count + records.Count);
         foreach (var (key, reject) in invalid)
         {
-            sends.Add(producer.ProduceAsync(_topics.InvalidBids.Name, new Message<string, byte[]>
-            {
-                Key = key!,
-                Value = PipelineJson.Serialize(reject),
-            }));
+            sends.Add(producer.ProduceAsync(_topics.InvalidBids.Name, Traced(rejectSpan, key!, PipelineJson.Serialize(reject))));
         }
 
-        foreach (var record in changelog)
+        foreach (var record in records)
         {
-            sends.Add(producer.ProduceAsync(_topics.ItemChangelog.Name, new Message<string, byte[]>
-            {
-                Key = record.ItemId.ToString(),
-                Value = PipelineJson.Serialize(record),
-            }));
+            sends.Add(producer.ProduceAsync(_topics.ItemChangelog.Name, Traced(changelogSpan, record.ItemId.ToString(), PipelineJson.Serialize(record))));
         }
 
-        await Task.WhenAll(sends);
+        try
+        {
+            await Task.WhenAll(sends);
+        }
+        catch (KafkaException ex)
+        {
+            KafkaTelemetry.SetError(rejectSpan, ex.Error.Code.ToString(), ex.Error.Reason);
+            KafkaTelemetry.SetError(changelogSpan, ex.Error.Code.ToString(), ex.Error.Reason);
+            throw;
+        }
+    }
+
+    private static Message<string, byte[]> Traced(Activity? span, string key, byte[] value)
+    {
+        var message = new Message<string, byte[]> { Key = key, Value = value, Headers = [] };
+        KafkaTelemetry.Inject(span, message.Headers);
+        return message;
     }
 
     /// <summary>The database or Kafka not answering: the batch is retried whole, later.</summary>

@@ -37,19 +37,38 @@ public class TraceTests(EmbeddedApp fixture)
             trace => string.Join(", ", trace.Select(s => $"{s.Service}: {s.Name}")));
 
         var post = Assert.Single(spans, s => s.Service == "api" && s.Name == "POST /events/");
-        var publish = Assert.Single(spans, s => s.Service == "api" && s.Name == "bids publish");
-        var process = Assert.Single(spans, s => s.Service == "streamer" && s.Name == "bids process");
+        var publish = Assert.Single(spans, s => s.Service == "api" && s.Name == "send bids");
+        var process = Assert.Single(spans, s => s.Service == "streamer" && s.Name == "process bids");
         Assert.Equal(post.SpanId, publish.ParentSpanId);
         Assert.Equal(publish.SpanId, process.ParentSpanId);
+
+        // OpenTelemetry's messaging conventions: names "{operation} {destination}", the partition as a string.
+        Assert.Equal("kafka", publish.Attributes["messaging.system"]);
+        Assert.Equal("send", publish.Attributes["messaging.operation.name"]);
+        Assert.Equal("bids", publish.Attributes["messaging.destination.name"]);
+        Assert.True(int.TryParse(publish.Attributes["messaging.destination.partition.id"], out _));
+        Assert.True(publish.Attributes.ContainsKey("server.address"));
+        Assert.Equal("process", process.Attributes["messaging.operation.name"]);
+        Assert.Equal("bids-streamer", process.Attributes["messaging.consumer.group.name"]);
+        Assert.Equal(publish.Attributes["messaging.destination.partition.id"], process.Attributes["messaging.destination.partition.id"]);
         var write = RecordSpan(spans, process, fixture.Telemetry);
         Assert.NotNull(write);
         Assert.Equal("streamer", write.Service);
+        if (write.ParentSpanId == process.SpanId)
+        {
+            // The bid led its batch: the item state the batch sent to the changelog continues its trace too.
+            var changelog = await Eventually.WaitAsync(
+                () => Task.FromResult(fixture.Telemetry.Trace(traceId).FirstOrDefault(s => s.Name == "send item-changelog")),
+                span => span is not null, "the changelog send span");
+            Assert.Equal(process.SpanId, changelog!.ParentSpanId);
+            Assert.Equal("send", changelog.Attributes["messaging.operation.name"]);
+        }
     }
 
     private static bool IsComplete(IReadOnlyList<ExportedSpan> trace, OtlpSink sink)
     {
-        var process = trace.FirstOrDefault(s => s.Name == "bids process");
-        return trace.Any(s => s.Name == "POST /events/") && trace.Any(s => s.Name == "bids publish")
+        var process = trace.FirstOrDefault(s => s.Name == "process bids");
+        return trace.Any(s => s.Name == "POST /events/") && trace.Any(s => s.Name == "send bids")
             && process is not null && RecordSpan(trace, process, sink) is not null;
     }
 

@@ -80,7 +80,7 @@ public class KafkaClientRegistrationTests
 
         var message = new Message<string, string> { Key = "k", Value = "v", Headers = [] };
         string traceId;
-        using (var publish = KafkaTelemetry.StartPublish("bids", message.Headers))
+        using (var publish = KafkaTelemetry.StartSend("bids", message.Headers))
         {
             Assert.NotNull(publish);
             traceId = publish.TraceId.ToString();

@@ -12,7 +12,8 @@ using Microsoft.Extensions.Logging;
 namespace Bidder.Tests.Support;
 
 /// <summary>One span as exported by a service: enough to follow a trace across services.</summary>
-public sealed record ExportedSpan(string Service, string TraceId, string SpanId, string ParentSpanId, string Name, IReadOnlyList<string> LinkedSpanIds);
+/// <summary>A span as exported; <see cref="Attributes"/> holds its string-valued attributes.</summary>
+public sealed record ExportedSpan(string Service, string TraceId, string SpanId, string ParentSpanId, string Name, IReadOnlyList<string> LinkedSpanIds, IReadOnlyDictionary<string, string> Attributes);
 
 /// <summary>
 /// An OTLP/HTTP (protobuf) receiver standing in for the dashboard: the tests start the app without a
@@ -176,6 +177,7 @@ internal static class OtlpTraceDecoder
     {
         string traceId = "", spanId = "", parent = "", name = "";
         var links = new List<string>();
+        var attributes = new Dictionary<string, string>();
         foreach (var (field, value) in Fields(span))
         {
             switch (field)
@@ -184,11 +186,23 @@ internal static class OtlpTraceDecoder
                 case 2: spanId = Convert.ToHexStringLower(value); break;
                 case 4: parent = Convert.ToHexStringLower(value); break;
                 case 5: name = System.Text.Encoding.UTF8.GetString(value); break;
+                case 9: AddStringAttribute(attributes, value); break;
                 case 13: links.AddRange(Fields(value).Where(f => f.Field == 2).Select(f => Convert.ToHexStringLower(f.Value))); break;
             }
         }
 
-        return new ExportedSpan(service, traceId, spanId, parent, name, links);
+        return new ExportedSpan(service, traceId, spanId, parent, name, links, attributes);
+    }
+
+    // KeyValue { key = 1; AnyValue value = 2 }, AnyValue { string_value = 1; ... }: numbers are varints, not read here.
+    private static void AddStringAttribute(Dictionary<string, string> attributes, byte[] keyValue)
+    {
+        var parts = Fields(keyValue).ToDictionary(f => f.Field, f => f.Value);
+        if (parts.TryGetValue(1, out var key) && parts.TryGetValue(2, out var any)
+            && Fields(any).FirstOrDefault(f => f.Field == 1) is { Value: { } text })
+        {
+            attributes[System.Text.Encoding.UTF8.GetString(key)] = System.Text.Encoding.UTF8.GetString(text);
+        }
     }
 
     /// <summary>The length-delimited fields of a message (the only kind these paths use); others are skipped.</summary>
