@@ -12,7 +12,9 @@ var api = builder.AddProject<Projects.Bidder_Api>("api")
     .WithReference(kafka).WaitFor(kafka)
     .WithReference(bidderdb).WaitFor(bidderdb)
     .WithExternalHttpEndpoints()
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .WithUrlForEndpoint("http", _ => new() { Url = "/scalar", DisplayText = "Scalar API explorer" })
+    .WithUrlForEndpoint("http", _ => new() { Url = "/openapi/v1.json", DisplayText = "OpenAPI document" });
 infrastructure.ConfigureTopics(api);
 
 var streamer = builder.AddProject<Projects.Bidder_Streamer>("streamer")

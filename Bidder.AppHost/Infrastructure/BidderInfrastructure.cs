@@ -51,14 +51,14 @@ public sealed class BidderInfrastructure
 
     public IResourceBuilder<IResourceWithConnectionString> AddKafka(string name) => Mode switch
     {
-        InfrastructureMode.Containers => _builder.AddKafka(name).WithDataVolume(),
+        InfrastructureMode.Containers => _builder.AddKafka(name).WithDataVolume().WithKafkaUI(),
         InfrastructureMode.Embedded => _builder.AddEmbeddedKafka(name, Topics),
         _ => RequireExternal(name, "the bootstrap servers of your Kafka cluster, e.g. broker1:9092,broker2:9092"),
     };
 
     public IResourceBuilder<IResourceWithConnectionString> AddDatabase(string name, string databaseName) => Mode switch
     {
-        InfrastructureMode.Containers => _builder.AddMongoDB("mongo").WithDataVolume().AddDatabase(name, databaseName),
+        InfrastructureMode.Containers => _builder.AddMongoDB("mongo").WithDataVolume().WithMongoExpress().AddDatabase(name, databaseName),
         InfrastructureMode.Embedded => _builder.AddEmbeddedSqlite(name),
         _ => RequireExternal(name, $"a MongoDB URL naming the database, e.g. mongodb://user:pass@host:27017/{databaseName}?authSource=admin"),
     };

@@ -33,6 +33,12 @@ public class KafkaServerResource(string name) : ContainerResource(name), IResour
         ReferenceExpression.Create($"{PrimaryEndpoint.Property(EndpointProperty.HostAndPort)}");
 }
 
+/// <summary>Kafka UI (provectuslabs/kafka-ui), a web view of the brokers it is given: topics, messages, consumer groups.</summary>
+public class KafkaUIContainerResource(string name) : ContainerResource(name)
+{
+    internal const string PrimaryEndpointName = "http";
+}
+
 public static class KafkaBuilderExtensions
 {
     internal const string Registry = "docker.io";
@@ -71,6 +77,47 @@ public static class KafkaBuilderExtensions
             .WithEnvironment(context => ConfigureKafkaContainer(context, kafka))
             .WithHealthCheck(healthCheckKey);
     }
+
+    /// <summary>
+    /// Adds Kafka UI for this broker, as Aspire.Hosting.Kafka's <c>WithKafkaUI</c> does: one container for
+    /// the app (more brokers join it as further clusters), reading the broker over the container network,
+    /// left out of the manifest (a developer's tool, not something to deploy).
+    /// </summary>
+    public static IResourceBuilder<KafkaServerResource> WithKafkaUI(this IResourceBuilder<KafkaServerResource> builder, Action<IResourceBuilder<KafkaUIContainerResource>>? configure = null, string? containerName = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var applicationBuilder = builder.ApplicationBuilder;
+        var ui = applicationBuilder.Resources.OfType<KafkaUIContainerResource>().SingleOrDefault();
+        IResourceBuilder<KafkaUIContainerResource> uiBuilder;
+        if (ui is null)
+        {
+            uiBuilder = applicationBuilder.AddResource(new KafkaUIContainerResource(containerName ?? $"{builder.Resource.Name}-kafka-ui"))
+                .WithImage(KafkaUIImage, KafkaUITag)
+                .WithImageRegistry(Registry)
+                .WithHttpEndpoint(targetPort: KafkaUIPort, name: KafkaUIContainerResource.PrimaryEndpointName)
+                .WithParentRelationship(builder)
+                .ExcludeFromManifest();
+        }
+        else
+        {
+            uiBuilder = applicationBuilder.CreateResourceBuilder(ui);
+        }
+
+        var index = applicationBuilder.Resources.OfType<KafkaServerResource>().ToList().IndexOf(builder.Resource);
+        var broker = builder.Resource;
+        uiBuilder.WithEnvironment(context =>
+        {
+            context.EnvironmentVariables[$"KAFKA_CLUSTERS_{index}_NAME"] = broker.Name;
+            context.EnvironmentVariables[$"KAFKA_CLUSTERS_{index}_BOOTSTRAPSERVERS"] =
+                ReferenceExpression.Create($"{broker.Name}:{broker.InternalEndpoint.Property(EndpointProperty.TargetPort)}");
+        });
+        configure?.Invoke(uiBuilder);
+        return builder;
+    }
+
+    internal const string KafkaUIImage = "provectuslabs/kafka-ui";
+    internal const string KafkaUITag = "v0.7.2";
+    private const int KafkaUIPort = 8080;
 
     /// <summary>Keeps the broker's log directory in a named volume across runs.</summary>
     public static IResourceBuilder<KafkaServerResource> WithDataVolume(this IResourceBuilder<KafkaServerResource> builder, string? name = null, bool isReadOnly = false)

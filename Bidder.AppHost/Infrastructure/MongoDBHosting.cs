@@ -71,6 +71,12 @@ namespace Aspire.Hosting.ApplicationModel
         }
     }
 
+    /// <summary>Mongo Express, a web view of one MongoDB server's databases and documents.</summary>
+    public class MongoExpressContainerResource(string name) : ContainerResource(name)
+    {
+        internal const string PrimaryEndpointName = "http";
+    }
+
     /// <summary>A database on a <see cref="MongoDBServerResource"/>; its connection string names the database.</summary>
     public class MongoDBDatabaseResource(string name, string databaseName, MongoDBServerResource parent)
         : Resource(name), IResourceWithParent<MongoDBServerResource>, IResourceWithConnectionString
@@ -143,6 +149,40 @@ namespace Aspire.Hosting
             builder.Resource.AddDatabase(name, databaseName);
             return builder.ApplicationBuilder.AddResource(new MongoDBDatabaseResource(name, databaseName, builder.Resource));
         }
+
+        /// <summary>
+        /// Adds Mongo Express for this server, as Aspire.Hosting.MongoDB's <c>WithMongoExpress</c> does: it reads
+        /// the server over the container network with the server's own credentials, and is left out of the
+        /// manifest (a developer's tool, not something to deploy).
+        /// </summary>
+        public static IResourceBuilder<MongoDBServerResource> WithMongoExpress(
+            this IResourceBuilder<MongoDBServerResource> builder, Action<IResourceBuilder<MongoExpressContainerResource>>? configure = null, string? containerName = null)
+        {
+            ArgumentNullException.ThrowIfNull(builder);
+            var mongo = builder.Resource;
+            var express = builder.ApplicationBuilder.AddResource(new MongoExpressContainerResource(containerName ?? $"{mongo.Name}-mongoexpress"))
+                .WithImage(MongoExpressImage, MongoExpressTag)
+                .WithImageRegistry(Registry)
+                .WithHttpEndpoint(targetPort: MongoExpressPort, name: MongoExpressContainerResource.PrimaryEndpointName)
+                .WithEnvironment(context =>
+                {
+                    context.EnvironmentVariables["ME_CONFIG_MONGODB_SERVER"] = mongo.Name;
+                    context.EnvironmentVariables["ME_CONFIG_MONGODB_PORT"] = DefaultContainerPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    context.EnvironmentVariables["ME_CONFIG_MONGODB_ADMINUSERNAME"] = mongo.UserNameReference;
+                    context.EnvironmentVariables["ME_CONFIG_MONGODB_ADMINPASSWORD"] = mongo.PasswordParameter!;
+                    // Mongo Express's own login is off: the dashboard is the way in, on this machine only.
+                    context.EnvironmentVariables["ME_CONFIG_BASICAUTH"] = "false";
+                })
+                .WithParentRelationship(builder)
+                .WaitFor(builder)
+                .ExcludeFromManifest();
+            configure?.Invoke(express);
+            return builder;
+        }
+
+        internal const string MongoExpressImage = "library/mongo-express";
+        internal const string MongoExpressTag = "1.0";
+        private const int MongoExpressPort = 8081;
 
         /// <summary>Keeps the server's data directory in a named volume across runs.</summary>
         public static IResourceBuilder<MongoDBServerResource> WithDataVolume(

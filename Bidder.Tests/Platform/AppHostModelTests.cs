@@ -55,6 +55,25 @@ public class AppHostModelTests
         Assert.StartsWith("mongodb://admin:{mongo-password.value}@", database.ConnectionStringExpression.ValueExpression);
     }
 
+    [Fact]
+    public async Task Containers_mode_has_kafka_ui_and_mongo_express_for_developers_and_not_for_deployment()
+    {
+        await using var builder = await AppHostBuilder.CreateAsync("containers");
+
+        var ui = builder.Resource<KafkaUIContainerResource>("kafka-kafka-ui");
+        AssertImage(ui, "docker.io", "provectuslabs/kafka-ui");
+        AssertEndpoint(ui, "http", 8080);
+        var uiEnvironment = await ui.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Run);
+        Assert.Equal("kafka:9093", uiEnvironment["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"]);
+
+        var express = builder.Resource<MongoExpressContainerResource>("mongo-mongoexpress");
+        AssertImage(express, "docker.io", "library/mongo-express");
+        AssertEndpoint(express, "http", 8081);
+        Assert.Contains(express.Annotations.OfType<WaitAnnotation>(), w => w.Resource.Name == "mongo");
+
+        Assert.All(new IResource[] { ui, express }, tool => Assert.Contains(tool.Annotations, a => a is ManifestPublishingCallbackAnnotation));
+    }
+
     [Theory]
     [InlineData("embedded")]
     [InlineData("containers")]

@@ -24,6 +24,22 @@ public class EmbeddedAppTests(EmbeddedApp fixture)
         Assert.Equal(HealthStatus.Healthy, snapshot.HealthStatus);
     }
 
+    [Fact]
+    public async Task The_dashboard_links_the_api_to_its_scalar_explorer_and_openapi_document_and_both_answer()
+    {
+        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync("api", TestContext.Timeout);
+        var urls = fixture.State("api").Snapshot.Urls;
+        using var http = new HttpClient();
+
+        foreach (var (text, path) in new[] { ("Scalar API explorer", "/scalar"), ("OpenAPI document", "/openapi/v1.json") })
+        {
+            var link = Assert.Single(urls, u => u.DisplayProperties.DisplayName == text);
+            Assert.EndsWith(path, link.Url, StringComparison.Ordinal);
+            using var response = await http.GetAsync(link.Url, TestContext.Timeout);
+            Assert.True(response.IsSuccessStatusCode, $"{link.Url} answered {(int)response.StatusCode}");
+        }
+    }
+
     [Theory]
     [InlineData("api")]
     [InlineData("streamer")]

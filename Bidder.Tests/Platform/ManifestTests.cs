@@ -17,6 +17,9 @@ public class ManifestTests
 
             using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(output, TestContext.Timeout));
             var resources = manifest.RootElement.GetProperty("resources");
+            // Developer tools are not deployed.
+            Assert.False(resources.TryGetProperty("kafka-kafka-ui", out _));
+            Assert.False(resources.TryGetProperty("mongo-mongoexpress", out _));
 
             var kafka = resources.GetProperty("kafka");
             Assert.Equal("container.v0", kafka.GetProperty("type").GetString());
