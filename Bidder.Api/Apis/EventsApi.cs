@@ -50,7 +50,7 @@ public static class EventsApi
     public static async Task<Results<Accepted<BidResponse>, ValidationProblem, ProblemHttpResult>> PostBid(
         HttpRequest request,
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
-        IBidderStore store,
+        IIdempotencyKeys store,
         BidPublisher publisher,
         TimeProvider time,
         CancellationToken cancellationToken)
@@ -144,7 +144,7 @@ public static class EventsApi
     }
 
     public static async Task<Results<Ok<PageResponse<BidResponse>>, ValidationProblem>> ListBids(
-        [FromQuery] string? status, [AsParameters] PageQuery query, IBidderStore store, CancellationToken cancellationToken)
+        [FromQuery] string? status, [AsParameters] PageQuery query, IAuctionStore store, CancellationToken cancellationToken)
     {
         if (!Queries.TryParseStatus<BidStatus>(status, out var bidStatus, out var error)
             || !Queries.TryParsePage(query, out var page, out error))
@@ -157,7 +157,7 @@ public static class EventsApi
     }
 
     public static async Task<Results<Ok<BidResponse>, ValidationProblem, ProblemHttpResult>> GetBid(
-        string id, IBidderStore store, CancellationToken cancellationToken)
+        string id, IAuctionStore store, CancellationToken cancellationToken)
     {
         if (!Queries.TryParseId(id, out var error, out var bidId))
         {

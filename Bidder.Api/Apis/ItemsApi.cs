@@ -36,7 +36,7 @@ public static partial class ItemsApi
     }
 
     public static async Task<Results<Created<ItemResponse>, ValidationProblem, ProblemHttpResult>> CreateItem(
-        HttpRequest request, IBidderStore store, TimeProvider time, CancellationToken cancellationToken)
+        HttpRequest request, IAuctionStore store, TimeProvider time, CancellationToken cancellationToken)
     {
         var (body, error) = await JsonBody.ReadAsync(request, cancellationToken);
         if (error is not null)
@@ -67,7 +67,7 @@ public static partial class ItemsApi
     }
 
     public static async Task<Results<Ok<PageResponse<ItemResponse>>, ValidationProblem>> ListItems(
-        [FromQuery] string? status, [AsParameters] PageQuery query, IBidderStore store, TimeProvider time, CancellationToken cancellationToken)
+        [FromQuery] string? status, [AsParameters] PageQuery query, IAuctionStore store, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!Queries.TryParseStatus<ItemStatus>(status, out var itemStatus, out var error)
             || !Queries.TryParsePage(query, out var page, out error))
@@ -81,7 +81,7 @@ public static partial class ItemsApi
     }
 
     public static async Task<Results<Ok<ItemResponse>, ValidationProblem, ProblemHttpResult>> GetItem(
-        string id, IBidderStore store, TimeProvider time, CancellationToken cancellationToken)
+        string id, IAuctionStore store, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!Queries.TryParseId(id, out var error, out var itemId))
         {
@@ -94,7 +94,7 @@ public static partial class ItemsApi
     }
 
     public static async Task<Results<Ok<PageResponse<BidResponse>>, ValidationProblem, ProblemHttpResult>> ListItemBids(
-        string id, [AsParameters] PageQuery query, IBidderStore store, CancellationToken cancellationToken)
+        string id, [AsParameters] PageQuery query, IAuctionStore store, CancellationToken cancellationToken)
     {
         if (!Queries.TryParseId(id, out var error, out var itemId) || !Queries.TryParsePage(query, out var page, out error))
         {

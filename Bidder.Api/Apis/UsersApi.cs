@@ -32,7 +32,7 @@ public static class UsersApi
     }
 
     public static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> CreateUser(
-        HttpRequest request, IBidderStore store, TimeProvider time, CancellationToken cancellationToken)
+        HttpRequest request, IAuctionStore store, TimeProvider time, CancellationToken cancellationToken)
     {
         var (body, error) = await JsonBody.ReadAsync(request, cancellationToken);
         if (error is not null)
@@ -57,7 +57,7 @@ public static class UsersApi
     }
 
     public static async Task<Results<Ok<PageResponse<UserResponse>>, ValidationProblem>> ListUsers(
-        [AsParameters] PageQuery query, IBidderStore store, CancellationToken cancellationToken)
+        [AsParameters] PageQuery query, IAuctionStore store, CancellationToken cancellationToken)
     {
         if (!Queries.TryParsePage(query, out var page, out var error))
         {
@@ -69,7 +69,7 @@ public static class UsersApi
     }
 
     public static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> GetUser(
-        string id, IBidderStore store, CancellationToken cancellationToken)
+        string id, IAuctionStore store, CancellationToken cancellationToken)
     {
         if (!Queries.TryParseId(id, out var error, out var userId))
         {
@@ -82,7 +82,7 @@ public static class UsersApi
     }
 
     public static async Task<Results<Ok<PageResponse<BidResponse>>, ValidationProblem, ProblemHttpResult>> ListUserBids(
-        string id, [FromQuery] string? status, [AsParameters] PageQuery query, IBidderStore store, CancellationToken cancellationToken)
+        string id, [FromQuery] string? status, [AsParameters] PageQuery query, IAuctionStore store, CancellationToken cancellationToken)
     {
         if (!Queries.TryParseId(id, out var error, out var userId)
             || !Queries.TryParseStatus<BidStatus>(status, out var bidStatus, out error)

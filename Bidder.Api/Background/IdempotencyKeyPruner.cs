@@ -8,7 +8,7 @@ namespace Bidder.Api.Background;
 /// so the table does not grow with every bid ever posted. MongoDB's TTL index does the same on its own;
 /// deleting there too is harmless. A failed round is logged and tried again at the next one.
 /// </summary>
-public sealed partial class IdempotencyKeyPruner(IBidderStore store, TimeProvider time, ILogger<IdempotencyKeyPruner> logger) : BackgroundService
+public sealed partial class IdempotencyKeyPruner(IIdempotencyKeys store, TimeProvider time, ILogger<IdempotencyKeyPruner> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 

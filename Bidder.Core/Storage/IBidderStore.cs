@@ -3,15 +3,23 @@ using Bidder.Core.Domain;
 namespace Bidder.Core.Storage;
 
 /// <summary>
-/// The storage port both services use. Adapters: <c>Storage/Sqlite</c> (embedded) and <c>Storage/Mongo</c>.
+/// The storage ports, cut by the clients that use them (as eShop's <c>IRequestManager</c> stands alone):
+/// <see cref="IAuctionStore"/> for the API's reads and user/item writes, <see cref="IIdempotencyKeys"/> for
+/// the API's bid posts and the key pruner, <see cref="IBatchRecorder"/> for the streamer. One adapter per
+/// database implements them all (<c>Storage/Sqlite</c>, <c>Storage/Mongo</c>), as <see cref="IBidderStore"/>.
 /// Every listing is keyset-paginated on indexed fields, so the cost of a page does not grow with the data.
-/// Implementations throw <see cref="StorageUnavailableException"/> when the database cannot answer.
+/// Implementations throw <see cref="StorageUnavailableException"/> when the database cannot answer, and
+/// <see cref="StorageConfigurationException"/> when it refuses the configuration.
 /// </summary>
-public interface IBidderStore
+public interface IBidderStore : IAuctionStore, IIdempotencyKeys, IBatchRecorder
 {
     /// <summary>Creates the schema or indexes; safe to run from several processes at once.</summary>
     Task InitializeAsync(CancellationToken cancellationToken);
+}
 
+/// <summary>Users, items and processed bids as the API reads and writes them.</summary>
+public interface IAuctionStore
+{
     Task CreateUserAsync(User user, CancellationToken cancellationToken);
 
     Task<User?> GetUserAsync(Guid id, CancellationToken cancellationToken);
@@ -36,7 +44,11 @@ public interface IBidderStore
 
     /// <summary>A user's processed bids, newest first, optionally of one status.</summary>
     Task<Page<Bid>> ListUserBidsAsync(Guid userId, BidStatus? status, PageRequest page, CancellationToken cancellationToken);
+}
 
+/// <summary>What an <c>Idempotency-Key</c> maps to, and who may produce its bid.</summary>
+public interface IIdempotencyKeys
+{
     /// <summary>
     /// Records <paramref name="record"/> unless the key is taken; returns the record the key maps to
     /// (the new one, or the one that was there first).
@@ -53,7 +65,11 @@ public interface IBidderStore
 
     /// <summary>Forgets the idempotency keys created before <paramref name="createdBefore"/>; returns how many.</summary>
     Task<long> DeleteIdempotencyKeysAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
+}
 
+/// <summary>What the streamer reads before deciding a batch, and how it records the batch.</summary>
+public interface IBatchRecorder
+{
     /// <summary>The items among <paramref name="ids"/> that exist (one round trip for a whole batch).</summary>
     Task<IReadOnlyDictionary<Guid, Item>> GetItemsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
 

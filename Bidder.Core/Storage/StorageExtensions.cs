@@ -41,6 +41,10 @@ public static class StorageExtensions
                 tags: ["ready", "sqlite"]));
         }
 
+        // One adapter, seen by each client through its own port.
+        builder.Services.AddSingleton<IAuctionStore>(services => services.GetRequiredService<IBidderStore>());
+        builder.Services.AddSingleton<IIdempotencyKeys>(services => services.GetRequiredService<IBidderStore>());
+        builder.Services.AddSingleton<IBatchRecorder>(services => services.GetRequiredService<IBidderStore>());
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<StorageInitializer>();
         return kind;

@@ -25,7 +25,7 @@ namespace Bidder.Streamer.Pipeline;
 public sealed partial class BidPipeline(
     IConsumer<string, byte[]> consumer,
     IProducer<string, byte[]> producer,
-    IBidderStore store,
+    IBatchRecorder store,
     BatchProcessor processor,
     PartitionAssignments assignments,
     PipelineHealth health,

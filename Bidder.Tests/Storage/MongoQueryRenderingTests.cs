@@ -140,7 +140,7 @@ public class MongoQueryRenderingTests
     {
         var user = new User(UserId, "{\"$gt\": \"\"}", 0, Now);
 
-        AssertBson(new BsonString(user.Name), MongoBidderStore.ToDocument(user)["name"]);
+        AssertBson(new BsonString(user.Name), MongoDocuments.ToDocument(user)["name"]);
     }
 
     [Fact]
@@ -175,9 +175,9 @@ public class MongoQueryRenderingTests
     {
         var accepted = new Bid(BidId, ItemId, UserId, 5m, "web", Now, Now, BidStatus.Accepted, null, null);
 
-        Assert.True(MongoBidderStore.ToNewEvent(accepted)["pending"].AsBoolean);
-        Assert.False(MongoBidderStore.ToNewEvent(accepted with { Status = BidStatus.Rejected, Reason = "closed" }).Contains("pending"));
-        Assert.Equal(accepted, MongoBidderStore.ToBid(RoundTrip(MongoBidderStore.ToNewEvent(accepted))));
+        Assert.True(MongoDocuments.ToNewEvent(accepted)["pending"].AsBoolean);
+        Assert.False(MongoDocuments.ToNewEvent(accepted with { Status = BidStatus.Rejected, Reason = "closed" }).Contains("pending"));
+        Assert.Equal(accepted, MongoDocuments.ToBid(RoundTrip(MongoDocuments.ToNewEvent(accepted))));
     }
 
     [Fact]
@@ -194,10 +194,10 @@ public class MongoQueryRenderingTests
     {
         var bid = new Bid(BidId, ItemId, UserId, decimal.MaxValue, "web", Now, Now, BidStatus.Rejected, "value_too_high", "too high");
 
-        var document = MongoBidderStore.ToNewEvent(bid);
+        var document = MongoDocuments.ToNewEvent(bid);
 
         Assert.True(document["value_cents"].IsBsonNull);
-        Assert.Equal(bid, MongoBidderStore.ToBid(RoundTrip(document)));
+        Assert.Equal(bid, MongoDocuments.ToBid(RoundTrip(document)));
     }
 
     [Fact]
@@ -315,7 +315,7 @@ public class MongoQueryRenderingTests
     {
         var user = new User(UserId, "Zoë Ångström 名前 🚲", 42, Now);
 
-        var document = MongoBidderStore.ToDocument(user);
+        var document = MongoDocuments.ToDocument(user);
 
         AssertBson(
             new BsonDocument
@@ -326,7 +326,7 @@ public class MongoQueryRenderingTests
                 { "created_date", new BsonDateTime(Now.ToUnixTimeMilliseconds()) },
             },
             document);
-        Assert.Equal(user, MongoBidderStore.ToUser(RoundTrip(document)));
+        Assert.Equal(user, MongoDocuments.ToUser(RoundTrip(document)));
     }
 
     [Fact]
@@ -334,7 +334,7 @@ public class MongoQueryRenderingTests
     {
         var item = new Item(ItemId, "Vélo « rouge » 自転車", 0.01m, 0m, null, null, "EUR", ["https://example.com/a.jpg", "b.png"], 0, Now, Now.AddDays(7));
 
-        var document = MongoBidderStore.ToDocument(item);
+        var document = MongoDocuments.ToDocument(item);
 
         AssertBson(
             new BsonDocument
@@ -352,7 +352,7 @@ public class MongoQueryRenderingTests
                 { "bidding_enddate", new BsonDateTime(Now.AddDays(7).ToUnixTimeMilliseconds()) },
             },
             document);
-        AssertSameItem(item, MongoBidderStore.ToItem(RoundTrip(document)));
+        AssertSameItem(item, MongoDocuments.ToItem(RoundTrip(document)));
     }
 
     [Fact]
@@ -360,7 +360,7 @@ public class MongoQueryRenderingTests
     {
         var item = new Item(ItemId, "Item", 10m, 12345.67m, UserId, BidId, "USD", [], 3, Now, Now.AddHours(1));
 
-        AssertSameItem(item, MongoBidderStore.ToItem(RoundTrip(MongoBidderStore.ToDocument(item))));
+        AssertSameItem(item, MongoDocuments.ToItem(RoundTrip(MongoDocuments.ToDocument(item))));
     }
 
     [Fact]
@@ -368,7 +368,7 @@ public class MongoQueryRenderingTests
     {
         var bid = new Bid(BidId, ItemId, UserId, 12345.67m, "web ✓", Now, Now.AddMilliseconds(5), BidStatus.Accepted, null, null);
 
-        var document = MongoBidderStore.ToDocument(bid);
+        var document = MongoDocuments.ToDocument(bid);
 
         AssertBson(
             new BsonDocument
@@ -386,7 +386,7 @@ public class MongoQueryRenderingTests
                 { "detail", BsonNull.Value },
             },
             document);
-        Assert.Equal(bid, MongoBidderStore.ToBid(RoundTrip(document)));
+        Assert.Equal(bid, MongoDocuments.ToBid(RoundTrip(document)));
     }
 
     [Fact]
@@ -394,11 +394,11 @@ public class MongoQueryRenderingTests
     {
         var bid = new Bid(BidId, ItemId, UserId, 0.01m, "cli", Now, Now, BidStatus.Rejected, "bid_too_low", "Le montant doit dépasser 5,00 €.");
 
-        var document = MongoBidderStore.ToDocument(bid);
+        var document = MongoDocuments.ToDocument(bid);
 
         Assert.Equal("rejected", document["status"].AsString);
         Assert.Equal(1L, document["value_cents"].AsInt64);
-        Assert.Equal(bid, MongoBidderStore.ToBid(RoundTrip(document)));
+        Assert.Equal(bid, MongoDocuments.ToBid(RoundTrip(document)));
     }
 
     [Fact]
@@ -406,7 +406,7 @@ public class MongoQueryRenderingTests
     {
         var record = new IdempotencyRecord("clé-🔑", "sha256:abc", new PostedBid(BidId, ItemId, UserId, 12345.67m, "web", Now), false, Now, Now.AddSeconds(30));
 
-        var document = MongoBidderStore.ToDocument(record);
+        var document = MongoDocuments.ToDocument(record);
 
         AssertBson(
             new BsonDocument
@@ -429,7 +429,7 @@ public class MongoQueryRenderingTests
                 { "lease_until", new BsonDateTime(Now.AddSeconds(30).ToUnixTimeMilliseconds()) },
             },
             document);
-        Assert.Equal(record, MongoBidderStore.ToIdempotencyRecord(RoundTrip(document)));
+        Assert.Equal(record, MongoDocuments.ToIdempotencyRecord(RoundTrip(document)));
     }
 
     [Fact]
@@ -437,7 +437,7 @@ public class MongoQueryRenderingTests
     {
         var local = new DateTimeOffset(2025, 6, 1, 14, 30, 45, 123, TimeSpan.FromHours(2)).AddTicks(4567);
 
-        var created = MongoBidderStore.ToUser(RoundTrip(MongoBidderStore.ToDocument(new User(UserId, "u", 0, local)))).CreatedDate;
+        var created = MongoDocuments.ToUser(RoundTrip(MongoDocuments.ToDocument(new User(UserId, "u", 0, local)))).CreatedDate;
 
         Assert.Equal(TimeSpan.Zero, created.Offset);
         Assert.Equal(Now, created);

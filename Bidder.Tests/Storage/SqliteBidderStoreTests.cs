@@ -90,7 +90,7 @@ public sealed class MongoBidderStoreTests : BidderStoreContract
 
         // The first attempt: decided, its bids stored (step 1), perhaps counted (step 2), then cut.
         var first = processor.Process(decoded, await LookupsAsync(store, bids), now);
-        await database.GetCollection<BsonDocument>(MongoQueries.Events).InsertManyAsync(first.Bids.Select(MongoBidderStore.ToNewEvent), cancellationToken: Timeout);
+        await database.GetCollection<BsonDocument>(MongoQueries.Events).InsertManyAsync(first.Bids.Select(MongoDocuments.ToNewEvent), cancellationToken: Timeout);
         if (countedBeforeTheCut)
         {
             await database.GetCollection<BsonDocument>(MongoQueries.Users).BulkWriteAsync(

@@ -5,9 +5,8 @@ using MongoDB.Driver;
 namespace Bidder.Core.Storage.Mongo;
 
 /// <summary>
-/// The MongoDB adapter of <see cref="IBidderStore"/>. Documents are mapped by hand rather than by class
-/// maps so the stored field names and BSON types (standard UUIDs, Decimal128 money, UTC dates) never
-/// depend on driver conventions or global settings.
+/// The MongoDB adapter of the storage ports (<see cref="IBidderStore"/>): queries in <see cref="MongoQueries"/>,
+/// documents in <see cref="MongoDocuments"/>, failures sorted by <see cref="MongoErrors"/>.
 /// </summary>
 public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
 {
@@ -40,38 +39,38 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
         }, "creating the indexes", cancellationToken);
 
     public Task CreateUserAsync(User user, CancellationToken cancellationToken) =>
-        GuardAsync(() => _users.InsertOneAsync(ToDocument(user), cancellationToken: cancellationToken), "creating a user", cancellationToken);
+        GuardAsync(() => _users.InsertOneAsync(MongoDocuments.ToDocument(user), cancellationToken: cancellationToken), "creating a user", cancellationToken);
 
     public Task<User?> GetUserAsync(Guid id, CancellationToken cancellationToken) =>
-        FindOneAsync(_users, id, ToUser, "reading a user", cancellationToken);
+        FindOneAsync(_users, id, MongoDocuments.ToUser, "reading a user", cancellationToken);
 
     public Task<Page<User>> ListUsersAsync(PageRequest page, CancellationToken cancellationToken) =>
-        ListAsync(_users, MongoQueries.UsersPage(page.After), MongoQueries.NewestFirst, page.Limit, ToUser,
+        ListAsync(_users, MongoQueries.UsersPage(page.After), MongoQueries.NewestFirst, page.Limit, MongoDocuments.ToUser,
             user => new Cursor(0, user.Id), "listing users", cancellationToken);
 
     public Task CreateItemAsync(Item item, CancellationToken cancellationToken) =>
-        GuardAsync(() => _items.InsertOneAsync(ToDocument(item), cancellationToken: cancellationToken), "creating an item", cancellationToken);
+        GuardAsync(() => _items.InsertOneAsync(MongoDocuments.ToDocument(item), cancellationToken: cancellationToken), "creating an item", cancellationToken);
 
     public Task<Item?> GetItemAsync(Guid id, CancellationToken cancellationToken) =>
-        FindOneAsync(_items, id, ToItem, "reading an item", cancellationToken);
+        FindOneAsync(_items, id, MongoDocuments.ToItem, "reading an item", cancellationToken);
 
     public Task<Page<Item>> ListItemsAsync(ItemStatus? status, DateTimeOffset now, PageRequest page, CancellationToken cancellationToken) =>
-        ListAsync(_items, MongoQueries.ItemsPage(status, now, page.After), MongoQueries.NewestFirst, page.Limit, ToItem,
+        ListAsync(_items, MongoQueries.ItemsPage(status, now, page.After), MongoQueries.NewestFirst, page.Limit, MongoDocuments.ToItem,
             item => new Cursor(0, item.Id), "listing items", cancellationToken);
 
     public Task<Bid?> GetBidAsync(Guid id, CancellationToken cancellationToken) =>
-        FindOneAsync(_events, id, ToBid, "reading a bid", cancellationToken);
+        FindOneAsync(_events, id, MongoDocuments.ToBid, "reading a bid", cancellationToken);
 
     public Task<Page<Bid>> ListBidsAsync(BidStatus? status, PageRequest page, CancellationToken cancellationToken) =>
-        ListAsync(_events, MongoQueries.BidsPage(status, page.After), MongoQueries.NewestFirst, page.Limit, ToBid,
+        ListAsync(_events, MongoQueries.BidsPage(status, page.After), MongoQueries.NewestFirst, page.Limit, MongoDocuments.ToBid,
             bid => new Cursor(0, bid.Id), "listing bids", cancellationToken);
 
     public Task<Page<Bid>> ListItemBidsAsync(Guid itemId, PageRequest page, CancellationToken cancellationToken) =>
-        ListAsync(_events, MongoQueries.ItemBidsPage(itemId, page.After), MongoQueries.HighestFirst, page.Limit, ToBid,
+        ListAsync(_events, MongoQueries.ItemBidsPage(itemId, page.After), MongoQueries.HighestFirst, page.Limit, MongoDocuments.ToBid,
             bid => new Cursor(Money.ToCents(bid.Value), bid.Id), "listing an item's bids", cancellationToken);
 
     public Task<Page<Bid>> ListUserBidsAsync(Guid userId, BidStatus? status, PageRequest page, CancellationToken cancellationToken) =>
-        ListAsync(_events, MongoQueries.UserBidsPage(userId, status, page.After), MongoQueries.NewestFirst, page.Limit, ToBid,
+        ListAsync(_events, MongoQueries.UserBidsPage(userId, status, page.After), MongoQueries.NewestFirst, page.Limit, MongoDocuments.ToBid,
             bid => new Cursor(0, bid.Id), "listing a user's bids", cancellationToken);
 
     public Task<IdempotencyRecord> ClaimIdempotencyKeyAsync(IdempotencyRecord record, CancellationToken cancellationToken) =>
@@ -81,7 +80,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             {
                 try
                 {
-                    await _idempotencyKeys.InsertOneAsync(ToDocument(record), cancellationToken: cancellationToken);
+                    await _idempotencyKeys.InsertOneAsync(MongoDocuments.ToDocument(record), cancellationToken: cancellationToken);
                     return record;
                 }
                 catch (MongoWriteException ex) when (ex.WriteError?.Category == ServerErrorCategory.DuplicateKey)
@@ -89,7 +88,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
                     var existing = await _idempotencyKeys.Find(MongoQueries.ByKey(record.Key)).FirstOrDefaultAsync(cancellationToken);
                     if (existing is not null)
                     {
-                        return ToIdempotencyRecord(existing);
+                        return MongoDocuments.ToIdempotencyRecord(existing);
                     }
 
                     // The first claim expired between our insert and our read: the key is free again, so claim it.
@@ -125,7 +124,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             }
 
             var documents = await _items.Find(MongoQueries.ByIds(ids.Distinct())).ToListAsync(cancellationToken);
-            return documents.Select(ToItem).ToDictionary(item => item.Id);
+            return documents.Select(MongoDocuments.ToItem).ToDictionary(item => item.Id);
         }, "reading items", cancellationToken);
 
     public Task<IReadOnlySet<Guid>> FindUsersAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
@@ -137,7 +136,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             }
 
             var documents = await _users.Find(MongoQueries.ByIds(ids.Distinct())).Project(MongoQueries.IdOnly).ToListAsync(cancellationToken);
-            return documents.Select(document => ReadUuid(document["_id"])).ToHashSet();
+            return documents.Select(document => MongoDocuments.ReadUuid(document["_id"])).ToHashSet();
         }, "finding users", cancellationToken);
 
     public Task<IReadOnlyDictionary<Guid, Bid>> GetBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
@@ -149,7 +148,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             }
 
             var documents = await _events.Find(MongoQueries.BidsAmong(ids)).ToListAsync(cancellationToken);
-            return documents.Select(ToBid).ToDictionary(bid => bid.Id);
+            return documents.Select(MongoDocuments.ToBid).ToDictionary(bid => bid.Id);
         }, "reading bids", cancellationToken);
 
     public Task<IReadOnlySet<Guid>> FindIncompleteBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
@@ -161,7 +160,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             }
 
             var documents = await _events.Find(MongoQueries.PendingAmong(ids)).Project(MongoQueries.IdOnly).ToListAsync(cancellationToken);
-            return documents.Select(document => ReadUuid(document["_id"])).ToHashSet();
+            return documents.Select(document => MongoDocuments.ReadUuid(document["_id"])).ToHashSet();
         }, "finding incompletely recorded bids", cancellationToken);
 
     /// <summary>
@@ -186,7 +185,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             if (alreadyStored.Count > 0)
             {
                 var left = await _events.Find(MongoQueries.PendingAmong(alreadyStored)).Project(MongoQueries.IdOnly).ToListAsync(cancellationToken);
-                pending.UnionWith(left.Select(document => ReadUuid(document["_id"])));
+                pending.UnionWith(left.Select(document => MongoDocuments.ReadUuid(document["_id"])));
             }
 
             var toCount = accepted.Where(bid => pending.Contains(bid.Id)).ToList();
@@ -217,7 +216,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
 
         try
         {
-            await _events.InsertManyAsync(bids.Select(ToNewEvent), new InsertManyOptions { IsOrdered = false }, cancellationToken);
+            await _events.InsertManyAsync(bids.Select(MongoDocuments.ToNewEvent), new InsertManyOptions { IsOrdered = false }, cancellationToken);
             return bids.Select(bid => bid.Id).ToHashSet();
         }
         catch (MongoBulkWriteException<BsonDocument> ex)
@@ -227,145 +226,6 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             return bids.Where((_, index) => !refused.Contains(index)).Select(bid => bid.Id).ToHashSet();
         }
     }
-
-    internal static BsonDocument ToNewEvent(Bid bid)
-    {
-        var document = ToDocument(bid);
-        if (bid.Status == BidStatus.Accepted)
-        {
-            document.Add(MongoQueries.PendingField, true);
-        }
-
-        return document;
-    }
-
-    internal static BsonDocument ToDocument(User user) => new()
-    {
-        { "_id", MongoQueries.Uuid(user.Id) },
-        { "name", user.Name },
-        { "bids", new BsonInt64(user.Bids) },
-        { "created_date", MongoQueries.Date(user.CreatedDate) },
-    };
-
-    internal static User ToUser(BsonDocument document) => new(
-        ReadUuid(document["_id"]),
-        document["name"].AsString,
-        document["bids"].ToInt64(),
-        ReadDate(document["created_date"]));
-
-    internal static BsonDocument ToDocument(Item item) => new()
-    {
-        { "_id", MongoQueries.Uuid(item.Id) },
-        { "name", item.Name },
-        { "init_bid", new BsonDecimal128(item.InitBid) },
-        { "winning_bid", new BsonDecimal128(item.WinningBid) },
-        { "winning_user_id", MongoQueries.OptionalUuid(item.WinningUserId) },
-        { "winning_bid_id", MongoQueries.OptionalUuid(item.WinningBidId) },
-        { "currency", item.Currency },
-        { "pictures", new BsonArray(item.Pictures) },
-        { "bids", new BsonInt64(item.Bids) },
-        { "created_date", MongoQueries.Date(item.CreatedDate) },
-        { "bidding_enddate", MongoQueries.Date(item.BiddingEndDate) },
-    };
-
-    internal static Item ToItem(BsonDocument document) => new(
-        ReadUuid(document["_id"]),
-        document["name"].AsString,
-        ReadMoney(document["init_bid"]),
-        ReadMoney(document["winning_bid"]),
-        ReadOptionalUuid(document["winning_user_id"]),
-        ReadOptionalUuid(document["winning_bid_id"]),
-        document["currency"].AsString,
-        [.. document["pictures"].AsBsonArray.Select(picture => picture.AsString)],
-        document["bids"].ToInt64(),
-        ReadDate(document["created_date"]),
-        ReadDate(document["bidding_enddate"]));
-
-    internal static BsonDocument ToDocument(Bid bid) => new()
-    {
-        { "_id", MongoQueries.Uuid(bid.Id) },
-        { "item_id", MongoQueries.Uuid(bid.ItemId) },
-        { "user_id", MongoQueries.Uuid(bid.UserId) },
-        { "value", new BsonDecimal128(bid.Value) },
-        // The keyset cursor carries the sort value as a long, so the highest-first order runs on exact integer
-        // cents. A value too large for cents (only ever a rejected bid's, never listed by value) has none.
-        { "value_cents", Money.TryToCents(bid.Value, out var cents) ? new BsonInt64(cents) : BsonNull.Value },
-        { "client", bid.Client },
-        { "bid_date", MongoQueries.Date(bid.BidDate) },
-        { "created_date", MongoQueries.Date(bid.CreatedDate) },
-        { "status", MongoQueries.StatusName(bid.Status) },
-        { "reason", OptionalString(bid.Reason) },
-        { "detail", OptionalString(bid.Detail) },
-    };
-
-    internal static Bid ToBid(BsonDocument document) => new(
-        ReadUuid(document["_id"]),
-        ReadUuid(document["item_id"]),
-        ReadUuid(document["user_id"]),
-        ReadMoney(document["value"]),
-        document["client"].AsString,
-        ReadDate(document["bid_date"]),
-        ReadDate(document["created_date"]),
-        document["status"].AsString switch
-        {
-            "accepted" => BidStatus.Accepted,
-            "rejected" => BidStatus.Rejected,
-            var other => throw new FormatException($"Bid {document["_id"]} has an unknown status '{other}'."),
-        },
-        ReadOptionalString(document["reason"]),
-        ReadOptionalString(document["detail"]));
-
-    internal static BsonDocument ToDocument(IdempotencyRecord record) => new()
-    {
-        { "_id", record.Key },
-        { "request_hash", record.RequestHash },
-        {
-            "bid", new BsonDocument
-            {
-                { "id", MongoQueries.Uuid(record.Bid.Id) },
-                { "item_id", MongoQueries.Uuid(record.Bid.ItemId) },
-                { "user_id", MongoQueries.Uuid(record.Bid.UserId) },
-                { "value", new BsonDecimal128(record.Bid.Value) },
-                { "client", record.Bid.Client },
-                { "bid_date", MongoQueries.Date(record.Bid.BidDate) },
-            }
-        },
-        { "produced", record.Produced },
-        { "created_date", MongoQueries.Date(record.CreatedDate) },
-        { "lease_until", MongoQueries.Date(record.LeaseUntil) },
-    };
-
-    internal static IdempotencyRecord ToIdempotencyRecord(BsonDocument document)
-    {
-        var bid = document["bid"].AsBsonDocument;
-        return new IdempotencyRecord(
-            document["_id"].AsString,
-            document["request_hash"].AsString,
-            new PostedBid(
-                ReadUuid(bid["id"]),
-                ReadUuid(bid["item_id"]),
-                ReadUuid(bid["user_id"]),
-                ReadMoney(bid["value"]),
-                bid["client"].AsString,
-                ReadDate(bid["bid_date"])),
-            document["produced"].AsBoolean,
-            ReadDate(document["created_date"]),
-            // Keys stored before leases existed have none: released.
-            document.TryGetValue("lease_until", out var lease) ? ReadDate(lease) : IdempotencyRecord.Released);
-    }
-
-    private static BsonValue OptionalString(string? text) => text is null ? BsonNull.Value : new BsonString(text);
-
-    private static Guid ReadUuid(BsonValue value) => value.AsBsonBinaryData.ToGuid(GuidRepresentation.Standard);
-
-    private static Guid? ReadOptionalUuid(BsonValue value) => value.IsBsonNull ? null : ReadUuid(value);
-
-    private static string? ReadOptionalString(BsonValue value) => value.IsBsonNull ? null : value.AsString;
-
-    private static decimal ReadMoney(BsonValue value) => Decimal128.ToDecimal(value.AsDecimal128);
-
-    private static DateTimeOffset ReadDate(BsonValue value) =>
-        DateTimeOffset.FromUnixTimeMilliseconds(value.AsBsonDateTime.MillisecondsSinceEpoch);
 
     private static Task<T?> FindOneAsync<T>(
         IMongoCollection<BsonDocument> collection, Guid id, Func<BsonDocument, T> map, string operation, CancellationToken cancellationToken)

@@ -9,13 +9,12 @@ namespace Bidder.Core.Storage.Sqlite;
 
 /// <summary>
 /// The embedded store: one SQLite file in WAL mode, shared by the API (reading while others write) and
-/// the streamer. Ids are 16-byte big-endian UUIDs, so the primary key orders UUIDv7 ids by time; money is
-/// kept in cents and dates in Unix milliseconds, so every comparison is an integer one.
+/// the streamer. Rows are mapped in <see cref="SqliteRows"/>, the schema is <see cref="SqliteSchema"/>.
 /// </summary>
 public sealed class SqliteBidderStore : IBidderStore
 {
-    private const int Accepted = 1;
-    private const int Rejected = 2;
+    private const int Accepted = SqliteRows.Accepted;
+    private const int Rejected = SqliteRows.Rejected;
 
     private readonly string _connectionString;
 
@@ -56,17 +55,17 @@ public sealed class SqliteBidderStore : IBidderStore
     public Task CreateUserAsync(User user, CancellationToken cancellationToken) =>
         WriteAsync("INSERT INTO users (id, name, bids, created_date) VALUES ($id, $name, $bids, $created)", command =>
         {
-            command.Parameters.AddWithValue("$id", Key(user.Id));
+            command.Parameters.AddWithValue("$id", SqliteRows.Key(user.Id));
             command.Parameters.AddWithValue("$name", user.Name);
             command.Parameters.AddWithValue("$bids", user.Bids);
-            command.Parameters.AddWithValue("$created", Millis(user.CreatedDate));
+            command.Parameters.AddWithValue("$created", SqliteRows.Millis(user.CreatedDate));
         }, cancellationToken);
 
     public Task<User?> GetUserAsync(Guid id, CancellationToken cancellationToken) =>
-        SingleAsync($"SELECT {UserColumns} FROM users WHERE id = $id", command => command.Parameters.AddWithValue("$id", Key(id)), ReadUser, cancellationToken);
+        SingleAsync($"SELECT {SqliteRows.UserColumns} FROM users WHERE id = $id", command => command.Parameters.AddWithValue("$id", SqliteRows.Key(id)), SqliteRows.ReadUser, cancellationToken);
 
     public Task<Page<User>> ListUsersAsync(PageRequest page, CancellationToken cancellationToken) =>
-        NewestFirstAsync($"SELECT {UserColumns} FROM users", "id", [], page, ReadUser, u => u.Id, cancellationToken);
+        NewestFirstAsync($"SELECT {SqliteRows.UserColumns} FROM users", "id", [], page, SqliteRows.ReadUser, u => u.Id, cancellationToken);
 
     public Task CreateItemAsync(Item item, CancellationToken cancellationToken) =>
         WriteAsync("""
@@ -74,42 +73,42 @@ public sealed class SqliteBidderStore : IBidderStore
             VALUES ($id, $name, $init, $winning, $winner, $winning_bid_id, $currency, $pictures, $bids, $created, $end)
             """, command =>
         {
-            command.Parameters.AddWithValue("$id", Key(item.Id));
+            command.Parameters.AddWithValue("$id", SqliteRows.Key(item.Id));
             command.Parameters.AddWithValue("$name", item.Name);
             command.Parameters.AddWithValue("$init", Money.ToCents(item.InitBid));
             command.Parameters.AddWithValue("$winning", Money.ToCents(item.WinningBid));
-            command.Parameters.AddWithValue("$winner", NullableKey(item.WinningUserId));
-            command.Parameters.AddWithValue("$winning_bid_id", NullableKey(item.WinningBidId));
+            command.Parameters.AddWithValue("$winner", SqliteRows.NullableKey(item.WinningUserId));
+            command.Parameters.AddWithValue("$winning_bid_id", SqliteRows.NullableKey(item.WinningBidId));
             command.Parameters.AddWithValue("$currency", item.Currency);
             command.Parameters.AddWithValue("$pictures", JsonSerializer.Serialize(item.Pictures, SqliteJson.Default.IReadOnlyListString));
             command.Parameters.AddWithValue("$bids", item.Bids);
-            command.Parameters.AddWithValue("$created", Millis(item.CreatedDate));
-            command.Parameters.AddWithValue("$end", Millis(item.BiddingEndDate));
+            command.Parameters.AddWithValue("$created", SqliteRows.Millis(item.CreatedDate));
+            command.Parameters.AddWithValue("$end", SqliteRows.Millis(item.BiddingEndDate));
         }, cancellationToken);
 
     public Task<Item?> GetItemAsync(Guid id, CancellationToken cancellationToken) =>
-        SingleAsync($"SELECT {ItemColumns} FROM items WHERE id = $id", command => command.Parameters.AddWithValue("$id", Key(id)), ReadItem, cancellationToken);
+        SingleAsync($"SELECT {SqliteRows.ItemColumns} FROM items WHERE id = $id", command => command.Parameters.AddWithValue("$id", SqliteRows.Key(id)), SqliteRows.ReadItem, cancellationToken);
 
     public Task<Page<Item>> ListItemsAsync(ItemStatus? status, DateTimeOffset now, PageRequest page, CancellationToken cancellationToken)
     {
         var conditions = status switch
         {
-            ItemStatus.Open => new[] { ("bidding_enddate > $now", (object)Millis(now)) },
-            ItemStatus.Closed => [("bidding_enddate <= $now", Millis(now))],
+            ItemStatus.Open => new[] { ("bidding_enddate > $now", (object)SqliteRows.Millis(now)) },
+            ItemStatus.Closed => [("bidding_enddate <= $now", SqliteRows.Millis(now))],
             _ => [],
         };
-        return NewestFirstAsync($"SELECT {ItemColumns} FROM items", "id", conditions, page, ReadItem, i => i.Id, cancellationToken);
+        return NewestFirstAsync($"SELECT {SqliteRows.ItemColumns} FROM items", "id", conditions, page, SqliteRows.ReadItem, i => i.Id, cancellationToken);
     }
 
     public Task<Bid?> GetBidAsync(Guid id, CancellationToken cancellationToken) =>
-        SingleAsync($"SELECT {BidColumns} FROM events WHERE id = $id", command => command.Parameters.AddWithValue("$id", Key(id)), ReadBid, cancellationToken);
+        SingleAsync($"SELECT {SqliteRows.BidColumns} FROM events WHERE id = $id", command => command.Parameters.AddWithValue("$id", SqliteRows.Key(id)), SqliteRows.ReadBid, cancellationToken);
 
     public Task<Page<Bid>> ListBidsAsync(BidStatus? status, PageRequest page, CancellationToken cancellationToken) =>
-        NewestFirstAsync($"SELECT {BidColumns} FROM events", "id", StatusCondition(status), page, ReadBid, b => b.Id, cancellationToken);
+        NewestFirstAsync($"SELECT {SqliteRows.BidColumns} FROM events", "id", StatusCondition(status), page, SqliteRows.ReadBid, b => b.Id, cancellationToken);
 
     public Task<Page<Bid>> ListUserBidsAsync(Guid userId, BidStatus? status, PageRequest page, CancellationToken cancellationToken) =>
         status is not null
-            ? NewestFirstAsync($"SELECT {BidColumns} FROM events", "id", [("user_id = $user", Key(userId)), .. StatusCondition(status)], page, ReadBid, b => b.Id, cancellationToken)
+            ? NewestFirstAsync($"SELECT {SqliteRows.BidColumns} FROM events", "id", [("user_id = $user", SqliteRows.Key(userId)), .. StatusCondition(status)], page, SqliteRows.ReadBid, b => b.Id, cancellationToken)
             : RunAsync(async connection =>
             {
                 // One index, (user_id, status, id), serves both listings: every bid recorded pays for one
@@ -118,16 +117,16 @@ public sealed class SqliteBidderStore : IBidderStore
                 await using var command = connection.CreateCommand();
                 var after = page.After is null ? "" : "AND id < $after_id";
                 string Branch(int code) =>
-                    $"SELECT * FROM (SELECT {BidColumns} FROM events WHERE user_id = $user AND status = {code} {after} ORDER BY id DESC LIMIT $limit)";
+                    $"SELECT * FROM (SELECT {SqliteRows.BidColumns} FROM events WHERE user_id = $user AND status = {code} {after} ORDER BY id DESC LIMIT $limit)";
                 command.CommandText = $"{Branch(Accepted)} UNION ALL {Branch(Rejected)} ORDER BY id DESC LIMIT $limit";
-                command.Parameters.AddWithValue("$user", Key(userId));
+                command.Parameters.AddWithValue("$user", SqliteRows.Key(userId));
                 command.Parameters.AddWithValue("$limit", page.Limit + 1);
                 if (page.After is { } cursor)
                 {
-                    command.Parameters.AddWithValue("$after_id", Key(cursor.Id));
+                    command.Parameters.AddWithValue("$after_id", SqliteRows.Key(cursor.Id));
                 }
 
-                return await ReadPageAsync(command, page, ReadBid, b => new Cursor(0, b.Id), cancellationToken);
+                return await ReadPageAsync(command, page, SqliteRows.ReadBid, b => new Cursor(0, b.Id), cancellationToken);
             }, cancellationToken);
 
     public Task<Page<Bid>> ListItemBidsAsync(Guid itemId, PageRequest page, CancellationToken cancellationToken) =>
@@ -136,20 +135,20 @@ public sealed class SqliteBidderStore : IBidderStore
             await using var command = connection.CreateCommand();
             // Highest first; ties cannot happen among accepted bids (each beat the one before) but the id keeps the order total.
             command.CommandText = $"""
-                SELECT {BidColumns} FROM events
+                SELECT {SqliteRows.BidColumns} FROM events
                 WHERE item_id = $item AND status = {Accepted}
                   {(page.After is null ? "" : "AND (value < $after_value OR (value = $after_value AND id < $after_id))")}
                 ORDER BY value DESC, id DESC LIMIT $limit
                 """;
-            command.Parameters.AddWithValue("$item", Key(itemId));
+            command.Parameters.AddWithValue("$item", SqliteRows.Key(itemId));
             command.Parameters.AddWithValue("$limit", page.Limit + 1);
             if (page.After is { } after)
             {
                 command.Parameters.AddWithValue("$after_value", after.SortValue);
-                command.Parameters.AddWithValue("$after_id", Key(after.Id));
+                command.Parameters.AddWithValue("$after_id", SqliteRows.Key(after.Id));
             }
 
-            return await ReadPageAsync(command, page, ReadBid, b => new Cursor(Money.ToCents(b.Value), b.Id), cancellationToken);
+            return await ReadPageAsync(command, page, SqliteRows.ReadBid, b => new Cursor(Money.ToCents(b.Value), b.Id), cancellationToken);
         }, cancellationToken);
 
     public Task<IdempotencyRecord> ClaimIdempotencyKeyAsync(IdempotencyRecord record, CancellationToken cancellationToken) =>
@@ -165,8 +164,8 @@ public sealed class SqliteBidderStore : IBidderStore
                 insert.Parameters.AddWithValue("$hash", record.RequestHash);
                 insert.Parameters.AddWithValue("$bid", JsonSerializer.Serialize(record.Bid, SqliteJson.Default.PostedBid));
                 insert.Parameters.AddWithValue("$produced", record.Produced ? 1 : 0);
-                insert.Parameters.AddWithValue("$created", Millis(record.CreatedDate));
-                insert.Parameters.AddWithValue("$lease", Millis(record.LeaseUntil));
+                insert.Parameters.AddWithValue("$created", SqliteRows.Millis(record.CreatedDate));
+                insert.Parameters.AddWithValue("$lease", SqliteRows.Millis(record.LeaseUntil));
                 if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
                 {
                     return record;
@@ -183,8 +182,8 @@ public sealed class SqliteBidderStore : IBidderStore
                 reader.GetString(1),
                 JsonSerializer.Deserialize(reader.GetString(2), SqliteJson.Default.PostedBid)!,
                 reader.GetInt64(3) == 1,
-                FromMillis(reader.GetInt64(4)),
-                FromMillis(reader.GetInt64(5)));
+                SqliteRows.FromMillis(reader.GetInt64(4)),
+                SqliteRows.FromMillis(reader.GetInt64(5)));
         }, cancellationToken);
 
     public async Task<bool> RenewIdempotencyLeaseAsync(string key, DateTimeOffset expected, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
@@ -193,8 +192,8 @@ public sealed class SqliteBidderStore : IBidderStore
             await using var command = connection.CreateCommand();
             command.CommandText = "UPDATE idempotency_keys SET lease_until = $lease WHERE key = $key AND produced = 0 AND lease_until = $expected";
             command.Parameters.AddWithValue("$key", key);
-            command.Parameters.AddWithValue("$expected", Millis(expected));
-            command.Parameters.AddWithValue("$lease", Millis(leaseUntil));
+            command.Parameters.AddWithValue("$expected", SqliteRows.Millis(expected));
+            command.Parameters.AddWithValue("$lease", SqliteRows.Millis(leaseUntil));
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken) == 1;
 
@@ -206,22 +205,22 @@ public sealed class SqliteBidderStore : IBidderStore
         {
             await using var command = connection.CreateCommand();
             command.CommandText = "DELETE FROM idempotency_keys WHERE created_date < $before";
-            command.Parameters.AddWithValue("$before", Millis(createdBefore));
+            command.Parameters.AddWithValue("$before", SqliteRows.Millis(createdBefore));
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
     public async Task<IReadOnlyDictionary<Guid, Item>> GetItemsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
-        await ByIdsAsync($"SELECT {ItemColumns} FROM items", ids, ReadItem, item => item.Id, cancellationToken);
+        await ByIdsAsync($"SELECT {SqliteRows.ItemColumns} FROM items", ids, SqliteRows.ReadItem, item => item.Id, cancellationToken);
 
     public async Task<IReadOnlyDictionary<Guid, Bid>> GetBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
-        await ByIdsAsync($"SELECT {BidColumns} FROM events", ids, ReadBid, bid => bid.Id, cancellationToken);
+        await ByIdsAsync($"SELECT {SqliteRows.BidColumns} FROM events", ids, SqliteRows.ReadBid, bid => bid.Id, cancellationToken);
 
     /// <summary>None: a batch is one transaction here, recorded whole or not at all.</summary>
     public Task<IReadOnlySet<Guid>> FindIncompleteBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlySet<Guid>>(new HashSet<Guid>());
 
     public async Task<IReadOnlySet<Guid>> FindUsersAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
-        (await ByIdsAsync("SELECT id FROM users", ids, r => Guid(r, 0), id => id, cancellationToken)).Keys.ToHashSet();
+        (await ByIdsAsync("SELECT id FROM users", ids, r => SqliteRows.Guid(r, 0), id => id, cancellationToken)).Keys.ToHashSet();
 
     public Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken) =>
         RunAsync(async connection =>
@@ -232,7 +231,7 @@ public sealed class SqliteBidderStore : IBidderStore
 
             await using (var insert = connection.CreateCommand())
             {
-                insert.CommandText = $"INSERT INTO events ({BidColumns}) VALUES ($id, $item, $user, $value, $client, $bid_date, $created, $status, $reason, $detail) ON CONFLICT (id) DO NOTHING";
+                insert.CommandText = $"INSERT INTO events ({SqliteRows.BidColumns}) VALUES ($id, $item, $user, $value, $client, $bid_date, $created, $status, $reason, $detail) ON CONFLICT (id) DO NOTHING";
                 var id = insert.Parameters.Add("$id", SqliteType.Blob);
                 var item = insert.Parameters.Add("$item", SqliteType.Blob);
                 var user = insert.Parameters.Add("$user", SqliteType.Blob);
@@ -246,13 +245,13 @@ public sealed class SqliteBidderStore : IBidderStore
                 var detail = insert.Parameters.Add("$detail", SqliteType.Text);
                 foreach (var bid in batch.Bids)
                 {
-                    id.Value = Key(bid.Id);
-                    item.Value = Key(bid.ItemId);
-                    user.Value = Key(bid.UserId);
-                    value.Value = StoredValue(bid.Value);
+                    id.Value = SqliteRows.Key(bid.Id);
+                    item.Value = SqliteRows.Key(bid.ItemId);
+                    user.Value = SqliteRows.Key(bid.UserId);
+                    value.Value = SqliteRows.StoredValue(bid.Value);
                     client.Value = bid.Client;
-                    bidDate.Value = Millis(bid.BidDate);
-                    created.Value = Millis(bid.CreatedDate);
+                    bidDate.Value = SqliteRows.Millis(bid.BidDate);
+                    created.Value = SqliteRows.Millis(bid.CreatedDate);
                     status.Value = bid.Status == BidStatus.Accepted ? Accepted : Rejected;
                     reason.Value = (object?)bid.Reason ?? DBNull.Value;
                     detail.Value = (object?)bid.Detail ?? DBNull.Value;
@@ -270,7 +269,7 @@ public sealed class SqliteBidderStore : IBidderStore
                 var count = users.Parameters.Add("$count", SqliteType.Integer);
                 foreach (var (userId, added) in newAcceptedByUser)
                 {
-                    id.Value = Key(userId);
+                    id.Value = SqliteRows.Key(userId);
                     count.Value = added;
                     await users.ExecuteNonQueryAsync(cancellationToken);
                 }
@@ -290,10 +289,10 @@ public sealed class SqliteBidderStore : IBidderStore
                 var bids = items.Parameters.Add("$bids", SqliteType.Integer);
                 foreach (var state in batch.Items)
                 {
-                    id.Value = Key(state.ItemId);
+                    id.Value = SqliteRows.Key(state.ItemId);
                     winning.Value = Money.ToCents(state.WinningBid);
-                    winner.Value = NullableKey(state.WinningUserId);
-                    bid.Value = NullableKey(state.WinningBidId);
+                    winner.Value = SqliteRows.NullableKey(state.WinningUserId);
+                    bid.Value = SqliteRows.NullableKey(state.WinningBidId);
                     bids.Value = state.Bids;
                     await items.ExecuteNonQueryAsync(cancellationToken);
                 }
@@ -315,7 +314,7 @@ public sealed class SqliteBidderStore : IBidderStore
                 command.CommandText = $"{select} WHERE id IN ({string.Join(',', chunk.Select((_, i) => $"$p{i}"))})";
                 for (var i = 0; i < chunk.Length; i++)
                 {
-                    command.Parameters.AddWithValue($"$p{i}", Key(chunk[i]));
+                    command.Parameters.AddWithValue($"$p{i}", SqliteRows.Key(chunk[i]));
                 }
 
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -328,37 +327,6 @@ public sealed class SqliteBidderStore : IBidderStore
 
             return found;
         }, cancellationToken);
-
-    private const string UserColumns = "id, name, bids, created_date";
-    private const string ItemColumns = "id, name, init_bid, winning_bid, winning_user_id, winning_bid_id, currency, pictures, bids, created_date, bidding_enddate";
-    private const string BidColumns = "id, item_id, user_id, value, client, bid_date, created_date, status, reason, detail";
-
-    private static User ReadUser(DbDataReader r) => new(Guid(r, 0), r.GetString(1), r.GetInt64(2), FromMillis(r.GetInt64(3)));
-
-    private static Item ReadItem(DbDataReader r) => new(
-        Guid(r, 0),
-        r.GetString(1),
-        Money.FromCents(r.GetInt64(2)),
-        Money.FromCents(r.GetInt64(3)),
-        r.IsDBNull(4) ? null : Guid(r, 4),
-        r.IsDBNull(5) ? null : Guid(r, 5),
-        r.GetString(6),
-        JsonSerializer.Deserialize(r.GetString(7), SqliteJson.Default.IReadOnlyListString) ?? [],
-        r.GetInt64(8),
-        FromMillis(r.GetInt64(9)),
-        FromMillis(r.GetInt64(10)));
-
-    private static Bid ReadBid(DbDataReader r) => new(
-        Guid(r, 0),
-        Guid(r, 1),
-        Guid(r, 2),
-        ReadValue(r, 3),
-        r.GetString(4),
-        FromMillis(r.GetInt64(5)),
-        FromMillis(r.GetInt64(6)),
-        r.GetInt64(7) == Accepted ? BidStatus.Accepted : BidStatus.Rejected,
-        r.IsDBNull(8) ? null : r.GetString(8),
-        r.IsDBNull(9) ? null : r.GetString(9));
 
     private static (string Sql, object Value)[] StatusCondition(BidStatus? status) => status switch
     {
@@ -383,7 +351,7 @@ public sealed class SqliteBidderStore : IBidderStore
             if (page.After is { } after)
             {
                 where.Add($"{idColumn} < $after_id");
-                command.Parameters.AddWithValue("$after_id", Key(after.Id));
+                command.Parameters.AddWithValue("$after_id", SqliteRows.Key(after.Id));
             }
 
             command.CommandText = $"{select} {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))} ORDER BY {idColumn} DESC LIMIT $limit";
@@ -469,27 +437,4 @@ public sealed class SqliteBidderStore : IBidderStore
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
-
-    /// <summary>
-    /// Cents as an integer; an amount beyond what cents can hold (only ever a rejected bid's) as its exact
-    /// decimal text in a blob. A blob, because SQLite would turn numeric-looking text in an INTEGER column
-    /// into a lossy REAL; a blob is stored as it is. Listings sort accepted bids only, which always fit.
-    /// </summary>
-    private static object StoredValue(decimal value) =>
-        Money.TryToCents(value, out var cents) ? cents : Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
-
-    private static decimal ReadValue(DbDataReader reader, int ordinal) =>
-        reader.GetValue(ordinal) is byte[] text
-            ? decimal.Parse(Encoding.UTF8.GetString(text), NumberStyles.Number, CultureInfo.InvariantCulture)
-            : Money.FromCents(reader.GetInt64(ordinal));
-
-    internal static byte[] Key(Guid id) => id.ToByteArray(bigEndian: true);
-
-    private static object NullableKey(Guid? id) => id is { } value ? Key(value) : DBNull.Value;
-
-    private static Guid Guid(DbDataReader reader, int ordinal) => new((byte[])reader.GetValue(ordinal), bigEndian: true);
-
-    internal static long Millis(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
-
-    private static DateTimeOffset FromMillis(long value) => DateTimeOffset.FromUnixTimeMilliseconds(value);
 }

@@ -1,0 +1,151 @@
+using Bidder.Core.Domain;
+using MongoDB.Bson;
+
+namespace Bidder.Core.Storage.Mongo;
+
+/// <summary>
+/// Records to BSON documents and back, by hand rather than by class maps, so the stored field names and
+/// BSON types (standard UUIDs, Decimal128 money, UTC dates) never depend on driver conventions or global
+/// settings. Kept apart from the store, next to <see cref="MongoQueries"/>, as the SQLite adapter keeps its rows.
+/// </summary>
+internal static class MongoDocuments
+{
+    internal static BsonDocument ToNewEvent(Bid bid)
+    {
+        var document = ToDocument(bid);
+        if (bid.Status == BidStatus.Accepted)
+        {
+            document.Add(MongoQueries.PendingField, true);
+        }
+
+        return document;
+    }
+
+    internal static BsonDocument ToDocument(User user) => new()
+    {
+        { "_id", MongoQueries.Uuid(user.Id) },
+        { "name", user.Name },
+        { "bids", new BsonInt64(user.Bids) },
+        { "created_date", MongoQueries.Date(user.CreatedDate) },
+    };
+
+    internal static User ToUser(BsonDocument document) => new(
+        ReadUuid(document["_id"]),
+        document["name"].AsString,
+        document["bids"].ToInt64(),
+        ReadDate(document["created_date"]));
+
+    internal static BsonDocument ToDocument(Item item) => new()
+    {
+        { "_id", MongoQueries.Uuid(item.Id) },
+        { "name", item.Name },
+        { "init_bid", new BsonDecimal128(item.InitBid) },
+        { "winning_bid", new BsonDecimal128(item.WinningBid) },
+        { "winning_user_id", MongoQueries.OptionalUuid(item.WinningUserId) },
+        { "winning_bid_id", MongoQueries.OptionalUuid(item.WinningBidId) },
+        { "currency", item.Currency },
+        { "pictures", new BsonArray(item.Pictures) },
+        { "bids", new BsonInt64(item.Bids) },
+        { "created_date", MongoQueries.Date(item.CreatedDate) },
+        { "bidding_enddate", MongoQueries.Date(item.BiddingEndDate) },
+    };
+
+    internal static Item ToItem(BsonDocument document) => new(
+        ReadUuid(document["_id"]),
+        document["name"].AsString,
+        ReadMoney(document["init_bid"]),
+        ReadMoney(document["winning_bid"]),
+        ReadOptionalUuid(document["winning_user_id"]),
+        ReadOptionalUuid(document["winning_bid_id"]),
+        document["currency"].AsString,
+        [.. document["pictures"].AsBsonArray.Select(picture => picture.AsString)],
+        document["bids"].ToInt64(),
+        ReadDate(document["created_date"]),
+        ReadDate(document["bidding_enddate"]));
+
+    internal static BsonDocument ToDocument(Bid bid) => new()
+    {
+        { "_id", MongoQueries.Uuid(bid.Id) },
+        { "item_id", MongoQueries.Uuid(bid.ItemId) },
+        { "user_id", MongoQueries.Uuid(bid.UserId) },
+        { "value", new BsonDecimal128(bid.Value) },
+        // The keyset cursor carries the sort value as a long, so the highest-first order runs on exact integer
+        // cents. A value too large for cents (only ever a rejected bid's, never listed by value) has none.
+        { "value_cents", Money.TryToCents(bid.Value, out var cents) ? new BsonInt64(cents) : BsonNull.Value },
+        { "client", bid.Client },
+        { "bid_date", MongoQueries.Date(bid.BidDate) },
+        { "created_date", MongoQueries.Date(bid.CreatedDate) },
+        { "status", MongoQueries.StatusName(bid.Status) },
+        { "reason", OptionalString(bid.Reason) },
+        { "detail", OptionalString(bid.Detail) },
+    };
+
+    internal static Bid ToBid(BsonDocument document) => new(
+        ReadUuid(document["_id"]),
+        ReadUuid(document["item_id"]),
+        ReadUuid(document["user_id"]),
+        ReadMoney(document["value"]),
+        document["client"].AsString,
+        ReadDate(document["bid_date"]),
+        ReadDate(document["created_date"]),
+        document["status"].AsString switch
+        {
+            "accepted" => BidStatus.Accepted,
+            "rejected" => BidStatus.Rejected,
+            var other => throw new FormatException($"Bid {document["_id"]} has an unknown status '{other}'."),
+        },
+        ReadOptionalString(document["reason"]),
+        ReadOptionalString(document["detail"]));
+
+    internal static BsonDocument ToDocument(IdempotencyRecord record) => new()
+    {
+        { "_id", record.Key },
+        { "request_hash", record.RequestHash },
+        {
+            "bid", new BsonDocument
+            {
+                { "id", MongoQueries.Uuid(record.Bid.Id) },
+                { "item_id", MongoQueries.Uuid(record.Bid.ItemId) },
+                { "user_id", MongoQueries.Uuid(record.Bid.UserId) },
+                { "value", new BsonDecimal128(record.Bid.Value) },
+                { "client", record.Bid.Client },
+                { "bid_date", MongoQueries.Date(record.Bid.BidDate) },
+            }
+        },
+        { "produced", record.Produced },
+        { "created_date", MongoQueries.Date(record.CreatedDate) },
+        { "lease_until", MongoQueries.Date(record.LeaseUntil) },
+    };
+
+    internal static IdempotencyRecord ToIdempotencyRecord(BsonDocument document)
+    {
+        var bid = document["bid"].AsBsonDocument;
+        return new IdempotencyRecord(
+            document["_id"].AsString,
+            document["request_hash"].AsString,
+            new PostedBid(
+                ReadUuid(bid["id"]),
+                ReadUuid(bid["item_id"]),
+                ReadUuid(bid["user_id"]),
+                ReadMoney(bid["value"]),
+                bid["client"].AsString,
+                ReadDate(bid["bid_date"])),
+            document["produced"].AsBoolean,
+            ReadDate(document["created_date"]),
+            // Keys stored before leases existed have none: released.
+            document.TryGetValue("lease_until", out var lease) ? ReadDate(lease) : IdempotencyRecord.Released);
+    }
+
+    internal static BsonValue OptionalString(string? text) => text is null ? BsonNull.Value : new BsonString(text);
+
+    internal static Guid ReadUuid(BsonValue value) => value.AsBsonBinaryData.ToGuid(GuidRepresentation.Standard);
+
+    internal static Guid? ReadOptionalUuid(BsonValue value) => value.IsBsonNull ? null : ReadUuid(value);
+
+    internal static string? ReadOptionalString(BsonValue value) => value.IsBsonNull ? null : value.AsString;
+
+    internal static decimal ReadMoney(BsonValue value) => Decimal128.ToDecimal(value.AsDecimal128);
+
+    internal static DateTimeOffset ReadDate(BsonValue value) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(value.AsBsonDateTime.MillisecondsSinceEpoch);
+}
