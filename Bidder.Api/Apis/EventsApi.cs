@@ -4,7 +4,7 @@ using System.Text;
 using Bidder.Api.Contracts;
 using Bidder.Api.Kafka;
 using Bidder.Api.Requests;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 using Bidder.Core.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Bidder.Api.Contracts;
 using Bidder.Api.Requests;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 using Bidder.Core.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;

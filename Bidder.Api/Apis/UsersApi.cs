@@ -1,6 +1,6 @@
 using Bidder.Api.Contracts;
 using Bidder.Api.Requests;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 using Bidder.Core.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;

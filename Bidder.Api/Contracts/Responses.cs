@@ -1,4 +1,4 @@
-using Bidder.Core.Domain;
+using Bidder.Domain;
 
 namespace Bidder.Api.Contracts;
 

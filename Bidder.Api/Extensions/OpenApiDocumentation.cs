@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Bidder.Api.Contracts;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 

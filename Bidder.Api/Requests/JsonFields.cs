@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 
 namespace Bidder.Api.Requests;
 

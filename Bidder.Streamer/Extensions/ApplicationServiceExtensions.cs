@@ -1,4 +1,4 @@
-using Bidder.Core.Domain;
+using Bidder.Domain;
 using Bidder.Core.Kafka;
 using Bidder.Core.Storage;
 using Bidder.Streamer.Pipeline;

@@ -1,5 +1,5 @@
-using Bidder.Core.Contracts;
-using Bidder.Core.Domain;
+using Bidder.Domain.Contracts;
+using Bidder.Domain;
 using Bidder.Core.Storage;
 
 namespace Bidder.Streamer.Pipeline;

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Bidder.Core.Contracts;
-using Bidder.Core.Domain;
+using Bidder.Domain.Contracts;
+using Bidder.Domain;
 using Confluent.Kafka;
 
 namespace Bidder.Streamer.Pipeline;

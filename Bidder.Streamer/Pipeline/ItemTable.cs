@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 
 namespace Bidder.Streamer.Pipeline;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Bidder.Core.Contracts;
+using Bidder.Domain.Contracts;
 
 namespace Bidder.Streamer.Pipeline;
 

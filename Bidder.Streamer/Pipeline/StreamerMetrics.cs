@@ -43,7 +43,7 @@ public sealed class StreamerMetrics
     public void SetAside(int consumed)
     {
         _consumed.Add(consumed);
-        _rejected.Add(consumed, new KeyValuePair<string, object?>("reason", Core.Domain.RejectReason.Unprocessable));
+        _rejected.Add(consumed, new KeyValuePair<string, object?>("reason", Bidder.Domain.RejectReason.Unprocessable));
     }
 
     public void Record(BatchOutcome outcome, int consumed, IEnumerable<DateTimeOffset> bidDates, DateTimeOffset done)

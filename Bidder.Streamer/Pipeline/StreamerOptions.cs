@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 
 namespace Bidder.Streamer.Pipeline;
 

@@ -4,7 +4,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Aspire.Hosting.Testing;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 using Bidder.Core.Storage.Sqlite;
 using Bidder.Tests.Support;
 

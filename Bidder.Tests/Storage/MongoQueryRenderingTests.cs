@@ -1,4 +1,4 @@
-using Bidder.Core.Domain;
+using Bidder.Domain;
 using Bidder.Core.Storage.Mongo;
 using MongoDB.Bson;
 using MongoDB.Bson.IO;

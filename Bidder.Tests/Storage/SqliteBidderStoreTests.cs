@@ -1,5 +1,5 @@
-using Bidder.Core.Contracts;
-using Bidder.Core.Domain;
+using Bidder.Domain.Contracts;
+using Bidder.Domain;
 using Bidder.Core.Storage;
 using Bidder.Core.Storage.Mongo;
 using Bidder.Core.Storage.Sqlite;
@@ -30,7 +30,7 @@ public sealed class SqliteBidderStoreTests : BidderStoreContract, IDisposable
         var path = Path.Combine(_folder.FullName, "twice.db");
         var store = new SqliteBidderStore($"Data Source={path}");
         await store.InitializeAsync(Support.TestContext.Timeout);
-        var user = new Core.Domain.User(Guid.CreateVersion7(), "kept", 0, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
+        var user = new Bidder.Domain.User(Guid.CreateVersion7(), "kept", 0, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
         await store.CreateUserAsync(user, Support.TestContext.Timeout);
 
         var reopened = new SqliteBidderStore($"Data Source={path}");

@@ -1,6 +1,6 @@
 using System.Text;
-using Bidder.Core.Contracts;
-using Bidder.Core.Domain;
+using Bidder.Domain.Contracts;
+using Bidder.Domain;
 using Bidder.Streamer.Pipeline;
 using Confluent.Kafka;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Bidder.Core.Contracts;
+using Bidder.Domain.Contracts;
 using Bidder.Streamer.Pipeline;
 using Confluent.Kafka;
 

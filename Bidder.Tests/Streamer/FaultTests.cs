@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Bidder.AppHost.Infrastructure;
-using Bidder.Core.Contracts;
+using Bidder.Domain.Contracts;
 using Bidder.Core.Storage.Sqlite;
 using Bidder.EmbeddedKafka;
 using Bidder.Tests.Support;
@@ -89,7 +89,7 @@ public class FaultTests(EmbeddedApp fixture)
 
         var store = new SqliteBidderStore((await fixture.ConnectionStringAsync("bidderdb"))!);
         var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([after.Id], TestContext.Timeout), r => r.Count == 1, "the bid after the poison");
-        Assert.Equal(Core.Domain.BidStatus.Accepted, recorded[after.Id].Status);
+        Assert.Equal(Bidder.Domain.BidStatus.Accepted, recorded[after.Id].Status);
 
         var malformed = TopicReader.ReadAll(bootstrapServers, "invalid-bids")
             .Where(r => r.Message.Key == item.ToString())

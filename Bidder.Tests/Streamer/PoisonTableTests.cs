@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Aspire.Hosting.Testing;
-using Bidder.Core.Contracts;
+using Bidder.Domain.Contracts;
 using Bidder.Tests.Support;
 using Confluent.Kafka;
 

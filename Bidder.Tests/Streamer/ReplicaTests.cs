@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 using Bidder.Core.Storage.Sqlite;
 using Bidder.Tests.Support;
 

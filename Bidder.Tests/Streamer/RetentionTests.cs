@@ -1,8 +1,8 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using Bidder.Core.Contracts;
-using Bidder.Core.Domain;
+using Bidder.Domain.Contracts;
+using Bidder.Domain;
 using Bidder.Tests.Support;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text;
-using Bidder.Core.Contracts;
-using Bidder.Core.Domain;
+using Bidder.Domain.Contracts;
+using Bidder.Domain;
 using Bidder.Core.Storage.Sqlite;
 using Confluent.Kafka;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Bidder.Core.Contracts;
+using Bidder.Domain.Contracts;
 using Confluent.Kafka;
 
 namespace Bidder.Tests.Support;

@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 
 namespace Bidder.Core.Storage.Sqlite;
 

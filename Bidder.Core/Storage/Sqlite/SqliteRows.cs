@@ -2,7 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 
 namespace Bidder.Core.Storage.Sqlite;
 

@@ -1,4 +1,4 @@
-namespace Bidder.Core.Domain;
+namespace Bidder.Domain;
 
 public static class Clock
 {

@@ -1,4 +1,4 @@
-namespace Bidder.Core.Domain;
+namespace Bidder.Domain;
 
 /// <summary>
 /// Money has at most 2 fraction digits, so the stores keep it as a whole number of cents: exact,

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Bidder.Core.Domain;
+using Bidder.Domain;
 
-namespace Bidder.Core.Contracts;
+namespace Bidder.Domain.Contracts;
 
 /// <summary>
 /// A posted bid as it travels on the bids topic (key: the item id). <see cref="SchemaVersion"/> lets the

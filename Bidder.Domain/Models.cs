@@ -1,4 +1,4 @@
-namespace Bidder.Core.Domain;
+namespace Bidder.Domain;
 
 /// <summary>A bidder. <see cref="Bids"/> counts its accepted bids.</summary>
 public sealed record User(Guid Id, string Name, long Bids, DateTimeOffset CreatedDate);

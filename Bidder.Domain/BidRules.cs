@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Bidder.Core.Domain;
+namespace Bidder.Domain;
 
 /// <summary>Why a bid was rejected: the codes published on the invalid-bids topic and shown by GET /events/{id}.</summary>
 public static class RejectReason

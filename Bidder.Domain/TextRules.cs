@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Bidder.Core.Domain;
+namespace Bidder.Domain;
 
 /// <summary>
 /// What free text a bid or record may hold, for every way in: the API's request checks and the streamer's
