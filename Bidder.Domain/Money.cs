@@ -11,6 +11,10 @@ public static class Money
     /// <summary>The largest amount any store can hold: cents must fit in a 64-bit integer.</summary>
     public const decimal MaxValue = 90_000_000_000_000_000m;
 
+    /// <summary><see cref="MaxValue"/> and the smallest positive amount, as attribute arguments (a unit test holds them equal).</summary>
+    public const string MaxValueText = "90000000000000000";
+    public const string MinValueText = "0.01";
+
     public static bool HasAtMostTwoDecimals(decimal value) => decimal.Round(value, FractionDigits) == value;
 
     public static long ToCents(decimal value) => checked((long)(value * 100m));

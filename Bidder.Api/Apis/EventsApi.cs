@@ -15,10 +15,13 @@ namespace Bidder.Api.Apis;
 /// Bids ("events" in the original system's routes). Posting one does not touch the bid tables: it goes to
 /// Kafka, and the streamer, which owns the bidding rules, records it as accepted or rejected.
 /// </summary>
-public static class EventsApi
+public static partial class EventsApi
 {
     public const int MaxClientLength = TextRules.MaxClientLength;
     public const int MaxIdempotencyKeyLength = 200;
+
+    /// <summary>Printable ASCII, no spaces: what a key may hold (the check below and the OpenAPI document share it).</summary>
+    public const string IdempotencyKeyPattern = "^[!-~]+$";
     public const string IdempotencyKeyHeader = "Idempotency-Key";
     public const string DefaultClient = "web";
     private const int RetryAfterSeconds = 5;
@@ -173,7 +176,10 @@ public static class EventsApi
     private static Accepted<BidResponse> Accepted(PostedBid bid) => TypedResults.Accepted($"/events/{bid.Id}", BidResponse.Pending(bid));
 
     private static bool IsValidIdempotencyKey(string key) =>
-        key.Length is > 0 and <= MaxIdempotencyKeyLength && key.All(c => c is >= '!' and <= '~');
+        key.Length is > 0 and <= MaxIdempotencyKeyLength && IdempotencyKey().IsMatch(key);
+
+    [System.Text.RegularExpressions.GeneratedRegex(IdempotencyKeyPattern)]
+    private static partial System.Text.RegularExpressions.Regex IdempotencyKey();
 
     // What makes two requests "the same bid": not the generated id or date, only what the client sent.
     private static string RequestHash(PostedBid bid) =>

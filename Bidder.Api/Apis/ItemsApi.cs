@@ -14,6 +14,7 @@ public static partial class ItemsApi
     public const int MaxPictures = 20;
     public const int MaxPictureUrlLength = 2048;
     public const string DefaultCurrency = "EUR";
+    public const string CurrencyPattern = "^[A-Z]{3}$";
 
     public static IEndpointRouteBuilder MapItemsApi(this IEndpointRouteBuilder app)
     {
@@ -110,6 +111,6 @@ public static partial class ItemsApi
         return TypedResults.Ok(PageResponse<BidResponse>.From(bids, BidResponse.From));
     }
 
-    [GeneratedRegex("^[A-Z]{3}$")]
+    [GeneratedRegex(CurrencyPattern)]
     private static partial Regex CurrencyCode();
 }

@@ -1,26 +1,36 @@
+using System.ComponentModel.DataAnnotations;
+using Bidder.Api.Apis;
+using Bidder.Domain;
+
 namespace Bidder.Api.Contracts;
 
-// The request bodies, for the OpenAPI document. The handlers read them field by field (Requests/JsonFields)
-// so that every violation is reported with the field's name.
+// The request bodies, for the OpenAPI document. Each limit is the one constant the handler checks
+// (Requests/JsonFields reads the bodies field by field, so every violation names its field): the attributes
+// put the same constant into the document's schema (maxLength, minimum, maximum, pattern, maxItems).
 
 public sealed record CreateUserRequest
 {
-    /// <summary>1–100 characters, stored exactly as sent.</summary>
+    /// <summary>Stored exactly as sent; no control characters.</summary>
+    [StringLength(UsersApi.MaxNameLength, MinimumLength = 1)]
     public required string Name { get; init; }
 }
 
 public sealed record CreateItemRequest
 {
-    /// <summary>1–200 characters, stored exactly as sent.</summary>
+    /// <summary>Stored exactly as sent; no control characters.</summary>
+    [StringLength(ItemsApi.MaxNameLength, MinimumLength = 1)]
     public required string Name { get; init; }
 
     /// <summary>The starting price: positive, at most 2 decimal places.</summary>
+    [Range(typeof(decimal), Money.MinValueText, Money.MaxValueText)]
     public required decimal InitBid { get; init; }
 
     /// <summary>3 upper-case letters (ISO 4217); EUR when omitted.</summary>
+    [RegularExpression(ItemsApi.CurrencyPattern)]
     public string? Currency { get; init; }
 
-    /// <summary>Up to 20 absolute http(s) URLs.</summary>
+    /// <summary>Absolute http(s) URLs.</summary>
+    [MaxLength(ItemsApi.MaxPictures)]
     public IReadOnlyList<string>? Pictures { get; init; }
 
     /// <summary>When bidding closes: ISO-8601, in the future (UTC when no offset is given).</summary>
@@ -36,8 +46,10 @@ public sealed record CreateBidRequest
     public required Guid UserId { get; init; }
 
     /// <summary>The amount: positive, at most 2 decimal places, in the item's currency.</summary>
+    [Range(typeof(decimal), Money.MinValueText, Money.MaxValueText)]
     public required decimal Value { get; init; }
 
-    /// <summary>Where the bid comes from; "web" when omitted.</summary>
+    /// <summary>Where the bid comes from; "web" when omitted. No control characters.</summary>
+    [StringLength(TextRules.MaxClientLength, MinimumLength = 1)]
     public string? Client { get; init; }
 }

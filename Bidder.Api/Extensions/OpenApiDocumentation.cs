@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Bidder.Api.Apis;
 using Bidder.Api.Contracts;
 using Bidder.Domain;
 using Microsoft.AspNetCore.OpenApi;
@@ -50,7 +51,13 @@ internal static class OpenApiDocumentation
                     }, "Records per page."),
                     "cursor" => (parameter.Schema, "The `next_cursor` of the previous page; omit for the first page."),
                     "status" => (Choices(operation.Tags?.Any(t => t.Name == "Items") == true ? ["open", "closed"] : ["accepted", "rejected"]), "Only records with this status."),
-                    "Idempotency-Key" => (parameter.Schema, "Makes retries safe: the same key returns the same bid and posts it only once (1–200 printable ASCII characters)."),
+                    "Idempotency-Key" => (new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.String,
+                        MinLength = 1,
+                        MaxLength = EventsApi.MaxIdempotencyKeyLength,
+                        Pattern = EventsApi.IdempotencyKeyPattern,
+                    }, "Makes retries safe: the same key returns the same bid and posts it only once (printable ASCII)."),
                     _ => (parameter.Schema, parameter.Description),
                 };
             }
@@ -63,6 +70,13 @@ internal static class OpenApiDocumentation
             if (Examples.TryGetValue(context.JsonTypeInfo.Type, out var example))
             {
                 schema.Examples = [example.DeepClone()];
+            }
+
+            // A list's items cannot carry attributes: the picture URLs' own limit goes in here, from the same constant.
+            if (context.JsonTypeInfo.Type == typeof(CreateItemRequest) && schema.Properties?.TryGetValue("pictures", out var pictures) == true
+                && pictures is OpenApiSchema list)
+            {
+                list.Items = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri", MaxLength = ItemsApi.MaxPictureUrlLength };
             }
 
             return Task.CompletedTask;

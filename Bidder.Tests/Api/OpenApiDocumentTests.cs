@@ -48,6 +48,72 @@ public class OpenApiDocumentTests(EmbeddedApp fixture)
             document["components"]!["schemas"]!["CreateItemRequest"]!["required"]!.AsArray().Select(v => v!.GetValue<string>()));
     }
 
+    // Each limit the document states is the one the API enforces: read from the document, then tried at
+    // the limit (taken) and one past it (a 400 naming the field). Before the rules were declared once the
+    // document stated none of them.
+    [Fact]
+    public async Task Every_limit_the_document_states_is_the_one_the_api_enforces()
+    {
+        var schemas = (await _http.GetObjectAsync("/openapi/v1.json"))["components"]!["schemas"]!;
+        var user = schemas["CreateUserRequest"]!["properties"]!;
+        var item = schemas["CreateItemRequest"]!["properties"]!;
+        var bid = schemas["CreateBidRequest"]!["properties"]!;
+
+        var nameMax = user["name"]!["maxLength"]!.GetValue<int>();
+        await AssertTakenAsync("/users/", new JsonObject { ["name"] = new string('n', nameMax) });
+        await AssertRefusedAsync("/users/", new JsonObject { ["name"] = new string('n', nameMax + 1) }, "name");
+
+        var itemNameMax = item["name"]!["maxLength"]!.GetValue<int>();
+        var picturesMax = item["pictures"]!["maxItems"]!.GetValue<int>();
+        var pictureMax = item["pictures"]!["items"]!["maxLength"]!.GetValue<int>();
+        var minimum = item["init_bid"]!["minimum"]!.GetValue<decimal>();
+        var maximum = item["init_bid"]!["maximum"]!.GetValue<decimal>();
+        JsonObject Item(Action<JsonObject> change)
+        {
+            var body = new JsonObject { ["name"] = "lamp", ["init_bid"] = 10m, ["bidding_enddate"] = "2031-01-01T00:00:00Z" };
+            change(body);
+            return body;
+        }
+
+        string Url(int length) => "https://example.com/" + new string('p', length - "https://example.com/".Length);
+        await AssertTakenAsync("/items/", Item(b => { b["name"] = new string('i', itemNameMax); b["init_bid"] = minimum; b["currency"] = "USD"; b["pictures"] = new JsonArray([.. Enumerable.Repeat(Url(pictureMax), picturesMax).Select(u => (JsonNode)u)]); }));
+        await AssertTakenAsync("/items/", Item(b => b["init_bid"] = maximum));
+        await AssertRefusedAsync("/items/", Item(b => b["name"] = new string('i', itemNameMax + 1)), "name");
+        await AssertRefusedAsync("/items/", Item(b => b["init_bid"] = minimum - 0.01m), "init_bid");
+        await AssertRefusedAsync("/items/", Item(b => b["init_bid"] = maximum + 1m), "init_bid");
+        Assert.Equal("^[A-Z]{3}$", item["currency"]!["pattern"]!.GetValue<string>());
+        await AssertRefusedAsync("/items/", Item(b => b["currency"] = "usd"), "currency");
+        await AssertRefusedAsync("/items/", Item(b => b["pictures"] = new JsonArray([.. Enumerable.Repeat("https://example.com/a.png", picturesMax + 1).Select(u => (JsonNode)u)])), "pictures");
+        await AssertRefusedAsync("/items/", Item(b => b["pictures"] = new JsonArray(Url(pictureMax + 1))), "pictures[0]");
+
+        var clientMax = bid["client"]!["maxLength"]!.GetValue<int>();
+        JsonObject Bid(Action<JsonObject> change)
+        {
+            var body = new JsonObject { ["item_id"] = Guid.CreateVersion7().ToString(), ["user_id"] = Guid.CreateVersion7().ToString(), ["value"] = 10m };
+            change(body);
+            return body;
+        }
+
+        await AssertTakenAsync("/events/", Bid(b => b["client"] = new string('c', clientMax)));
+        await AssertRefusedAsync("/events/", Bid(b => b["client"] = new string('c', clientMax + 1)), "client");
+        await AssertRefusedAsync("/events/", Bid(b => b["value"] = bid["value"]!["maximum"]!.GetValue<decimal>() + 1m), "value");
+        await AssertRefusedAsync("/events/", Bid(b => b["value"] = bid["value"]!["minimum"]!.GetValue<decimal>() - 0.01m), "value");
+    }
+
+    private async Task AssertTakenAsync(string path, JsonObject body)
+    {
+        using var response = await _http.PostJsonAsync(path, body.ToJsonString());
+        Assert.True(response.IsSuccessStatusCode, $"{path} {body.ToJsonString()[..Math.Min(200, body.ToJsonString().Length)]}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
+    private async Task AssertRefusedAsync(string path, JsonObject body, string field)
+    {
+        using var response = await _http.PostJsonAsync(path, body.ToJsonString());
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
+        Assert.True(errors.ContainsKey(field), $"{path}: expected an error for '{field}', got {errors.ToJsonString()}");
+    }
+
     [Fact]
     public async Task The_scalar_explorer_is_served()
     {
