@@ -83,7 +83,7 @@ public static partial class EventsApi
             }
 
             var now = time.GetUtcNowMilliseconds();
-            bid = new PostedBid(Guid.CreateVersion7(now), itemId!.Value, userId!.Value, value!.Value, client!, now);
+            bid = new PostedBid(TimeOrderedIds.Next(now), itemId!.Value, userId!.Value, value!.Value, client!, now);
         }
 
         var lease = IdempotencyRecord.Released;

@@ -61,7 +61,7 @@ public static partial class ItemsApi
                 return Problems.Invalid(fields.Errors);
             }
 
-            var item = new Item(Guid.CreateVersion7(now), name!, initBid!.Value, 0m, null, null, currency!, pictures!, 0, now, end!.Value);
+            var item = new Item(TimeOrderedIds.Next(now), name!, initBid!.Value, 0m, null, null, currency!, pictures!, 0, now, end!.Value);
             await store.CreateItemAsync(item, cancellationToken);
             return TypedResults.Created($"/items/{item.Id}", ItemResponse.From(item, now));
         }

@@ -50,7 +50,7 @@ public static class UsersApi
             }
 
             var now = time.GetUtcNowMilliseconds();
-            var user = new User(Guid.CreateVersion7(now), name!, 0, now);
+            var user = new User(TimeOrderedIds.Next(now), name!, 0, now);
             await store.CreateUserAsync(user, cancellationToken);
             return TypedResults.Created($"/users/{user.Id}", UserResponse.From(user));
         }

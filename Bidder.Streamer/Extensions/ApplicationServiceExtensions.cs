@@ -49,6 +49,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton<StreamerMetrics>();
         builder.Services.AddSingleton<PipelineStages>();
         builder.Services.AddSingleton<PipelineHealth>();
+        builder.Services.AddSingleton<PipelineMonitor>();
         builder.Services.AddSingleton(services => new BidRules(services.GetRequiredService<IOptions<StreamerOptions>>().Value.MaxBidValue));
         builder.Services.AddSingleton<BatchProcessor>();
         builder.Services.AddHostedService<BidPipeline>();

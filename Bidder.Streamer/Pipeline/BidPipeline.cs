@@ -28,9 +28,7 @@ public sealed partial class BidPipeline(
     IBatchRecorder store,
     BatchProcessor processor,
     PartitionAssignments assignments,
-    PipelineHealth health,
-    StreamerMetrics metrics,
-    PipelineStages stages,
+    PipelineMonitor monitor,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     IOptions<StreamerOptions> options,
@@ -41,6 +39,9 @@ public sealed partial class BidPipeline(
     public const string ConsumerGroup = "bids-streamer";
 
     private readonly StreamerOptions _options = options.Value;
+    private readonly PipelineHealth _health = monitor.Health;
+    private readonly StreamerMetrics _metrics = monitor.Metrics;
+    private readonly PipelineStages _stages = monitor.Stages;
     private readonly KafkaTopicsOptions _topics = topics.Value;
 
     // Gaps whose loss could not be checked because the broker did not answer: checked again after the next batch.
@@ -60,20 +61,20 @@ public sealed partial class BidPipeline(
             {
                 assignments.RestoreUnrestored();
                 List<ConsumeResult<string, byte[]>> batch;
-                using (stages.Time(Stage.Poll))
+                using (_stages.Time(Stage.Poll))
                 {
                     batch = await PollAsync(stoppingToken);
                 }
 
                 if (batch.Count > 0 && await ProcessUntilDoneAsync(batch, stoppingToken))
                 {
-                    using (stages.Time(Stage.Commit))
+                    using (_stages.Time(Stage.Commit))
                     {
                         CheckForDeletedBids(batch);
                         Commit(batch);
                     }
 
-                    stages.Completed(batch.Count);
+                    _stages.Completed(batch.Count);
                 }
             }
         }
@@ -126,12 +127,12 @@ public sealed partial class BidPipeline(
                 first = consumer.Consume(TimeSpan.Zero);
             }
 
-            health.Succeeded(PipelineProblem.Consume);
+            _health.Succeeded(PipelineProblem.Consume);
         }
         catch (KafkaException ex) when (!ex.Error.IsFatal)
         {
             // The messages fetched before the error are kept: the consumer's position is already past them.
-            health.Failed(PipelineProblem.Consume, $"{ex.Error.Code}: {ex.Error.Reason}");
+            _health.Failed(PipelineProblem.Consume, $"{ex.Error.Code}: {ex.Error.Reason}");
             LogConsumeFailed(ex.Error.Code, ex.Error.Reason, _options.RetryDelay.TotalMilliseconds);
             if (batch.Count == 0)
             {
@@ -148,7 +149,7 @@ public sealed partial class BidPipeline(
     private async Task<bool> ProcessUntilDoneAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken stoppingToken)
     {
         List<DecodedBid> decoded;
-        using (stages.Time(Stage.Decode))
+        using (_stages.Time(Stage.Decode))
         {
             decoded = [.. batch.Select(message => BidDecoder.Decode(message, _options.MaxClockSkew))];
         }
@@ -160,12 +161,12 @@ public sealed partial class BidPipeline(
             {
                 // A batch once started is finished even when stopping, so the offsets can be committed.
                 await ProcessIsolatingAsync(decoded);
-                health.Succeeded();
+                _health.Succeeded();
                 return true;
             }
             catch (Exception ex) when (IsInfrastructureFault(ex) && !stoppingToken.IsCancellationRequested)
             {
-                health.Failed(ex);
+                _health.Failed(ex);
                 LogBatchFailed(ex, batch.Count, attempt, delay.TotalMilliseconds);
                 await Task.Delay(delay, time, stoppingToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
@@ -206,35 +207,35 @@ public sealed partial class BidPipeline(
         {
             var bids = batch.Where(b => b.Bid is not null).Select(b => b.Bid!).ToList();
             BatchLookups lookups;
-            using (stages.Time(Stage.Lookup))
+            using (_stages.Time(Stage.Lookup))
             {
                 lookups = await LookUpAsync(bids);
             }
 
             BatchOutcome outcome;
-            using (stages.Time(Stage.Decide))
+            using (_stages.Time(Stage.Decide))
             {
                 outcome = processor.Process(batch, lookups, time.GetUtcNowMilliseconds());
                 LogRejects(outcome);
             }
 
-            using (stages.Time(Stage.Persist))
+            using (_stages.Time(Stage.Persist))
             using (StartPersistSpan(spans, outcome))
             {
                 await store.RecordBatchAsync(outcome.ToDatabaseBatch(), CancellationToken.None);
             }
 
-            using (stages.Time(Stage.Produce))
+            using (_stages.Time(Stage.Produce))
             {
                 await ProduceAsync(outcome.Invalid, outcome.Changelog, spans.FirstOrDefault(s => s is not null)?.Context ?? default);
             }
 
-            using (stages.Time(Stage.Table))
+            using (_stages.Time(Stage.Table))
             {
                 processor.Keep(outcome);
             }
 
-            metrics.Record(outcome, batch.Count, bids.Select(b => b.BidDate), time.GetUtcNow());
+            _metrics.Record(outcome, batch.Count, bids.Select(b => b.BidDate), time.GetUtcNow());
         }
         catch (Exception ex)
         {
@@ -273,7 +274,7 @@ public sealed partial class BidPipeline(
         LogSetAside(exception, message.Source.Partition.Value, message.Source.Offset.Value, exception.GetType().Name);
         var reject = BatchProcessor.Unprocessable(message, exception, time.GetUtcNowMilliseconds());
         await ProduceAsync([(BatchProcessor.RejectKey(message), reject)], [], KafkaTelemetry.ExtractContext(message.Source.Message.Headers));
-        metrics.SetAside(1);
+        _metrics.SetAside(1);
     }
 
     /// <summary>
@@ -366,7 +367,7 @@ public sealed partial class BidPipeline(
             else if (logStart > from)
             {
                 var lost = Math.Min(to, logStart) - from;
-                metrics.Lost(lost);
+                _metrics.Lost(lost);
                 LogBidsDeleted(lost, partition.Partition.Value, from, logStart);
             }
         }

@@ -95,6 +95,8 @@ public class UsersAndItemsApiTests(EmbeddedApp fixture)
 
         var ids = walked.Select(u => u.Id()).ToList();
         Assert.Equal(ids.Count, ids.Distinct().Count());
+        // Every user created before the walk, once, newest first: in the order they were created, even two
+        // created within one millisecond (the API's ids rise strictly: TimeOrderedIds).
         Assert.Equal(Enumerable.Reverse(mine), ids.Where(mine.Contains));
         // Newest first: UUIDv7 ids in lower-case hex sort by creation time as ordinal strings.
         Assert.Equal(ids.OrderByDescending(id => id, StringComparer.Ordinal), ids);
