@@ -31,6 +31,13 @@ public class KafkaServerResource(string name) : ContainerResource(name), IResour
     /// <summary><c>{host}:{port}</c>: the bootstrap servers.</summary>
     public ReferenceExpression ConnectionStringExpression =>
         ReferenceExpression.Create($"{PrimaryEndpoint.Property(EndpointProperty.HostAndPort)}");
+
+    /// <summary>The parts of the connection, as Aspire's own resources offer them (<c>Host</c>, <c>Port</c>).</summary>
+    IEnumerable<KeyValuePair<string, ReferenceExpression>> IResourceWithConnectionString.GetConnectionProperties() =>
+    [
+        new("Host", ReferenceExpression.Create($"{Host}")),
+        new("Port", ReferenceExpression.Create($"{Port}")),
+    ];
 }
 
 /// <summary>Kafka UI (provectuslabs/kafka-ui), a web view of the brokers it is given: topics, messages, consumer groups.</summary>

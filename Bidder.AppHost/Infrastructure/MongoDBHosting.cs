@@ -32,6 +32,27 @@ namespace Aspire.Hosting.ApplicationModel
         /// <summary><c>mongodb://{user}:{password}@{host}:{port}?authSource=admin&amp;authMechanism=SCRAM-SHA-256</c></summary>
         public ReferenceExpression ConnectionStringExpression => BuildConnectionString();
 
+        /// <summary>The parts of the connection, as Aspire's own resources offer them.</summary>
+        IEnumerable<KeyValuePair<string, ReferenceExpression>> IResourceWithConnectionString.GetConnectionProperties() => ConnectionProperties();
+
+        internal IEnumerable<KeyValuePair<string, ReferenceExpression>> ConnectionProperties(string? databaseName = null)
+        {
+            yield return new("Host", ReferenceExpression.Create($"{PrimaryEndpoint.Property(EndpointProperty.Host)}"));
+            yield return new("Port", ReferenceExpression.Create($"{PrimaryEndpoint.Property(EndpointProperty.Port)}"));
+            yield return new("UserName", UserNameReference);
+            if (PasswordParameter is not null)
+            {
+                yield return new("Password", ReferenceExpression.Create($"{PasswordParameter}"));
+            }
+
+            if (databaseName is not null)
+            {
+                yield return new("DatabaseName", ReferenceExpression.Create($"{databaseName}"));
+            }
+
+            yield return new("Uri", BuildConnectionString(databaseName));
+        }
+
         /// <summary>Resource name to database name.</summary>
         public IReadOnlyDictionary<string, string> Databases => _databases;
 
@@ -86,6 +107,10 @@ namespace Aspire.Hosting.ApplicationModel
         public string DatabaseName { get; } = databaseName;
 
         public ReferenceExpression ConnectionStringExpression => Parent.BuildConnectionString(DatabaseName);
+
+        /// <summary>The server's connection properties, with this database's name and URI.</summary>
+        IEnumerable<KeyValuePair<string, ReferenceExpression>> IResourceWithConnectionString.GetConnectionProperties() =>
+            Parent.ConnectionProperties(DatabaseName);
     }
 }
 

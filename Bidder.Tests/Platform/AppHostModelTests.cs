@@ -56,6 +56,24 @@ public class AppHostModelTests
     }
 
     [Fact]
+    public async Task Containers_mode_resources_offer_their_connection_properties_as_aspires_own_do()
+    {
+        await using var builder = await AppHostBuilder.CreateAsync("containers");
+        IResourceWithConnectionString kafka = builder.Resource<KafkaServerResource>("kafka");
+        IResourceWithConnectionString database = builder.Resource<MongoDBDatabaseResource>("bidderdb");
+
+        var kafkaProperties = kafka.GetConnectionProperties().ToDictionary(p => p.Key, p => p.Value.ValueExpression);
+        var databaseProperties = database.GetConnectionProperties().ToDictionary(p => p.Key, p => p.Value.ValueExpression);
+
+        Assert.Equal(["Host", "Port"], kafkaProperties.Keys);
+        Assert.Equal("{kafka.bindings.tcp.port}", kafkaProperties["Port"]);
+        Assert.Equal(["Host", "Port", "UserName", "Password", "DatabaseName", "Uri"], databaseProperties.Keys);
+        Assert.Equal("bidder", databaseProperties["DatabaseName"]);
+        Assert.Equal("{mongo-password.value}", databaseProperties["Password"]);
+        Assert.Equal(database.ConnectionStringExpression.ValueExpression, databaseProperties["Uri"]);
+    }
+
+    [Fact]
     public async Task Containers_mode_has_kafka_ui_and_mongo_express_for_developers_and_not_for_deployment()
     {
         await using var builder = await AppHostBuilder.CreateAsync("containers");
