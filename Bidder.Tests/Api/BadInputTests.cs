@@ -105,7 +105,7 @@ public class BadInputTests(EmbeddedApp fixture)
     [MemberData(nameof(Requests))]
     public async Task A_bad_request_gets_a_problem_document_naming_the_field(string method, string path, string? json, int status, string? field)
     {
-        using var response = await _http.SendAsync(Request(method, path, json), TestContext.Timeout);
+        using var response = await _http.SendAsync(Request(method, path, json), TestContext.Current.CancellationToken);
 
         await AssertProblem(response, status, field);
     }
@@ -113,7 +113,7 @@ public class BadInputTests(EmbeddedApp fixture)
     [Fact]
     public async Task A_body_that_is_not_json_gets_415()
     {
-        using var response = await _http.SendAsync(NotJson(), TestContext.Timeout);
+        using var response = await _http.SendAsync(NotJson(), TestContext.Current.CancellationToken);
 
         await AssertProblem(response, 415, null);
     }
@@ -123,7 +123,7 @@ public class BadInputTests(EmbeddedApp fixture)
     {
         foreach (var size in OversizedBodies)
         {
-            using var response = await _http.SendAsync(Oversized(size), TestContext.Timeout);
+            using var response = await _http.SendAsync(Oversized(size), TestContext.Current.CancellationToken);
 
             await AssertProblem(response, 413, null);
         }
@@ -132,7 +132,7 @@ public class BadInputTests(EmbeddedApp fixture)
     [Fact]
     public async Task Deeply_nested_json_gets_400()
     {
-        using var response = await _http.SendAsync(DeeplyNested(), TestContext.Timeout);
+        using var response = await _http.SendAsync(DeeplyNested(), TestContext.Current.CancellationToken);
 
         await AssertProblem(response, 400, null);
     }
@@ -140,7 +140,7 @@ public class BadInputTests(EmbeddedApp fixture)
     [Fact]
     public async Task An_idempotency_key_that_is_not_printable_ascii_gets_400()
     {
-        using var response = await _http.SendAsync(BadIdempotencyKey(), TestContext.Timeout);
+        using var response = await _http.SendAsync(BadIdempotencyKey(), TestContext.Current.CancellationToken);
 
         await AssertProblem(response, 400, "Idempotency-Key");
     }
@@ -157,7 +157,7 @@ public class BadInputTests(EmbeddedApp fixture)
         var item = (await _http.CreateItemAsync(initBid: 10m, name: "bystander item")).Id();
         var before = await SnapshotAsync(user, item);
 
-        var requests = Requests.Select(row => Request((string)row[0], (string)row[1], (string?)row[2]))
+        var requests = Requests.Select(row => Request(row.Data.Item1, row.Data.Item2, row.Data.Item3))
             .Concat((HttpRequestMessage[])[NotJson(), DeeplyNested(), BadIdempotencyKey(), .. OversizedBodies.Select(Oversized)])
             .Concat(new[] { "-0", "0", "1e309", "\"NaN\"", "{\"$gt\": 0}", "100000.001" }.Select(value =>
                 Request("POST", "/events/", $$"""{"item_id": "{{item}}", "user_id": "{{user}}", "value": {{value}}}""")))
@@ -170,7 +170,7 @@ public class BadInputTests(EmbeddedApp fixture)
         foreach (var request in requests)
         {
             using (request)
-            using (var response = await _http.SendAsync(request, TestContext.Timeout))
+            using (var response = await _http.SendAsync(request, TestContext.Current.CancellationToken))
             {
                 Assert.True((int)response.StatusCode is >= 400 and < 500, $"{request.Method} {request.RequestUri} answered {(int)response.StatusCode}");
             }
@@ -184,12 +184,12 @@ public class BadInputTests(EmbeddedApp fixture)
     private async Task<Snapshot> SnapshotAsync(string user, string item)
     {
         await using var connection = new SqliteConnection(await fixture.ConnectionStringAsync("bidderdb"));
-        await connection.OpenAsync(TestContext.Timeout);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
         async Task<long> CountAsync(string table)
         {
             await using var command = connection.CreateCommand();
             command.CommandText = $"SELECT COUNT(*) FROM {table}";
-            return (long)(await command.ExecuteScalarAsync(TestContext.Timeout))!;
+            return (long)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
         }
 
         return new Snapshot(
@@ -232,7 +232,7 @@ public class BadInputTests(EmbeddedApp fixture)
 
     private static async Task AssertProblem(HttpResponseMessage response, int status, string? field)
     {
-        var body = await response.Content.ReadAsStringAsync(TestContext.Timeout);
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.True(status == (int)response.StatusCode, $"expected {status}, got {(int)response.StatusCode}: {body}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject();

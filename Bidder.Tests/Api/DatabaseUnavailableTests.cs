@@ -42,7 +42,7 @@ public class DatabaseUnavailableTests(EmbeddedApp fixture)
         string bidId;
         using (Seed.HoldDatabaseExclusively(connectionString))
         {
-            using var read = await http.GetAsync($"/items/{item.Id()}", TestContext.Timeout);
+            using var read = await http.GetAsync($"/items/{item.Id()}", TestContext.Current.CancellationToken);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
             Assert.NotNull(read.Headers.RetryAfter);
             Assert.Equal("application/problem+json", read.Content.Headers.ContentType?.MediaType);
@@ -56,7 +56,7 @@ public class DatabaseUnavailableTests(EmbeddedApp fixture)
         var processed = await Eventually.WaitAsync(
             async () =>
             {
-                using var response = await http.GetAsync($"/events/{bidId}", TestContext.Timeout);
+                using var response = await http.GetAsync($"/events/{bidId}", TestContext.Current.CancellationToken);
                 return response.StatusCode == HttpStatusCode.OK ? await response.ReadObjectAsync() : null;
             },
             bid => bid is not null, $"bid {bidId} to be processed after the database came back");

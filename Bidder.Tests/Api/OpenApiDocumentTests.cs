@@ -17,7 +17,7 @@ public class OpenApiDocumentTests(EmbeddedApp fixture)
         // .ci/run lints this copy with a standard OpenAPI linter.
         var copy = Path.Combine(Repository.Root, ".artifacts", "openapi.json");
         Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
-        await File.WriteAllTextAsync(copy, document.ToJsonString(), TestContext.Timeout);
+        await File.WriteAllTextAsync(copy, document.ToJsonString(), TestContext.Current.CancellationToken);
 
         var paths = document["paths"]!.AsObject();
         string[][] expected =
@@ -117,10 +117,10 @@ public class OpenApiDocumentTests(EmbeddedApp fixture)
     [Fact]
     public async Task The_scalar_explorer_is_served()
     {
-        using var response = await _http.GetAsync("/scalar/", TestContext.Timeout);
+        using var response = await _http.GetAsync("/scalar/", TestContext.Current.CancellationToken);
 
         Assert.True(response.IsSuccessStatusCode);
-        var page = await response.Content.ReadAsStringAsync(TestContext.Timeout);
+        var page = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.Contains("<title>Bidder API</title>", page);
         Assert.Contains("\"url\":\"openapi/v1.json\"", page);
     }

@@ -156,7 +156,7 @@ public class PostBidTests(EmbeddedApp fixture)
     [Fact]
     public async Task A_bid_that_was_never_processed_is_not_found_yet()
     {
-        using var response = await _http.GetAsync($"/events/{Guid.CreateVersion7()}", TestContext.Timeout);
+        using var response = await _http.GetAsync($"/events/{Guid.CreateVersion7()}", TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Contains("still being processed", (await response.ReadObjectAsync())["detail"]!.GetValue<string>());
@@ -190,7 +190,7 @@ public class PostBidTests(EmbeddedApp fixture)
             request.Headers.Add("Idempotency-Key", idempotencyKey);
         }
 
-        return _http.SendAsync(request, TestContext.Timeout);
+        return _http.SendAsync(request, TestContext.Current.CancellationToken);
     }
 
     /// <summary>Every message on the bids topic whose payload carries this bid id, read from the start of every partition.</summary>

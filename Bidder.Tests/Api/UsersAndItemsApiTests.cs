@@ -81,7 +81,7 @@ public class UsersAndItemsApiTests(EmbeddedApp fixture)
             {
                 await _http.CreateUserAsync("concurrent");
             }
-        });
+        }, TestContext.Current.CancellationToken);
         List<JsonObject> walked;
         try
         {

@@ -52,7 +52,7 @@ public class BurstTests(EmbeddedApp fixture)
                 var value = n % 7 == 6 ? 100_000m + n : 1m + n / 100m;
                 using var response = await http.PostAsync("/events/", new StringContent(
                     $$"""{"item_id": "{{item}}", "user_id": "{{user}}", "value": {{value.ToString(CultureInfo.InvariantCulture)}}}""",
-                    Encoding.UTF8, "application/json"), TestContext.Timeout);
+                    Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
                 Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
                 posted.Add(((await response.ReadObjectAsync()).Id(), item, user, value));
             }
@@ -61,7 +61,7 @@ public class BurstTests(EmbeddedApp fixture)
         Assert.Equal(Bids, posted.Count);
         var store = new SqliteBidderStore((await fixture.ConnectionStringAsync("bidderdb"))!);
         var ids = posted.Select(p => Guid.Parse(p.Id)).ToList();
-        var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Timeout),
+        var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Current.CancellationToken),
             r => r.Count == ids.Count, "every posted bid to be processed", r => $"{r.Count} of {ids.Count}");
 
         foreach (var post in posted.Where(p => p.Value > 100_000m))
@@ -69,7 +69,7 @@ public class BurstTests(EmbeddedApp fixture)
             Assert.Equal(RejectReason.ValueTooHigh, recorded[Guid.Parse(post.Id)].Reason);
         }
 
-        var storedItems = await store.GetItemsAsync([.. items.Select(Guid.Parse)], TestContext.Timeout);
+        var storedItems = await store.GetItemsAsync([.. items.Select(Guid.Parse)], TestContext.Current.CancellationToken);
         var acceptedTotal = 0L;
         foreach (var itemBids in posted.GroupBy(p => p.Item))
         {
@@ -85,7 +85,7 @@ public class BurstTests(EmbeddedApp fixture)
         var userTotal = 0L;
         foreach (var user in users)
         {
-            userTotal += (await store.GetUserAsync(Guid.Parse(user), TestContext.Timeout))!.Bids;
+            userTotal += (await store.GetUserAsync(Guid.Parse(user), TestContext.Current.CancellationToken))!.Bids;
         }
 
         Assert.Equal(acceptedTotal, userTotal);

@@ -23,7 +23,7 @@ public class AppHostModelTests
         Assert.IsType<EmbeddedKafkaResource>(builder.Resource("kafka"));
         var database = Assert.IsType<EmbeddedSqliteResource>(builder.Resource("bidderdb"));
         Assert.EndsWith("bidder.db", database.DatabasePath);
-        Assert.Equal($"Data Source={database.DatabasePath}", await database.ConnectionStringExpression.GetValueAsync(default));
+        Assert.Equal($"Data Source={database.DatabasePath}", await database.ConnectionStringExpression.GetValueAsync(TestContext.Current.CancellationToken));
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public class EmbeddedAppTests(EmbeddedApp fixture)
     [InlineData("streamer")]
     public async Task Every_resource_is_running_and_healthy(string name)
     {
-        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(name, TestContext.Timeout);
+        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(name, HangGuard.Token);
         var snapshot = fixture.State(name).Snapshot;
 
         Assert.Equal(KnownResourceStates.Running, snapshot.State?.Text);
@@ -27,7 +27,7 @@ public class EmbeddedAppTests(EmbeddedApp fixture)
     [Fact]
     public async Task The_dashboard_links_the_api_to_its_scalar_explorer_and_openapi_document_and_both_answer()
     {
-        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync("api", TestContext.Timeout);
+        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync("api", HangGuard.Token);
         var urls = fixture.State("api").Snapshot.Urls;
         using var http = new HttpClient();
 
@@ -35,7 +35,7 @@ public class EmbeddedAppTests(EmbeddedApp fixture)
         {
             var link = Assert.Single(urls, u => u.DisplayProperties.DisplayName == text);
             Assert.EndsWith(path, link.Url, StringComparison.Ordinal);
-            using var response = await http.GetAsync(link.Url, TestContext.Timeout);
+            using var response = await http.GetAsync(link.Url, TestContext.Current.CancellationToken);
             Assert.True(response.IsSuccessStatusCode, $"{link.Url} answered {(int)response.StatusCode}");
         }
     }
@@ -49,8 +49,8 @@ public class EmbeddedAppTests(EmbeddedApp fixture)
 
         var health = await Eventually.WaitAsync(async () =>
         {
-            using var response = await http.GetAsync("/health", TestContext.Timeout);
-            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Timeout));
+            using var response = await http.GetAsync("/health", TestContext.Current.CancellationToken);
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         }, r => r.Item1 == 200, $"{service} /health to answer 200");
 
         Assert.Equal("Healthy", health.Item2);
@@ -80,7 +80,7 @@ public class EmbeddedAppTests(EmbeddedApp fixture)
             Acks = Acks.All,
             EnableIdempotence = true,
         }).Build();
-        var delivered = await producer.ProduceAsync("bids", new Message<string, string> { Key = key, Value = "hello" }, TestContext.Timeout);
+        var delivered = await producer.ProduceAsync("bids", new Message<string, string> { Key = key, Value = "hello" }, TestContext.Current.CancellationToken);
 
         using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
         {
@@ -89,7 +89,7 @@ public class EmbeddedAppTests(EmbeddedApp fixture)
             EnableAutoCommit = false,
         }).Build();
         consumer.Assign(delivered.TopicPartitionOffset);
-        var consumed = consumer.Consume(TestContext.Timeout);
+        var consumed = consumer.Consume(HangGuard.Token);
 
         Assert.Equal(key, consumed.Message.Key);
         Assert.Equal("hello", consumed.Message.Value);

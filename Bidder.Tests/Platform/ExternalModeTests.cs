@@ -25,9 +25,9 @@ public class ExternalModeTests
                 ["Bidder:Infrastructure=external", $"ConnectionStrings:kafka={cluster.BootstrapServers}", $"ConnectionStrings:bidderdb=Data Source={database}"],
                 "api", "streamer");
 
-            Assert.Equal(cluster.BootstrapServers, await app.GetConnectionStringAsync("kafka", TestContext.Timeout));
+            Assert.Equal(cluster.BootstrapServers, await app.GetConnectionStringAsync("kafka", TestContext.Current.CancellationToken));
             using var http = app.CreateHttpClient("api", "http");
-            Assert.Equal("Healthy", await http.GetStringAsync("/health", TestContext.Timeout));
+            Assert.Equal("Healthy", await http.GetStringAsync("/health", TestContext.Current.CancellationToken));
             Assert.True(File.Exists(database), "the API's database health check opened the configured file");
         }
         finally

@@ -15,7 +15,7 @@ public class ManifestTests
         {
             await PublishManifestAsync(output);
 
-            using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(output, TestContext.Timeout));
+            using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(output, TestContext.Current.CancellationToken));
             var resources = manifest.RootElement.GetProperty("resources");
             // Developer tools are not deployed.
             Assert.False(resources.TryGetProperty("kafka-kafka-ui", out _));
@@ -68,9 +68,9 @@ public class ManifestTests
         start.Environment["Bidder__Infrastructure"] = "auto";
 
         using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Timeout);
-        var stderr = process.StandardError.ReadToEndAsync(TestContext.Timeout);
-        await process.WaitForExitAsync(TestContext.Timeout);
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(HangGuard.Token);
 
         Assert.True(process.ExitCode == 0, $"manifest publish exited with {process.ExitCode}:\n{await stdout}\n{await stderr}");
     }

@@ -32,8 +32,8 @@ public class MockKafkaClusterTests
             EnableIdempotence = true,
         }).Build();
 
-        var first = await producer.ProduceAsync("bids", new Message<string, string> { Key = "item-1", Value = "a" }, TestContext.Timeout);
-        var second = await producer.ProduceAsync("bids", new Message<string, string> { Key = "item-1", Value = "b" }, TestContext.Timeout);
+        var first = await producer.ProduceAsync("bids", new Message<string, string> { Key = "item-1", Value = "a" }, TestContext.Current.CancellationToken);
+        var second = await producer.ProduceAsync("bids", new Message<string, string> { Key = "item-1", Value = "b" }, TestContext.Current.CancellationToken);
 
         Assert.Equal(PersistenceStatus.Persisted, second.Status);
         Assert.Equal(first.Partition, second.Partition);
@@ -51,16 +51,16 @@ public class MockKafkaClusterTests
             MessageTimeoutMs = 1500,
             ReconnectBackoffMaxMs = 500,
         }).SetLogHandler((_, _) => { }).Build();
-        await producer.ProduceAsync("bids", new Message<string, string> { Key = "k", Value = "warm-up" }, TestContext.Timeout);
+        await producer.ProduceAsync("bids", new Message<string, string> { Key = "k", Value = "warm-up" }, TestContext.Current.CancellationToken);
 
         cluster.SetBrokerDown();
         var failure = await Assert.ThrowsAsync<ProduceException<string, string>>(() =>
-            producer.ProduceAsync("bids", new Message<string, string> { Key = "k", Value = "lost?" }, TestContext.Timeout));
+            producer.ProduceAsync("bids", new Message<string, string> { Key = "k", Value = "lost?" }, TestContext.Current.CancellationToken));
         Assert.Equal(PersistenceStatus.NotPersisted, failure.DeliveryResult.Status);
 
         cluster.SetBrokerUp();
         // The client reconnects with its own backoff: wait for the first delivery rather than guess how long that takes.
-        var deadline = TestContext.Timeout;
+        var deadline = HangGuard.Token;
         DeliveryResult<string, string>? delivered = null;
         while (delivered is null)
         {

@@ -27,7 +27,7 @@ public class TraceTests(EmbeddedApp fixture)
             Content = new StringContent($$"""{"item_id": "{{item.Id()}}", "user_id": "{{user.Id()}}", "value": 7}""", System.Text.Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
-        using var response = await http.SendAsync(request, TestContext.Timeout);
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
 
         var spans = await Eventually.WaitAsync(

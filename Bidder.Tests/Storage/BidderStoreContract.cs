@@ -15,7 +15,7 @@ public abstract class BidderStoreContract
     /// <summary>A fresh, initialized, empty store.</summary>
     protected abstract Task<IBidderStore> CreateStoreAsync();
 
-    [SkippableFact]
+    [Fact]
     public async Task A_created_user_reads_back_exactly_unicode_included()
     {
         var store = await CreateStoreAsync();
@@ -27,7 +27,7 @@ public abstract class BidderStoreContract
         Assert.Null(await store.GetUserAsync(Guid.CreateVersion7(), Timeout));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task A_created_item_reads_back_exactly()
     {
         var store = await CreateStoreAsync();
@@ -41,7 +41,7 @@ public abstract class BidderStoreContract
         Assert.Equal(item.Pictures, read.Pictures);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Walking_all_pages_returns_every_user_once_newest_first()
     {
         var store = await CreateStoreAsync();
@@ -56,7 +56,7 @@ public abstract class BidderStoreContract
         Assert.Equal(users.Select(u => u.Id).Reverse(), walked.Select(u => u.Id));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Pages_stay_exact_while_records_are_added_between_them()
     {
         var store = await CreateStoreAsync();
@@ -87,7 +87,7 @@ public abstract class BidderStoreContract
         Assert.Equal(existing.Select(u => u.Id).Reverse(), seen);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Items_filter_by_open_and_closed_at_a_given_time()
     {
         var store = await CreateStoreAsync();
@@ -106,7 +106,7 @@ public abstract class BidderStoreContract
         Assert.Equal([open.Id, closed.Id], allPage.Items.Select(i => i.Id));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task A_recorded_batch_stores_bids_moves_counters_and_sets_the_winner()
     {
         var store = await CreateStoreAsync();
@@ -127,7 +127,7 @@ public abstract class BidderStoreContract
         Assert.Equal(first, await store.GetBidAsync(first.Id, Timeout));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Replaying_a_batch_changes_nothing()
     {
         var store = await CreateStoreAsync();
@@ -143,7 +143,7 @@ public abstract class BidderStoreContract
         Assert.Single((await store.ListBidsAsync(null, new PageRequest(10, null), Timeout)).Items);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task An_older_item_state_never_overwrites_a_newer_one()
     {
         var store = await CreateStoreAsync();
@@ -157,7 +157,7 @@ public abstract class BidderStoreContract
         Assert.Equal(40m, (await store.GetItemAsync(item.Id, Timeout))!.WinningBid);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Item_bids_list_accepted_bids_highest_first_across_pages()
     {
         var store = await CreateStoreAsync();
@@ -171,7 +171,7 @@ public abstract class BidderStoreContract
         Assert.Equal(accepted.OrderByDescending(b => b.Value).Select(b => b.Id), walked.Select(b => b.Id));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Bids_list_newest_first_by_status_and_by_user()
     {
         var store = await CreateStoreAsync();
@@ -192,7 +192,7 @@ public abstract class BidderStoreContract
         Assert.Equal([b1.Id], (await store.ListUserBidsAsync(bob.Id, null, all, Timeout)).Items.Select(b => b.Id));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Batch_lookups_return_only_what_exists()
     {
         var store = await CreateStoreAsync();
@@ -207,7 +207,7 @@ public abstract class BidderStoreContract
         Assert.Equal([user.Id], users);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task An_idempotency_key_maps_to_the_first_bid_posted_with_it()
     {
         var store = await CreateStoreAsync();
@@ -226,7 +226,7 @@ public abstract class BidderStoreContract
         Assert.Equal(first, afterProduce.Bid);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Idempotency_keys_past_their_lifetime_are_forgotten_and_newer_ones_kept()
     {
         var store = await CreateStoreAsync();
@@ -244,7 +244,7 @@ public abstract class BidderStoreContract
         Assert.Equal(bid, (await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(recent, "hash", other, false, T0.AddHours(2), IdempotencyRecord.Released), Timeout)).Bid);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task An_idempotency_lease_moves_only_from_where_it_was_seen_and_not_once_the_bid_is_produced()
     {
         var store = await CreateStoreAsync();
@@ -266,7 +266,7 @@ public abstract class BidderStoreContract
         Assert.False(await store.RenewIdempotencyLeaseAsync(key, T0.AddMinutes(1), T0.AddMinutes(3), Timeout));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task A_bid_of_any_decimal_value_is_recorded_and_reads_back_exactly()
     {
         var store = await CreateStoreAsync();
@@ -285,7 +285,7 @@ public abstract class BidderStoreContract
 
     // Seen failing before the value guard: the stored state compared counts only, so a state with more
     // bids and a lower winning bid (a re-applied older win) overwrote the winner.
-    [SkippableFact]
+    [Fact]
     public async Task No_item_state_can_lower_the_winning_bid()
     {
         var store = await CreateStoreAsync();
@@ -302,7 +302,7 @@ public abstract class BidderStoreContract
         Assert.Equal(2, stored.Bids);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task A_batch_recorded_to_the_end_leaves_no_incomplete_bids()
     {
         var store = await CreateStoreAsync();
@@ -314,7 +314,7 @@ public abstract class BidderStoreContract
         Assert.Empty(await store.FindIncompleteBidsAsync([bid.Id], Timeout));
     }
 
-    private static CancellationToken Timeout => TestContext.Timeout;
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     private static async Task<List<T>> WalkAsync<T>(Func<PageRequest, Task<Page<T>>> list, int limit)
     {

@@ -32,7 +32,7 @@ public class ChangelogRestorerTests
             })
             {
                 await producer.ProduceAsync(new TopicPartition(topics.ItemChangelog.Name, 0),
-                    new Message<string, byte[]> { Key = record.ItemId.ToString(), Value = PipelineJson.Serialize(record) }, TestContext.Timeout);
+                    new Message<string, byte[]> { Key = record.ItemId.ToString(), Value = PipelineJson.Serialize(record) }, TestContext.Current.CancellationToken);
             }
         }
 

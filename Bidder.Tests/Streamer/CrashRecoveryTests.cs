@@ -32,9 +32,9 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
         {
             // Kill it mid-stream: once it has made some progress on this chunk. Counted before the chunk is
             // produced: counted after, a streamer that took the whole chunk meanwhile had no progress left to make.
-            var before = (await store.GetBidsAsync(ids, TestContext.Timeout)).Count;
+            var before = (await store.GetBidsAsync(ids, TestContext.Current.CancellationToken)).Count;
             stream.Produce(bootstrapServers, round * chunk, (round + 1) * chunk);
-            await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Timeout), r => r.Count > before, "the streamer to make progress",
+            await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Current.CancellationToken), r => r.Count > before, "the streamer to make progress",
                 r => $"{r.Count} of {ids.Count} recorded, {before} before this chunk");
             KillStreamer(bootstrapServers);
             await RestartStreamerAsync(fixture.App);
@@ -76,10 +76,10 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
     internal static async Task RestartStreamerAsync(DistributedApplication app)
     {
         await app.ResourceNotifications.WaitForResourceAsync("streamer",
-            e => e.Snapshot.State?.Text is "Exited" or "Finished" or "FailedToStart", TestContext.Timeout);
-        var result = await app.ResourceCommands.ExecuteCommandAsync("streamer", KnownResourceCommands.StartCommand, TestContext.Timeout);
+            e => e.Snapshot.State?.Text is "Exited" or "Finished" or "FailedToStart", TestContext.Current.CancellationToken);
+        var result = await app.ResourceCommands.ExecuteCommandAsync("streamer", KnownResourceCommands.StartCommand, TestContext.Current.CancellationToken);
         Assert.True(result.Success, result.Message);
         await app.ResourceNotifications.WaitForResourceAsync("streamer",
-            e => e.Snapshot.State?.Text == KnownResourceStates.Running && e.Snapshot.HealthStatus == HealthStatus.Healthy, TestContext.Timeout);
+            e => e.Snapshot.State?.Text == KnownResourceStates.Running && e.Snapshot.HealthStatus == HealthStatus.Healthy, TestContext.Current.CancellationToken);
     }
 }

@@ -40,7 +40,7 @@ public class FaultTests(EmbeddedApp fixture)
         cluster.SetBrokerRoundTrip(TimeSpan.FromMilliseconds(150));
         stream.Produce(bootstrapServers, quarter, 2 * quarter);
         cluster.SetBrokerDown();
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
         cluster.SetBrokerUp();
         cluster.SetBrokerRoundTrip(TimeSpan.Zero);
 
@@ -48,7 +48,7 @@ public class FaultTests(EmbeddedApp fixture)
         await using (await Seed.LockDatabaseAsync(database))
         {
             stream.Produce(bootstrapServers, 2 * quarter, 3 * quarter);
-            await Task.Delay(TimeSpan.FromSeconds(7));
+            await Task.Delay(TimeSpan.FromSeconds(7), TestContext.Current.CancellationToken);
         }
 
         stream.Produce(bootstrapServers, 3 * quarter);
@@ -81,14 +81,14 @@ public class FaultTests(EmbeddedApp fixture)
             // Same key as the good bid: the same partition, which must not be stuck behind the poison.
             foreach (var value in poison)
             {
-                await producer.ProduceAsync("bids", new Message<string, byte[]> { Key = item.ToString(), Value = value }, TestContext.Timeout);
+                await producer.ProduceAsync("bids", new Message<string, byte[]> { Key = item.ToString(), Value = value }, TestContext.Current.CancellationToken);
             }
 
-            await producer.ProduceAsync("bids", new Message<string, byte[]> { Key = item.ToString(), Value = after.ToUtf8Json() }, TestContext.Timeout);
+            await producer.ProduceAsync("bids", new Message<string, byte[]> { Key = item.ToString(), Value = after.ToUtf8Json() }, TestContext.Current.CancellationToken);
         }
 
         var store = new SqliteBidderStore((await fixture.ConnectionStringAsync("bidderdb"))!);
-        var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([after.Id], TestContext.Timeout), r => r.Count == 1, "the bid after the poison");
+        var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([after.Id], TestContext.Current.CancellationToken), r => r.Count == 1, "the bid after the poison");
         Assert.Equal(Bidder.Domain.BidStatus.Accepted, recorded[after.Id].Status);
 
         var malformed = TopicReader.ReadAll(bootstrapServers, "invalid-bids")

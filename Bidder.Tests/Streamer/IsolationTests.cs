@@ -36,29 +36,29 @@ public sealed class IsolationTests : IDisposable
         cluster.CreateTopic(topics.ItemChangelog.Name, topics.ItemChangelog.Partitions);
         var database = $"Data Source={Path.Combine(_folder.FullName, "bidder.db")}";
         var store = new SqliteBidderStore(database);
-        await store.InitializeAsync(TestContext.Timeout);
+        await store.InitializeAsync(TestContext.Current.CancellationToken);
         var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var user = new User(Guid.CreateVersion7(), "alice", 0, now);
         var item = new Item(Guid.CreateVersion7(), "lamp", 1m, 0m, null, null, "EUR", [], 0, now, now.AddDays(1));
-        await store.CreateUserAsync(user, TestContext.Timeout);
-        await store.CreateItemAsync(item, TestContext.Timeout);
+        await store.CreateUserAsync(user, TestContext.Current.CancellationToken);
+        await store.CreateItemAsync(item, TestContext.Current.CancellationToken);
         var bids = Enumerable.Range(1, 10).Select(i => new BidMessage(1, Guid.CreateVersion7(), item.Id, user.Id, i * 10m, "web", now)).ToList();
         var cursed = bids[4];
 
         // Produced before the streamer starts, so its first poll takes them as one batch.
         Produce(cluster.BootstrapServers, topics.Bids.Name, bids);
         using var host = StartStreamer(cluster.BootstrapServers, database, ThrowingStore.Wrap(store, cursed.Id));
-        await host.StartAsync(TestContext.Timeout);
+        await host.StartAsync(TestContext.Current.CancellationToken);
         try
         {
-            var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([.. bids.Select(b => b.Id)], TestContext.Timeout),
+            var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([.. bids.Select(b => b.Id)], TestContext.Current.CancellationToken),
                 r => r.Count == bids.Count - 1, "every bid but the cursed one to be recorded", r => $"{r.Count} recorded");
             Assert.DoesNotContain(cursed.Id, recorded.Keys);
 
-            var stored = await store.GetItemAsync(item.Id, TestContext.Timeout);
+            var stored = await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken);
             Assert.Equal(100m, stored!.WinningBid);
             Assert.Equal(9, stored.Bids);
-            Assert.Equal(9, (await store.GetUserAsync(user.Id, TestContext.Timeout))!.Bids);
+            Assert.Equal(9, (await store.GetUserAsync(user.Id, TestContext.Current.CancellationToken))!.Bids);
 
             var reject = TopicReader.ReadAll(cluster.BootstrapServers, topics.InvalidBids.Name)
                 .Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Message.Value)!.AsObject())
@@ -69,11 +69,11 @@ public sealed class IsolationTests : IDisposable
             // The partition goes on: a later bid is processed.
             var later = new BidMessage(1, Guid.CreateVersion7(), item.Id, user.Id, 500m, "web", now);
             Produce(cluster.BootstrapServers, topics.Bids.Name, [later]);
-            await Eventually.WaitAsync(() => store.GetBidsAsync([later.Id], TestContext.Timeout), r => r.Count == 1, "the later bid to be recorded");
+            await Eventually.WaitAsync(() => store.GetBidsAsync([later.Id], TestContext.Current.CancellationToken), r => r.Count == 1, "the later bid to be recorded");
         }
         finally
         {
-            await host.StopAsync(TestContext.Timeout);
+            await host.StopAsync(TestContext.Current.CancellationToken);
         }
     }
 

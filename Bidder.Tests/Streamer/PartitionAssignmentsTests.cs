@@ -32,7 +32,7 @@ public class PartitionAssignmentsTests
 
         Assert.True(assignments.IsAssigned(1));
         Assert.False(table.Holds(1));
-        var degraded = await health.CheckHealthAsync(new HealthCheckContext());
+        var degraded = await health.CheckHealthAsync(new HealthCheckContext(), TestContext.Current.CancellationToken);
         Assert.NotEqual(HealthStatus.Healthy, degraded.Status);
         Assert.Contains("restoring the item table", degraded.Description);
 
@@ -40,7 +40,7 @@ public class PartitionAssignmentsTests
         assignments.RestoreUnrestored(force: true);
 
         Assert.True(table.Holds(1));
-        Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync(new HealthCheckContext())).Status);
+        Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync(new HealthCheckContext(), TestContext.Current.CancellationToken)).Status);
 
         // Revoked, the partition leaves with its table and its loss-detection position; what was fetched under
         // the old generation is no longer this streamer's to process.

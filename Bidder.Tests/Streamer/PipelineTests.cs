@@ -89,7 +89,7 @@ public class PipelineTests(EmbeddedApp fixture)
         var original = TopicReader.ReadAll(bootstrapServers, "bids").Single(r => r.Message.Value is { } value && Encoding.UTF8.GetString(value).Contains(first, StringComparison.Ordinal));
         using (var producer = new Confluent.Kafka.ProducerBuilder<string, byte[]>(new Confluent.Kafka.ProducerConfig { BootstrapServers = bootstrapServers }).Build())
         {
-            await producer.ProduceAsync("bids", new Confluent.Kafka.Message<string, byte[]> { Key = original.Message.Key, Value = original.Message.Value }, TestContext.Timeout);
+            await producer.ProduceAsync("bids", new Confluent.Kafka.Message<string, byte[]> { Key = original.Message.Key, Value = original.Message.Value }, TestContext.Current.CancellationToken);
         }
 
         var after = await ProcessedAsync(await PostAsync(item, alice, 150m));
@@ -115,7 +115,7 @@ public class PipelineTests(EmbeddedApp fixture)
     {
         var status = await Eventually.WaitAsync(async () =>
         {
-            using var response = await _http.GetAsync($"/events/{bidId}", TestContext.Timeout);
+            using var response = await _http.GetAsync($"/events/{bidId}", TestContext.Current.CancellationToken);
             return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
         }, r => r.StatusCode == HttpStatusCode.OK, $"bid {bidId} to be processed");
         return JsonNode.Parse(status.Body)!.AsObject();

@@ -29,15 +29,15 @@ public class PoisonTableTests(EmbeddedApp fixture)
         {
             foreach (var poison in table)
             {
-                landed[poison.Name] = (await producer.ProduceAsync("bids", poison.ToMessage(), TestContext.Timeout)).TopicPartitionOffset;
+                landed[poison.Name] = (await producer.ProduceAsync("bids", poison.ToMessage(), TestContext.Current.CancellationToken)).TopicPartitionOffset;
             }
 
-            await producer.ProduceAsync("bids", new Message<string, byte[]> { Key = item.ToString(), Value = after.ToUtf8Json(), Timestamp = new Timestamp(after.BidDate) }, TestContext.Timeout);
+            await producer.ProduceAsync("bids", new Message<string, byte[]> { Key = item.ToString(), Value = after.ToUtf8Json(), Timestamp = new Timestamp(after.BidDate) }, TestContext.Current.CancellationToken);
         }
 
         var processed = await Eventually.WaitAsync(async () =>
         {
-            using var response = await http.GetAsync($"/events/{after.Id}", TestContext.Timeout);
+            using var response = await http.GetAsync($"/events/{after.Id}", TestContext.Current.CancellationToken);
             return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
         }, r => r.StatusCode == HttpStatusCode.OK, "the bid after the poison to be processed");
         Assert.Equal("accepted", JsonNode.Parse(processed.Body)!["status"]!.GetValue<string>());

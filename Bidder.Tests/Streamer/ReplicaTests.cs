@@ -19,7 +19,7 @@ public class ReplicaTests
     {
         await using var app = await EmbeddedApp.StartAsync(["Bidder:Infrastructure=embedded", "Bidder:Streamer:Replicas=2"], "kafka", "bidderdb", "api");
         var healthyReplicas = new HashSet<string>();
-        await foreach (var update in app.ResourceNotifications.WatchAsync(TestContext.Timeout))
+        await foreach (var update in app.ResourceNotifications.WatchAsync(TestContext.Current.CancellationToken))
         {
             if (update.Resource.Name == "streamer" && update.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy
                 && healthyReplicas.Add(update.ResourceId) && healthyReplicas.Count == 2)
@@ -29,8 +29,8 @@ public class ReplicaTests
         }
 
         using var http = app.CreateHttpClient("api", "http");
-        var database = (await app.GetConnectionStringAsync("bidderdb", TestContext.Timeout))!;
-        var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Timeout))!;
+        var database = (await app.GetConnectionStringAsync("bidderdb", TestContext.Current.CancellationToken))!;
+        var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Current.CancellationToken))!;
         var (users, items) = await Seed.UsersAndItemsAsync(http, database, userCount: 20, itemCount: 40, initBidBase: 5m, "replica");
 
         var stream = new BidStream(seed: 42, users, items, count: 3000);
@@ -45,15 +45,15 @@ public class ReplicaTests
     {
         await using var app = await EmbeddedApp.StartAsync(["Bidder:Infrastructure=embedded"]);
         using var http = app.CreateHttpClient("api", "http");
-        var database = (await app.GetConnectionStringAsync("bidderdb", TestContext.Timeout))!;
-        var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Timeout))!;
+        var database = (await app.GetConnectionStringAsync("bidderdb", TestContext.Current.CancellationToken))!;
+        var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Current.CancellationToken))!;
         var store = new SqliteBidderStore(database);
         var (users, items) = await Seed.UsersAndItemsAsync(http, database, userCount: 20, itemCount: 40, initBidBase: 5m, "replica");
 
         var stream = new BidStream(seed: 43, users, items, count: 4000);
         var ids = stream.Bids.Select(b => b.Id).ToList();
         stream.Produce(bootstrapServers, 0, stream.Count / 2);
-        await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Timeout), r => r.Count > 0, "the first streamer to make progress");
+        await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Current.CancellationToken), r => r.Count > 0, "the first streamer to make progress");
 
         // A second streamer process, configured exactly like the AppHost's, joins the group while bids are processed.
         using var second = StartSecondStreamer(bootstrapServers);
@@ -74,7 +74,7 @@ public class ReplicaTests
         finally
         {
             second.Kill(entireProcessTree: true);
-            await second.WaitForExitAsync(TestContext.Timeout);
+            await second.WaitForExitAsync(HangGuard.Token);
         }
     }
 

@@ -30,7 +30,7 @@ public class RetentionTests
         using var http = app.CreateHttpClient("api", "http");
         var user = Guid.Parse((await http.CreateUserAsync("retention")).Id());
         var item = Guid.Parse((await http.CreateItemAsync(initBid: 1m)).Id());
-        var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Timeout))!;
+        var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Current.CancellationToken))!;
 
         CrashRecoveryTests.KillStreamer(bootstrapServers);
         // About 10 MB for the item's one partition: twice what the embedded broker keeps.
@@ -54,7 +54,7 @@ public class RetentionTests
 
         var logs = app.Services.GetRequiredService<ResourceLoggerService>();
         var instance = app.ResourceNotifications.TryGetCurrentState("streamer", out var state) ? state.ResourceId : "streamer";
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Timeout);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         string? report = null;
         await foreach (var batch in logs.WatchAsync(instance).WithCancellation(timeout.Token))
         {

@@ -8,22 +8,22 @@ namespace Bidder.Tests.Support;
 internal static class ApiClient
 {
     public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient http, string path, string json, string contentType = "application/json") =>
-        http.PostAsync(path, new StringContent(json, Encoding.UTF8, contentType), TestContext.Timeout);
+        http.PostAsync(path, new StringContent(json, Encoding.UTF8, contentType), TestContext.Current.CancellationToken);
 
     public static async Task<JsonObject> ReadObjectAsync(this HttpResponseMessage response) =>
-        (JsonNode.Parse(await response.Content.ReadAsStringAsync(TestContext.Timeout)) as JsonObject)
+        (JsonNode.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)) as JsonObject)
         ?? throw new InvalidOperationException("The body is not a JSON object.");
 
     public static async Task<JsonObject> GetObjectAsync(this HttpClient http, string path)
     {
-        using var response = await http.GetAsync(path, TestContext.Timeout);
+        using var response = await http.GetAsync(path, TestContext.Current.CancellationToken);
         Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         return await response.ReadObjectAsync();
     }
 
     public static async Task<JsonObject> CreateUserAsync(this HttpClient http, string name = "bidder")
     {
-        using var response = await http.PostAsJsonAsync("/users/", new { name }, TestContext.Timeout);
+        using var response = await http.PostAsJsonAsync("/users/", new { name }, TestContext.Current.CancellationToken);
         Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
         return await response.ReadObjectAsync();
     }
@@ -35,7 +35,7 @@ internal static class ApiClient
             ["name"] = name,
             ["init_bid"] = initBid,
             ["bidding_enddate"] = (end ?? DateTimeOffset.UtcNow.AddDays(1)).ToString("O"),
-        }, TestContext.Timeout);
+        }, TestContext.Current.CancellationToken);
         Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
         return await response.ReadObjectAsync();
     }

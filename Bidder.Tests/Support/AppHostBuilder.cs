@@ -10,17 +10,11 @@ internal static class AppHostBuilder
     public static Task<IDistributedApplicationTestingBuilder> CreateAsync(string mode, params string[] settings) =>
         DistributedApplicationTestingBuilder.CreateAsync<Projects.Bidder_AppHost>(
             [$"Bidder:Infrastructure={mode}", .. settings],
-            TestContext.Timeout);
+            TestContext.Current.CancellationToken);
 
     public static IResource Resource(this IDistributedApplicationTestingBuilder builder, string name) =>
         Assert.Single(builder.Resources, r => r.Name == name);
 
     public static T Resource<T>(this IDistributedApplicationTestingBuilder builder, string name) where T : IResource =>
         Assert.IsAssignableFrom<T>(builder.Resource(name));
-}
-
-internal static class TestContext
-{
-    /// <summary>A guard against hangs, not a performance assertion: every wait in the suite ends by then.</summary>
-    public static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromMinutes(3)).Token;
 }

@@ -158,7 +158,7 @@ internal sealed class BidStream
 
         // Every item and user: the winner and the counts.
         var store = new SqliteBidderStore(database);
-        var storedItems = await store.GetItemsAsync([.. items.Select(i => i.Id)], TestContext.Timeout);
+        var storedItems = await store.GetItemsAsync([.. items.Select(i => i.Id)], TestContext.Current.CancellationToken);
         foreach (var item in items)
         {
             var stored = storedItems[item.Id];
@@ -171,7 +171,7 @@ internal sealed class BidStream
 
         foreach (var user in users)
         {
-            Assert.Equal(expected.UserCounts.GetValueOrDefault(user), (await store.GetUserAsync(user, TestContext.Timeout))!.Bids);
+            Assert.Equal(expected.UserCounts.GetValueOrDefault(user), (await store.GetUserAsync(user, TestContext.Current.CancellationToken))!.Bids);
         }
 
         // The topics: every reject once or more (consumers dedupe by event id), the poison messages, and each item's last state.
@@ -208,7 +208,7 @@ internal sealed class BidStream
     {
         var store = new SqliteBidderStore(databaseConnectionString);
         var ids = Bids.Select(b => b.Id).ToList();
-        return await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Timeout),
+        return await Eventually.WaitAsync(() => store.GetBidsAsync(ids, TestContext.Current.CancellationToken),
             recorded => recorded.Count == ids.Count, $"all {ids.Count} bids of the stream to be recorded", recorded => $"{recorded.Count} recorded");
     }
 

@@ -17,13 +17,13 @@ public sealed class EmbeddedApp : IAsyncLifetime
     /// <summary>Where the services' spans go (the dashboard's part, which the tests leave out).</summary>
     public OtlpSink Telemetry { get; private set; } = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         Telemetry = await OtlpSink.StartAsync();
         App = await StartAsync(["Bidder:Infrastructure=embedded"], Telemetry);
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         if (App is not null)
         {
@@ -43,15 +43,15 @@ public sealed class EmbeddedApp : IAsyncLifetime
     public static async Task<DistributedApplication> StartAsync(string[] args, OtlpSink? telemetry, params string[] waitFor)
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Bidder_AppHost>(
-            args, (options, _) => options.DisableDashboard = true, TestContext.Timeout);
+            args, (options, _) => options.DisableDashboard = true, TestContext.Current.CancellationToken);
         telemetry?.ExportFrom(builder);
-        var app = await builder.BuildAsync(TestContext.Timeout);
+        var app = await builder.BuildAsync(TestContext.Current.CancellationToken);
         try
         {
-            await app.StartAsync(TestContext.Timeout);
+            await app.StartAsync(HangGuard.Token);
             foreach (var name in waitFor.Length > 0 ? waitFor : ResourceNames)
             {
-                await app.ResourceNotifications.WaitForResourceHealthyAsync(name, TestContext.Timeout);
+                await app.ResourceNotifications.WaitForResourceHealthyAsync(name, HangGuard.Token);
             }
         }
         catch
@@ -68,11 +68,11 @@ public sealed class EmbeddedApp : IAsyncLifetime
     {
         foreach (var name in ResourceNames)
         {
-            await App.ResourceNotifications.WaitForResourceHealthyAsync(name, TestContext.Timeout);
+            await App.ResourceNotifications.WaitForResourceHealthyAsync(name, HangGuard.Token);
         }
     }
 
-    public Task<string?> ConnectionStringAsync(string name) => App.GetConnectionStringAsync(name, TestContext.Timeout).AsTask();
+    public Task<string?> ConnectionStringAsync(string name) => App.GetConnectionStringAsync(name, TestContext.Current.CancellationToken).AsTask();
 
     public ResourceEvent State(string name) =>
         App.ResourceNotifications.TryGetCurrentState(name, out var state)

@@ -52,7 +52,7 @@ public sealed class OtlpSink : IAsyncDisposable
             // An empty Export*ServiceResponse: full success.
             return Results.Bytes([], "application/x-protobuf");
         });
-        await sink._server.StartAsync(TestContext.Timeout);
+        await sink._server.StartAsync(TestContext.Current.CancellationToken);
         sink.Endpoint = sink._server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return sink;
     }

@@ -22,7 +22,7 @@ internal static class Seed
         for (var i = 0; i < itemCount; i++)
         {
             var created = await http.CreateItemAsync(initBid: initBidBase + i, end: DateTimeOffset.UtcNow.AddDays(2), name: $"{prefix} item {i}");
-            items.Add((await store.GetItemAsync(Guid.Parse(created.Id()), TestContext.Timeout))!);
+            items.Add((await store.GetItemAsync(Guid.Parse(created.Id()), TestContext.Current.CancellationToken))!);
         }
 
         return (users, items);
@@ -39,12 +39,12 @@ internal static class Seed
     public static async Task<IAsyncDisposable> LockDatabaseAsync(string databaseConnectionString)
     {
         var connection = new SqliteConnection(databaseConnectionString);
-        await connection.OpenAsync(TestContext.Timeout);
-        var transaction = await connection.BeginTransactionAsync(TestContext.Timeout);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        var transaction = await connection.BeginTransactionAsync(TestContext.Current.CancellationToken);
         await using (var write = connection.CreateCommand())
         {
             write.CommandText = "UPDATE users SET bids = bids WHERE 0";
-            await write.ExecuteNonQueryAsync(TestContext.Timeout);
+            await write.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
         }
 
         return new Lock(connection, transaction);

@@ -16,7 +16,7 @@ internal static class TopicReader
         }).Build();
 
         var records = new List<ConsumeResult<string, byte[]>>();
-        var deadline = TestContext.Timeout;
+        var deadline = HangGuard.Token;
         foreach (var partition in admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions)
         {
             var topicPartition = new TopicPartition(topic, partition.PartitionId);
@@ -45,7 +45,7 @@ internal static class Eventually
 {
     public static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, Func<T, string>? describe = null)
     {
-        var deadline = TestContext.Timeout;
+        var deadline = HangGuard.Token;
         T value;
         while (!done(value = await read()))
         {
