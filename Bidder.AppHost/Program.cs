@@ -8,14 +8,35 @@ var infrastructure = BidderInfrastructure.Create(builder);
 var kafka = infrastructure.AddKafka("kafka");
 var bidderdb = infrastructure.AddDatabase("bidderdb", databaseName: "bidder");
 
+// The first administrator's password: generated once and kept in the AppHost's user secrets (the dashboard
+// shows it under Parameters), or set as Parameters:admin-password.
+var adminPassword = builder.AddParameter("admin-password",
+    new GenerateParameterDefault { MinLength = 20, Special = false }, secret: true, persist: true);
+
+var identity = builder.AddProject<Projects.Bidder_Identity>("identity")
+    .WithReference(bidderdb).WaitFor(bidderdb)
+    .WithEnvironment("Bidder__Identity__AdminPassword", adminPassword)
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health")
+    .WithUrlForEndpoint("http", _ => new() { Url = "/.well-known/openid-configuration", DisplayText = "OpenID Connect discovery" });
+infrastructure.ConfigureIdentity(identity);
+infrastructure.PassOn(identity, "Bidder:RateLimits");
+infrastructure.PassOn(identity, "Bidder:Identity");
+
 var api = builder.AddProject<Projects.Bidder_Api>("api")
     .WithReference(kafka).WaitFor(kafka)
     .WithReference(bidderdb).WaitFor(bidderdb)
+    .WithEnvironment("Bidder__Identity__Authority", identity.GetEndpoint("http")).WaitFor(identity)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithUrlForEndpoint("http", _ => new() { Url = "/scalar", DisplayText = "Scalar API explorer" })
     .WithUrlForEndpoint("http", _ => new() { Url = "/openapi/v1.json", DisplayText = "OpenAPI document" });
 infrastructure.ConfigureTopics(api);
+infrastructure.PassOn(api, "Bidder:RateLimits");
+
+// Tokens name the identity service's own URL as their issuer; a registered user's Location is on the API.
+identity.WithEnvironment("Bidder__Identity__Issuer", identity.GetEndpoint("http"))
+    .WithEnvironment("Bidder__Identity__ApiUrl", api.GetEndpoint("http"));
 
 var streamer = builder.AddProject<Projects.Bidder_Streamer>("streamer")
     .WithReference(kafka).WaitFor(kafka)

@@ -9,6 +9,7 @@ public static class RejectReason
     public const string ValueTooHigh = "value_too_high";
     public const string UnknownUser = "unknown_user";
     public const string UnknownItem = "unknown_item";
+    public const string OwnItem = "own_item";
     public const string AuctionClosed = "auction_closed";
     public const string BelowInitBid = "below_init_bid";
     public const string TooLow = "too_low";
@@ -19,7 +20,7 @@ public static class RejectReason
     /// </summary>
     public const string Unprocessable = "unprocessable";
 
-    public static readonly IReadOnlyList<string> All = [Malformed, ValueTooHigh, UnknownUser, UnknownItem, AuctionClosed, BelowInitBid, TooLow, Unprocessable];
+    public static readonly IReadOnlyList<string> All = [Malformed, ValueTooHigh, UnknownUser, UnknownItem, OwnItem, AuctionClosed, BelowInitBid, TooLow, Unprocessable];
 }
 
 /// <summary>A rule's verdict: accepted (no reason), or rejected with the first failing rule's code and a sentence for people.</summary>
@@ -63,6 +64,13 @@ public sealed class BidRules(decimal maxBidValue)
         if (item is null)
         {
             return Verdict.Reject(RejectReason.UnknownItem, $"There is no item {bid.ItemId}.");
+        }
+
+        // Before the auction's own rules: a seller bidding up their own item is never a fair bid, open or closed.
+        // An item without a known seller (created before items knew theirs) never meets this rule.
+        if (item.SellerId is { } seller && bid.UserId == seller)
+        {
+            return Verdict.Reject(RejectReason.OwnItem, "A seller cannot bid on their own item.");
         }
 
         if (bid.BidDate >= item.BiddingEndDate)

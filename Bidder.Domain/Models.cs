@@ -5,7 +5,8 @@ public sealed record User(Guid Id, string Name, long Bids, DateTimeOffset Create
 
 /// <summary>
 /// An auction. The winning fields are 0/null until a bid wins; <see cref="Bids"/> counts accepted bids.
-/// Money is a decimal with at most 2 fraction digits.
+/// Money is a decimal with at most 2 fraction digits. <see cref="SellerId"/> is the user selling it, who
+/// cannot bid on it: null for items created before items knew their seller (so it comes last and optional).
 /// </summary>
 public sealed record Item(
     Guid Id,
@@ -18,7 +19,8 @@ public sealed record Item(
     IReadOnlyList<string> Pictures,
     long Bids,
     DateTimeOffset CreatedDate,
-    DateTimeOffset BiddingEndDate)
+    DateTimeOffset BiddingEndDate,
+    Guid? SellerId = null)
 {
     public ItemStatus StatusAt(DateTimeOffset now) => now < BiddingEndDate ? ItemStatus.Open : ItemStatus.Closed;
 }

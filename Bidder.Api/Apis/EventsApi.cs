@@ -1,9 +1,12 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Security.Claims;
 using Bidder.Api.Contracts;
+using Bidder.Api.Identity;
 using Bidder.Api.Kafka;
 using Bidder.Api.Requests;
+using Bidder.Core.Http;
 using Bidder.Domain;
 using Bidder.Core.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -33,7 +36,8 @@ public static partial class EventsApi
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapPost("/", PostBid).WithName(nameof(PostBid))
-            .WithSummary("Post a bid for processing")
+            .WithSummary("Post a bid for processing: the caller is the bidder")
+            .RequireAuthorization().RequireRateLimiting(HttpLimits.Bids)
             .WithDescription("Answers 202 once Kafka holds the bid; GET the Location to see whether the streamer accepted or rejected it. " +
                 $"Send an {IdempotencyKeyHeader} header to make retries safe: the same key returns the same bid and posts it only once; " +
                 "while another request with the key is still posting it, the answer is 409 with Retry-After.")
@@ -41,9 +45,11 @@ public static partial class EventsApi
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
-        api.MapGet("/", ListBids).WithName(nameof(ListBids)).WithSummary("List processed bids, newest first");
+        api.MapGet("/", ListBids).WithName(nameof(ListBids)).WithSummary("List processed bids, newest first (administrators)")
+            .RequireAuthorization(CallerAuthentication.AdminPolicy);
         api.MapGet("/{id}", GetBid).WithName(nameof(GetBid))
-            .WithSummary("Get a processed bid: accepted, or rejected with the reason")
+            .WithSummary("Get a processed bid: accepted, or rejected with the reason (one's own; administrators: anyone's)")
+            .RequireAuthorization()
             .WithDescription("404 while the bid is still being processed, or when no bid has this id.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -53,11 +59,17 @@ public static partial class EventsApi
     public static async Task<Results<Accepted<BidResponse>, ValidationProblem, ProblemHttpResult>> PostBid(
         HttpRequest request,
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
+        ClaimsPrincipal caller,
         IIdempotencyKeys store,
         BidPublisher publisher,
         TimeProvider time,
         CancellationToken cancellationToken)
     {
+        if (caller.UserId() is not { } bidder)
+        {
+            return Problems.Forbidden("The token names no Bidder user (its subject is not a user id).");
+        }
+
         if (idempotencyKey is not null && !IsValidIdempotencyKey(idempotencyKey))
         {
             return Problems.Invalid(IdempotencyKeyHeader, $"'{IdempotencyKeyHeader}' must be 1–{MaxIdempotencyKeyLength} printable ASCII characters.");
@@ -74,7 +86,7 @@ public static partial class EventsApi
         {
             var fields = new JsonFields(body!.RootElement);
             var itemId = fields.RequiredUuid("item_id");
-            var userId = fields.RequiredUuid("user_id");
+            var userId = fields.OptionalUuid("user_id") ?? bidder;
             var value = fields.RequiredMoney("value");
             var client = fields.OptionalText("client", MaxClientLength, DefaultClient);
             if (!fields.IsValid)
@@ -82,13 +94,20 @@ public static partial class EventsApi
                 return Problems.Invalid(fields.Errors);
             }
 
+            if (userId != bidder)
+            {
+                return Problems.Forbidden("A bid is placed by the signed-in bidder: 'user_id' must be the caller's own id, or be left out.");
+            }
+
             var now = time.GetUtcNowMilliseconds();
-            bid = new PostedBid(TimeOrderedIds.Next(now), itemId!.Value, userId!.Value, value!.Value, client!, now);
+            bid = new PostedBid(TimeOrderedIds.Next(now), itemId!.Value, userId, value!.Value, client!, now);
         }
 
         var lease = IdempotencyRecord.Released;
         if (idempotencyKey is not null)
         {
+            // Keys are per bidder: one user's key can never meet another's.
+            idempotencyKey = $"{bidder:N}:{idempotencyKey}";
             lease = bid.BidDate + IdempotencyRecord.InFlightLease;
             var claimed = await store.ClaimIdempotencyKeyAsync(
                 new IdempotencyRecord(idempotencyKey, RequestHash(bid), bid, Produced: false, bid.BidDate, lease), cancellationToken);
@@ -160,17 +179,23 @@ public static partial class EventsApi
     }
 
     public static async Task<Results<Ok<BidResponse>, ValidationProblem, ProblemHttpResult>> GetBid(
-        string id, IAuctionStore store, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal caller, IAuctionStore store, CancellationToken cancellationToken)
     {
         if (!Queries.TryParseId(id, out var error, out var bidId))
         {
             return error;
         }
 
-        return await store.GetBidAsync(bidId, cancellationToken) is { } bid
-            ? TypedResults.Ok(BidResponse.From(bid))
-            : Problems.Create(StatusCodes.Status404NotFound, "Not found",
+        var bid = await store.GetBidAsync(bidId, cancellationToken);
+        if (bid is null)
+        {
+            return Problems.Create(StatusCodes.Status404NotFound, "Not found",
                 $"There is no processed bid with id {bidId}: it is unknown, or still being processed.");
+        }
+
+        return bid.UserId == caller.UserId() || caller.IsAdmin()
+            ? TypedResults.Ok(BidResponse.From(bid))
+            : Problems.Forbidden("A bid is its bidder's to see (and administrators').");
     }
 
     private static Accepted<BidResponse> Accepted(PostedBid bid) => TypedResults.Accepted($"/events/{bid.Id}", BidResponse.Pending(bid));

@@ -1,6 +1,9 @@
 using System.Text.RegularExpressions;
+using System.Security.Claims;
 using Bidder.Api.Contracts;
+using Bidder.Api.Identity;
 using Bidder.Api.Requests;
+using Bidder.Core.Http;
 using Bidder.Domain;
 using Bidder.Core.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,24 +24,32 @@ public static partial class ItemsApi
         var api = app.MapGroup("/items").WithTags("Items")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        api.MapPost("/", CreateItem).WithName(nameof(CreateItem)).WithSummary("Create an item (an auction)")
+        api.MapPost("/", CreateItem).WithName(nameof(CreateItem)).WithSummary("Create an item (an auction): the caller is its seller")
+            .RequireAuthorization().RequireRateLimiting(HttpLimits.Items)
             .Accepts<CreateItemRequest>("application/json")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        api.MapGet("/", ListItems).WithName(nameof(ListItems)).WithSummary("List items, newest first");
-        api.MapGet("/{id}", GetItem).WithName(nameof(GetItem)).WithSummary("Get an item with its live winning bid")
+        // The auction house's window: anyone may look, limited per client address.
+        var reads = api.MapGroup("").AllowAnonymous().RequireRateLimiting(HttpLimits.Anonymous);
+        reads.MapGet("/", ListItems).WithName(nameof(ListItems)).WithSummary("List items, newest first");
+        reads.MapGet("/{id}", GetItem).WithName(nameof(GetItem)).WithSummary("Get an item with its live winning bid")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        api.MapGet("/{id}/bids", ListItemBids).WithName(nameof(ListItemBids)).WithSummary("List an item's accepted bids, highest first")
+        reads.MapGet("/{id}/bids", ListItemBids).WithName(nameof(ListItemBids)).WithSummary("List an item's accepted bids, highest first")
             .ProducesProblem(StatusCodes.Status404NotFound);
         // The original system's route for the same listing, kept so its clients keep working.
-        api.MapGet("/bids/{id}", ListItemBids).WithName("ListItemBidsLegacy").WithSummary("List an item's bids (original route)")
+        reads.MapGet("/bids/{id}", ListItemBids).WithName("ListItemBidsLegacy").WithSummary("List an item's bids (original route)")
             .ExcludeFromDescription();
 
         return app;
     }
 
     public static async Task<Results<Created<ItemResponse>, ValidationProblem, ProblemHttpResult>> CreateItem(
-        HttpRequest request, IAuctionStore store, TimeProvider time, CancellationToken cancellationToken)
+        HttpRequest request, ClaimsPrincipal caller, IAuctionStore store, TimeProvider time, CancellationToken cancellationToken)
     {
+        if (caller.UserId() is not { } seller)
+        {
+            return Problems.Forbidden("The token names no Bidder user (its subject is not a user id).");
+        }
+
         var (body, error) = await JsonBody.ReadAsync(request, cancellationToken);
         if (error is not null)
         {
@@ -61,7 +72,7 @@ public static partial class ItemsApi
                 return Problems.Invalid(fields.Errors);
             }
 
-            var item = new Item(TimeOrderedIds.Next(now), name!, initBid!.Value, 0m, null, null, currency!, pictures!, 0, now, end!.Value);
+            var item = new Item(TimeOrderedIds.Next(now), name!, initBid!.Value, 0m, null, null, currency!, pictures!, 0, now, end!.Value, seller);
             await store.CreateItemAsync(item, cancellationToken);
             return TypedResults.Created($"/items/{item.Id}", ItemResponse.From(item, now));
         }

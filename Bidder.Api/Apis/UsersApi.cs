@@ -1,5 +1,8 @@
+using System.Security.Claims;
 using Bidder.Api.Contracts;
+using Bidder.Api.Identity;
 using Bidder.Api.Requests;
+using Bidder.Core.Http;
 using Bidder.Domain;
 using Bidder.Core.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -16,16 +19,24 @@ public static class UsersApi
         var api = app.MapGroup("/users").WithTags("Users")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        api.MapPost("/", CreateUser).WithName(nameof(CreateUser)).WithSummary("Create a user")
+        // People register on the identity service (POST /account/register there), which creates their user; this
+        // route stays for the original system's clients, for administrators.
+        api.MapPost("/", CreateUser).WithName(nameof(CreateUser)).WithSummary("Create a user (administrators)")
+            .RequireAuthorization(CallerAuthentication.AdminPolicy)
             .Accepts<CreateUserRequest>("application/json")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        api.MapGet("/", ListUsers).WithName(nameof(ListUsers)).WithSummary("List users, newest first");
+        api.MapGet("/", ListUsers).WithName(nameof(ListUsers)).WithSummary("List users, newest first (administrators)")
+            .RequireAuthorization(CallerAuthentication.AdminPolicy);
         api.MapGet("/{id}", GetUser).WithName(nameof(GetUser)).WithSummary("Get a user, with the number of its accepted bids")
+            .RequireAuthorization()
             .ProducesProblem(StatusCodes.Status404NotFound);
-        api.MapGet("/{id}/bids", ListUserBids).WithName(nameof(ListUserBids)).WithSummary("List a user's processed bids, newest first")
+        api.MapGet("/{id}/bids", ListUserBids).WithName(nameof(ListUserBids))
+            .WithSummary("List a user's processed bids, newest first (one's own; administrators: anyone's)")
+            .RequireAuthorization()
             .ProducesProblem(StatusCodes.Status404NotFound);
         // The original system's route for the same listing, kept so its clients keep working.
         api.MapGet("/items/{id}", ListUserBids).WithName("ListUserBidsLegacy").WithSummary("List a user's bids (original route)")
+            .RequireAuthorization()
             .ExcludeFromDescription();
 
         return app;
@@ -82,13 +93,18 @@ public static class UsersApi
     }
 
     public static async Task<Results<Ok<PageResponse<BidResponse>>, ValidationProblem, ProblemHttpResult>> ListUserBids(
-        string id, [FromQuery] string? status, [AsParameters] PageQuery query, IAuctionStore store, CancellationToken cancellationToken)
+        string id, [FromQuery] string? status, [AsParameters] PageQuery query, ClaimsPrincipal caller, IAuctionStore store, CancellationToken cancellationToken)
     {
         if (!Queries.TryParseId(id, out var error, out var userId)
             || !Queries.TryParseStatus<BidStatus>(status, out var bidStatus, out error)
             || !Queries.TryParsePage(query, out var page, out error))
         {
             return error;
+        }
+
+        if (caller.UserId() != userId && !caller.IsAdmin())
+        {
+            return Problems.Forbidden("A user's bids are theirs to see (and administrators').");
         }
 
         if (await store.GetUserAsync(userId, cancellationToken) is null)

@@ -42,8 +42,8 @@ public sealed record CreateBidRequest
     /// <summary>The item bid on.</summary>
     public required Guid ItemId { get; init; }
 
-    /// <summary>The bidder.</summary>
-    public required Guid UserId { get; init; }
+    /// <summary>The bidder: the signed-in caller. May be left out; any other user's id is refused (403).</summary>
+    public Guid? UserId { get; init; }
 
     /// <summary>The amount: positive, at most 2 decimal places, in the item's currency.</summary>
     [Range(typeof(decimal), Money.MinValueText, Money.MaxValueText)]

@@ -10,6 +10,19 @@ public sealed record UserResponse(Guid Id, string Name, long Bids, DateTime Crea
     public static UserResponse From(User user) => new(user.Id, user.Name, user.Bids, user.CreatedDate.UtcDateTime);
 }
 
+/// <summary>An auction, with its live winning bid.</summary>
+/// <param name="Id">The item's id (a UUIDv7).</param>
+/// <param name="Name">As given when the item was created.</param>
+/// <param name="InitBid">The starting price: the lowest bid taken.</param>
+/// <param name="WinningBid">The live winning bid; 0 until a bid wins.</param>
+/// <param name="WinningUserId">Who made the winning bid; null until a bid wins.</param>
+/// <param name="Currency">3 upper-case letters (ISO 4217).</param>
+/// <param name="Pictures">Absolute http(s) URLs.</param>
+/// <param name="Bids">How many bids were accepted.</param>
+/// <param name="CreatedDate">When the item was created (UTC).</param>
+/// <param name="BiddingEnddate">When bidding closes (UTC): a bid made at or after it is rejected.</param>
+/// <param name="Status">open before the end date, closed from it on.</param>
+/// <param name="SellerId">The user selling the item, whose own bids on it are rejected (own_item); null when unknown (items created before items knew their seller).</param>
 public sealed record ItemResponse(
     Guid Id,
     string Name,
@@ -21,11 +34,12 @@ public sealed record ItemResponse(
     long Bids,
     DateTime CreatedDate,
     DateTime BiddingEnddate,
-    ItemStatus Status)
+    ItemStatus Status,
+    Guid? SellerId)
 {
     public static ItemResponse From(Item item, DateTimeOffset now) => new(
         item.Id, item.Name, item.InitBid, item.WinningBid, item.WinningUserId, item.Currency, item.Pictures,
-        item.Bids, item.CreatedDate.UtcDateTime, item.BiddingEndDate.UtcDateTime, item.StatusAt(now));
+        item.Bids, item.CreatedDate.UtcDateTime, item.BiddingEndDate.UtcDateTime, item.StatusAt(now), item.SellerId);
 }
 
 /// <summary>A bid: <c>pending</c> from the moment Kafka holds it until the streamer has processed it.</summary>

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Bidder.Api.Background;
+using Bidder.Api.Identity;
 using Bidder.Api.Kafka;
+using Bidder.Core.Http;
 using Bidder.Core.Kafka;
 using Bidder.Core.Storage;
 using Confluent.Kafka;
@@ -11,10 +13,12 @@ namespace Bidder.Api.Extensions;
 
 internal static class ApplicationServiceExtensions
 {
-    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    public static WebApplicationBuilder AddApplicationServices(this WebApplicationBuilder builder)
     {
         builder.AddBidderStorage();
         builder.AddBidderTopics();
+        builder.AddCallerAuthentication();
+        builder.AddHttpLimits();
 
         // A bid gets its 202 only once Kafka holds it: every in-sync replica acknowledged it, and the
         // idempotent producer means a retried send is never written twice. A bid Kafka cannot take within
@@ -47,8 +51,21 @@ internal static class ApplicationServiceExtensions
     public static WebApplication UseProblemResponses(this WebApplication app)
     {
         app.UseExceptionHandler();
-        // Unknown routes and wrong methods get a problem document too, not an empty body.
+        // Unknown routes, wrong methods, 401 and 403 get a problem document too, not an empty body.
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.Use((context, next) =>
+        {
+            // The bidder's id on the request span, so a trace shows whose request it was; never the token or an email.
+            if (context.User.UserId() is { } userId)
+            {
+                System.Diagnostics.Activity.Current?.SetTag("user.id", userId.ToString());
+            }
+
+            return next(context);
+        });
+        app.UseRateLimiter();
+        app.UseAuthorization();
         return app;
     }
 

@@ -24,8 +24,21 @@ internal static class OpenApiDocumentation
             document.Info.License = new OpenApiLicense { Name = "MIT", Identifier = "MIT" };
             // Served wherever the API runs: relative to the origin the document was loaded from.
             document.Servers = [new OpenApiServer { Url = "/", Description = "This deployment" }];
-            // No authentication, deliberately (the original system had none): say so explicitly.
+            // Reads of items are open to anyone (an empty requirement); the operations that need a signed-in caller say
+            // so themselves (below). Scalar offers a field for the bearer token from the identity service.
             document.Security = [new OpenApiSecurityRequirement()];
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes = new Dictionary<string, IOpenApiSecurityScheme>
+            {
+                [BearerScheme] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    BearerFormat = "JWT",
+                    Description = "An access token for the `bidder.api` scope from the identity service (see the README: " +
+                        "`POST /connect/token` with the `bidder-cli` client, or the web front end's sign-in).",
+                },
+            };
             document.Tags = new HashSet<OpenApiTag>
             {
                 new() { Name = "Users", Description = "Bidders. A user's `bids` counts its accepted bids." },
@@ -35,8 +48,24 @@ internal static class OpenApiDocumentation
             return Task.CompletedTask;
         });
 
-        options.AddOperationTransformer((operation, _, _) =>
+        options.AddOperationTransformer((operation, context, _) =>
         {
+            var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+            if (metadata.OfType<Microsoft.AspNetCore.Authorization.IAuthorizeData>().Any()
+                && !metadata.OfType<Microsoft.AspNetCore.Authorization.IAllowAnonymous>().Any())
+            {
+                operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] }];
+                operation.Responses ??= [];
+                operation.Responses.TryAdd("401", Problem("No valid access token: sign in (WWW-Authenticate: Bearer says why)."));
+                operation.Responses.TryAdd("403", Problem("Signed in, but this is not the caller's to see or do."));
+            }
+
+            if (metadata.OfType<Microsoft.AspNetCore.RateLimiting.EnableRateLimitingAttribute>().Any())
+            {
+                operation.Responses ??= [];
+                operation.Responses.TryAdd("429", Problem("Over this client's rate limit: retry after the Retry-After delay."));
+            }
+
             foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
             {
                 (parameter.Schema, parameter.Description) = parameter.Name switch
@@ -84,6 +113,17 @@ internal static class OpenApiDocumentation
 
         return options;
     }
+
+    private const string BearerScheme = "bearer";
+
+    private static OpenApiResponse Problem(string description) => new()
+    {
+        Description = description,
+        Content = new Dictionary<string, OpenApiMediaType>
+        {
+            ["application/problem+json"] = new() { Schema = new OpenApiSchemaReference("ProblemDetails") },
+        },
+    };
 
     private static OpenApiSchema Choices(string[] values) =>
         new() { Type = JsonSchemaType.String, Enum = [.. values.Select(v => (JsonNode)JsonValue.Create(v))] };

@@ -77,6 +77,38 @@ public sealed class BidderInfrastructure
         return service;
     }
 
+    /// <summary>
+    /// When publishing (azd), the identity service signs with a key from the secret parameter
+    /// <c>identity-signing-key</c> (an RSA private key, PEM), so tokens survive restarts and replicas agree; a local
+    /// run generates one per run.
+    /// </summary>
+    public IResourceBuilder<ProjectResource> ConfigureIdentity(IResourceBuilder<ProjectResource> identity)
+    {
+        if (_builder.ExecutionContext.IsPublishMode)
+        {
+            identity.WithEnvironment("Bidder__Identity__SigningKey", _builder.AddParameter("identity-signing-key", secret: true));
+        }
+
+        return identity;
+    }
+
+    /// <summary>
+    /// Passes the AppHost's own settings of a section (e.g. <c>Bidder:RateLimits</c> in its appsettings or on its
+    /// command line) on to a service as environment variables, so limits are configured in one place.
+    /// </summary>
+    public IResourceBuilder<T> PassOn<T>(IResourceBuilder<T> service, string section) where T : IResourceWithEnvironment
+    {
+        foreach (var (key, value) in _builder.Configuration.GetSection(section).AsEnumerable())
+        {
+            if (value is not null)
+            {
+                service.WithEnvironment(key.Replace(":", "__"), value);
+            }
+        }
+
+        return service;
+    }
+
     private IResourceBuilder<IResourceWithConnectionString> RequireExternal(string name, string expected)
     {
         if (string.IsNullOrWhiteSpace(_builder.Configuration.GetConnectionString(name)))

@@ -30,10 +30,12 @@ public static class StorageExtensions
         {
             builder.AddMongoDBClient(connectionName);
             builder.Services.AddSingleton<IBidderStore, MongoBidderStore>();
+            builder.Services.AddSingleton<IAccountStore, MongoAccountStore>();
         }
         else
         {
             builder.Services.AddSingleton<IBidderStore>(new SqliteBidderStore(connectionString));
+            builder.Services.AddSingleton<IAccountStore>(new SqliteAccountStore(connectionString));
             builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
                 $"sqlite-{connectionName}",
                 _ => new SqliteHealthCheck(connectionString),

@@ -6,9 +6,11 @@ namespace Bidder.Core.Storage;
 /// <summary>
 /// Creates the schema (SQLite) or indexes (MongoDB) before the service takes work. A database that is not
 /// up yet is waited for, with a warning every attempt, rather than failing the start; one that refuses the
-/// configuration (authentication, permissions, conflicting indexes) fails the start at once.
+/// configuration (authentication, permissions, conflicting indexes) fails the start at once. The account store,
+/// where one is registered, comes after the bidder store: its accounts are created with their users, whose table
+/// the bidder store makes. A host that registers none (the parameter's default) starts as before.
 /// </summary>
-public sealed partial class StorageInitializer(IBidderStore store, ILogger<StorageInitializer> logger) : IHostedService
+public sealed partial class StorageInitializer(IBidderStore store, ILogger<StorageInitializer> logger, IAccountStore? accounts = null) : IHostedService
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
 
@@ -18,7 +20,13 @@ public sealed partial class StorageInitializer(IBidderStore store, ILogger<Stora
         {
             try
             {
+                // Both are idempotent, so a retry after the second failed runs the first again harmlessly.
                 await store.InitializeAsync(cancellationToken);
+                if (accounts is not null)
+                {
+                    await accounts.InitializeAsync(cancellationToken);
+                }
+
                 return;
             }
             catch (StorageUnavailableException ex)

@@ -12,7 +12,7 @@ namespace Bidder.Tests.Api;
 public class BadInputTests(EmbeddedApp fixture)
 {
     private const string Uuid = "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f";
-    private readonly HttpClient _http = fixture.App.CreateHttpClient("api", "http");
+    private readonly HttpClient _http = fixture.Admin.Api;
 
     public static TheoryData<string, string, string?, int, string?> Requests => new()
     {
@@ -45,7 +45,7 @@ public class BadInputTests(EmbeddedApp fixture)
         { "POST", "/items/", $$"""{"name": "x", "init_bid": 10, "bidding_enddate": "2099-01-01T00:00:00Z", "pictures": [{{string.Join(",", Enumerable.Repeat("\"https://a.b/c\"", 21))}}]}""", 400, "pictures" },
         { "POST", "/items/", $$"""{"name": "{{new string('x', 201)}}", "init_bid": 10, "bidding_enddate": "2099-01-01T00:00:00Z"}""", 400, "name" },
         { "POST", "/events/", """{"item_id": "not-a-uuid", "user_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "value": 10}""", 400, "item_id" },
-        { "POST", "/events/", """{"item_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "value": 10}""", 400, "user_id" },
+        { "POST", "/events/", """{"item_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "user_id": 12, "value": 10}""", 400, "user_id" },
         { "POST", "/events/", """{"item_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "user_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "value": 10.001}""", 400, "value" },
         { "POST", "/events/", """{"item_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "user_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "value": "NaN"}""", 400, "value" },
         { "POST", "/events/", """{"item_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f", "user_id": "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f"}""", 400, "value" },

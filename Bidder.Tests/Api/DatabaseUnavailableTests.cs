@@ -12,7 +12,7 @@ public class DatabaseUnavailableTests(EmbeddedApp fixture)
     [Trait("Category", "Fault")]
     public async Task A_write_while_the_database_is_locked_gets_503_and_succeeds_once_it_is_free()
     {
-        using var http = fixture.App.CreateHttpClient("api", "http");
+        var http = fixture.Admin.Api;
         var connectionString = (await fixture.ConnectionStringAsync("bidderdb"))!;
 
         await using (await Seed.LockDatabaseAsync(connectionString))
@@ -34,9 +34,9 @@ public class DatabaseUnavailableTests(EmbeddedApp fixture)
     [Trait("Category", "Fault")]
     public async Task While_the_database_cannot_be_read_reads_get_503_and_bids_wait_in_kafka_until_it_is_back()
     {
-        using var http = fixture.App.CreateHttpClient("api", "http");
+        var http = fixture.Admin.Api;
         var connectionString = (await fixture.ConnectionStringAsync("bidderdb"))!;
-        var user = await http.CreateUserAsync("reader");
+        using var bidder = await fixture.App.RegisterAsync("reader");
         var item = await http.CreateItemAsync(initBid: 3m);
 
         string bidId;
@@ -47,8 +47,8 @@ public class DatabaseUnavailableTests(EmbeddedApp fixture)
             Assert.NotNull(read.Headers.RetryAfter);
             Assert.Equal("application/problem+json", read.Content.Headers.ContentType?.MediaType);
 
-            // Posting a bid needs Kafka, not the database: it is taken now and processed once the database is back.
-            using var posted = await http.PostJsonAsync("/events/", $$"""{"item_id": "{{item.Id()}}", "user_id": "{{user.Id()}}", "value": 4}""");
+            // Posting a bid needs Kafka and a valid token, not the database: it is taken now and processed once the database is back.
+            using var posted = await bidder.Api.PostJsonAsync("/events/", $$"""{"item_id": "{{item.Id()}}", "value": 4}""");
             Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
             bidId = (await posted.ReadObjectAsync()).Id();
         }

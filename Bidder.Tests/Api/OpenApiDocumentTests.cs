@@ -8,7 +8,7 @@ namespace Bidder.Tests.Api;
 [Collection(EmbeddedAppCollection.Name)]
 public class OpenApiDocumentTests(EmbeddedApp fixture)
 {
-    private readonly HttpClient _http = fixture.App.CreateHttpClient("api", "http");
+    private readonly HttpClient _http = fixture.Admin.Api;
 
     [Fact]
     public async Task The_document_describes_every_route_with_its_error_responses()
@@ -22,24 +22,29 @@ public class OpenApiDocumentTests(EmbeddedApp fixture)
         var paths = document["paths"]!.AsObject();
         string[][] expected =
         [
-            ["/users", "post", "201", "400", "413", "415", "503"],
-            ["/users", "get", "200", "400", "503"],
-            ["/users/{id}", "get", "200", "400", "404", "503"],
-            ["/users/{id}/bids", "get", "200", "400", "404", "503"],
-            ["/items", "post", "201", "400", "413", "415", "503"],
-            ["/items", "get", "200", "400", "503"],
-            ["/items/{id}", "get", "200", "400", "404", "503"],
-            ["/items/{id}/bids", "get", "200", "400", "404", "503"],
-            ["/events", "post", "202", "400", "409", "413", "415", "422", "503"],
-            ["/events", "get", "200", "400", "503"],
-            ["/events/{id}", "get", "200", "400", "404", "503"],
+            ["/users", "post", "201", "400", "401", "403", "413", "415", "503"],
+            ["/users", "get", "200", "400", "401", "403", "503"],
+            ["/users/{id}", "get", "200", "400", "401", "403", "404", "503"],
+            ["/users/{id}/bids", "get", "200", "400", "401", "403", "404", "503"],
+            ["/items", "post", "201", "400", "401", "403", "413", "415", "429", "503"],
+            ["/items", "get", "200", "400", "429", "503"],
+            ["/items/{id}", "get", "200", "400", "404", "429", "503"],
+            ["/items/{id}/bids", "get", "200", "400", "404", "429", "503"],
+            ["/events", "post", "202", "400", "401", "403", "409", "413", "415", "422", "429", "503"],
+            ["/events", "get", "200", "400", "401", "403", "503"],
+            ["/events/{id}", "get", "200", "400", "401", "403", "404", "503"],
         ];
         foreach (var route in expected)
         {
             var operation = paths[route[0]]?[route[1]]?.AsObject();
             Assert.True(operation is not null, $"{route[1].ToUpperInvariant()} {route[0]} is missing from the document");
             Assert.Equal(route[2..].Order(), operation!["responses"]!.AsObject().Select(r => r.Key).Order());
+            // An operation that answers 401 asks for the bearer token; the public reads ask for nothing.
+            var security = operation["security"]?.AsArray().Select(r => string.Join(",", r!.AsObject().Select(s => s.Key))).ToList();
+            Assert.Equal(route.Contains("401") ? ["bearer"] : null, security);
         }
+
+        Assert.Equal("bearer", document["components"]!["securitySchemes"]!["bearer"]!["scheme"]!.GetValue<string>());
 
         var listItems = paths["/items"]!["get"]!["parameters"]!.AsArray().Select(p => p!["name"]!.GetValue<string>());
         Assert.Equal(["status", "limit", "cursor"], listItems);
@@ -89,7 +94,7 @@ public class OpenApiDocumentTests(EmbeddedApp fixture)
         var clientMax = bid["client"]!["maxLength"]!.GetValue<int>();
         JsonObject Bid(Action<JsonObject> change)
         {
-            var body = new JsonObject { ["item_id"] = Guid.CreateVersion7().ToString(), ["user_id"] = Guid.CreateVersion7().ToString(), ["value"] = 10m };
+            var body = new JsonObject { ["item_id"] = Guid.CreateVersion7().ToString(), ["value"] = 10m };
             change(body);
             return body;
         }

@@ -15,12 +15,12 @@ namespace Bidder.Tests.Api;
 [Collection(EmbeddedAppCollection.Name)]
 public class PostBidTests(EmbeddedApp fixture)
 {
-    private readonly HttpClient _http = fixture.App.CreateHttpClient("api", "http");
+    private readonly HttpClient _http = fixture.Admin.Api;
 
     [Fact]
     public async Task A_posted_bid_is_answered_202_and_is_on_the_bids_topic_keyed_by_its_item()
     {
-        var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var (itemId, userId) = (Guid.CreateVersion7(), fixture.Bidder.Id);
 
         using var response = await PostBidAsync(itemId, userId, 15.25m, idempotencyKey: null);
 
@@ -46,7 +46,7 @@ public class PostBidTests(EmbeddedApp fixture)
     [Fact]
     public async Task Retrying_with_the_same_idempotency_key_returns_the_same_bid_and_posts_it_once()
     {
-        var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var (itemId, userId) = (Guid.CreateVersion7(), fixture.Bidder.Id);
         var key = $"retry-{Guid.NewGuid()}";
 
         using var first = await PostBidAsync(itemId, userId, 20m, key);
@@ -63,7 +63,7 @@ public class PostBidTests(EmbeddedApp fixture)
     [Fact]
     public async Task Twenty_concurrent_posts_with_one_key_put_one_message_on_the_topic_and_the_others_are_told_to_retry()
     {
-        var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var (itemId, userId) = (Guid.CreateVersion7(), fixture.Bidder.Id);
         var key = $"concurrent-{Guid.NewGuid()}";
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => PostBidAsync(itemId, userId, 21m, key)));
@@ -95,7 +95,7 @@ public class PostBidTests(EmbeddedApp fixture)
     [Fact]
     public async Task Reusing_an_idempotency_key_for_a_different_bid_gets_422()
     {
-        var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var (itemId, userId) = (Guid.CreateVersion7(), fixture.Bidder.Id);
         var key = $"reuse-{Guid.NewGuid()}";
         using var first = await PostBidAsync(itemId, userId, 20m, key);
 
@@ -108,7 +108,7 @@ public class PostBidTests(EmbeddedApp fixture)
     [Fact]
     public async Task While_kafka_is_down_a_bid_gets_503_with_retry_after_and_is_not_lost_on_retry()
     {
-        var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var (itemId, userId) = (Guid.CreateVersion7(), fixture.Bidder.Id);
         var key = $"down-{Guid.NewGuid()}";
 
         Cluster.SetBrokerDown();
@@ -130,7 +130,7 @@ public class PostBidTests(EmbeddedApp fixture)
     [Trait("Category", "Fault")]
     public async Task A_produce_error_from_kafka_gets_503_never_a_202_for_a_bid_kafka_does_not_hold()
     {
-        var (itemId, userId) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var (itemId, userId) = (Guid.CreateVersion7(), fixture.Bidder.Id);
         var key = $"produce-error-{Guid.NewGuid()}";
 
         // A permanent error on the next produce request: the broker refuses the bid outright. (Not an
@@ -147,7 +147,7 @@ public class PostBidTests(EmbeddedApp fixture)
     {
 
         Cluster.PushRequestErrors(KafkaApi.Produce, ErrorCode.NotEnoughReplicas, ErrorCode.LeaderNotAvailable, ErrorCode.RequestTimedOut);
-        using var response = await PostBidAsync(Guid.CreateVersion7(), Guid.CreateVersion7(), 32m, idempotencyKey: null);
+        using var response = await PostBidAsync(Guid.CreateVersion7(), fixture.Bidder.Id, 32m, idempotencyKey: null);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Single(await BidMessagesAsync((await response.ReadObjectAsync()).Id()));
@@ -179,7 +179,7 @@ public class PostBidTests(EmbeddedApp fixture)
         await fixture.WaitHealthyAsync();
     }
 
-    private Task<HttpResponseMessage> PostBidAsync(Guid itemId, Guid userId, decimal value, string? idempotencyKey)
+    private Task<HttpResponseMessage> PostBidAsync(Guid itemId, Guid userId, decimal value, string? idempotencyKey, HttpClient? http = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/events/")
         {
@@ -190,7 +190,7 @@ public class PostBidTests(EmbeddedApp fixture)
             request.Headers.Add("Idempotency-Key", idempotencyKey);
         }
 
-        return _http.SendAsync(request, TestContext.Current.CancellationToken);
+        return (http ?? fixture.Bidder.Api).SendAsync(request, TestContext.Current.CancellationToken);
     }
 
     /// <summary>Every message on the bids topic whose payload carries this bid id, read from the start of every partition.</summary>

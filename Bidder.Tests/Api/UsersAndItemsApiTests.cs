@@ -9,7 +9,7 @@ namespace Bidder.Tests.Api;
 [Collection(EmbeddedAppCollection.Name)]
 public class UsersAndItemsApiTests(EmbeddedApp fixture)
 {
-    private readonly HttpClient _http = fixture.App.CreateHttpClient("api", "http");
+    private readonly HttpClient _http = fixture.Admin.Api;
 
     [Fact]
     public async Task A_created_user_is_answered_with_201_its_location_and_reads_back_the_same()

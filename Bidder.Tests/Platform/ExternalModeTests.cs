@@ -26,7 +26,8 @@ public class ExternalModeTests
                 "api", "streamer");
 
             Assert.Equal(cluster.BootstrapServers, await app.GetConnectionStringAsync("kafka", TestContext.Current.CancellationToken));
-            using var http = app.CreateHttpClient("api", "http");
+            using var admin = await app.AdminAsync();
+            var http = admin.Api;
             Assert.Equal("Healthy", await http.GetStringAsync("/health", TestContext.Current.CancellationToken));
             Assert.True(File.Exists(database), "the API's database health check opened the configured file");
         }

@@ -41,6 +41,36 @@ public abstract class BidderStoreContract
         Assert.Equal(item.Pictures, read.Pictures);
     }
 
+    // Every path an item is read by (the API's single read and listing, the streamer's batch lookup), and after
+    // a batch moved its winning bid: the seller stays, and an item created without one reads back with none.
+    [Fact]
+    public async Task An_items_seller_reads_back_everywhere_and_an_unknown_seller_stays_null()
+    {
+        var store = await CreateStoreAsync();
+        var (bidder, _) = await SeedAsync(store);
+        var seller = NewUser("seller", T0);
+        await store.CreateUserAsync(seller, Timeout);
+        var sold = NewItem(T0.AddMilliseconds(1)) with { SellerId = seller.Id };
+        var unsold = NewItem(T0.AddMilliseconds(2));
+        await store.CreateItemAsync(sold, Timeout);
+        await store.CreateItemAsync(unsold, Timeout);
+        var win = Accepted(sold, bidder, 20m, T0.AddSeconds(1));
+        await store.RecordBatchAsync(new ProcessedBatch([win], [State(sold, win, bids: 1)]), Timeout);
+
+        var listed = (await store.ListItemsAsync(null, T0, new PageRequest(10, null), Timeout)).Items.ToDictionary(i => i.Id);
+        var looked = await store.GetItemsAsync([sold.Id, unsold.Id], Timeout);
+        foreach (var read in new[] { await store.GetItemAsync(sold.Id, Timeout), listed[sold.Id], looked[sold.Id] })
+        {
+            Assert.Equal(seller.Id, read!.SellerId);
+            Assert.Equal(20m, read.WinningBid);
+        }
+
+        foreach (var read in new[] { await store.GetItemAsync(unsold.Id, Timeout), listed[unsold.Id], looked[unsold.Id] })
+        {
+            Assert.Null(read!.SellerId);
+        }
+    }
+
     [Fact]
     public async Task Walking_all_pages_returns_every_user_once_newest_first()
     {

@@ -39,6 +39,53 @@ public sealed class SqliteBidderStoreTests : BidderStoreContract, IDisposable
         Assert.Equal(user, await reopened.GetUserAsync(user.Id, TestContext.Current.CancellationToken));
     }
 
+    // A file from before items knew their seller: its items table has no seller_id. Initializing adds the
+    // column; the old items read back with no seller, and new ones keep theirs.
+    [Fact]
+    public async Task A_file_from_before_sellers_is_migrated_and_its_items_have_no_seller()
+    {
+        var path = Path.Combine(_folder.FullName, "old.db");
+        var old = new Bidder.Domain.Item(Guid.CreateVersion7(), "old lamp", 12.5m, 0m, null, null, "EUR", [], 0,
+            DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000));
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path}"))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var create = connection.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE items (
+                    id BLOB PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    init_bid INTEGER NOT NULL,
+                    winning_bid INTEGER NOT NULL DEFAULT 0,
+                    winning_user_id BLOB,
+                    winning_bid_id BLOB,
+                    currency TEXT NOT NULL,
+                    pictures TEXT NOT NULL,
+                    bids INTEGER NOT NULL DEFAULT 0,
+                    created_date INTEGER NOT NULL,
+                    bidding_enddate INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO items (id, name, init_bid, currency, pictures, created_date, bidding_enddate)
+                VALUES ($id, 'old lamp', 1250, 'EUR', '[]', 1700000000000, 1800000000000);
+                """;
+            create.Parameters.AddWithValue("$id", old.Id.ToByteArray(bigEndian: true));
+            await create.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        var store = new SqliteBidderStore($"Data Source={path}");
+        await store.InitializeAsync(TestContext.Current.CancellationToken);
+        // Again, as the second service starting on the same file does: the column is there already.
+        await new SqliteBidderStore($"Data Source={path}").InitializeAsync(TestContext.Current.CancellationToken);
+        var sold = old with { Id = Guid.CreateVersion7(), Name = "new lamp", SellerId = Guid.CreateVersion7() };
+        await store.CreateItemAsync(sold, TestContext.Current.CancellationToken);
+
+        var read = await store.GetItemAsync(old.Id, TestContext.Current.CancellationToken);
+        Assert.Equal(old, read! with { Pictures = old.Pictures });
+        Assert.Null(read.SellerId);
+        Assert.Equal(sold.SellerId, (await store.GetItemAsync(sold.Id, TestContext.Current.CancellationToken))!.SellerId);
+        Assert.Equal(sold.SellerId, (await store.GetItemsAsync([old.Id, sold.Id], TestContext.Current.CancellationToken))[sold.Id].SellerId);
+    }
+
     [Fact]
     public async Task A_database_that_cannot_be_opened_is_reported_unavailable()
     {

@@ -43,6 +43,54 @@ public class BidRulesTests
         Assert.Equal(reason is null, verdict.Detail is null);
     }
 
+    private static readonly Guid Seller = Guid.CreateVersion7();
+
+    public static TheoryData<string, bool, string, bool, decimal, DateTimeOffset, string?> SellerCases => new()
+    {
+        // name, bid by the seller, item ("sold": its seller known, "unsold": none known, "none": no such item), user exists, value, bid date, expected reason
+        { "the seller's bid", true, "sold", true, 20m, End.AddDays(-1), RejectReason.OwnItem },
+        { "the seller's bid on a closed item: own_item comes first", true, "sold", true, 20m, End.AddDays(1), RejectReason.OwnItem },
+        { "the seller's bid below the starting price: own_item comes first", true, "sold", true, 1m, End.AddDays(-1), RejectReason.OwnItem },
+        { "the seller's bid above the ceiling: value_too_high comes first", true, "sold", true, 200_000m, End.AddDays(-1), RejectReason.ValueTooHigh },
+        { "the seller unknown as a user: unknown_user comes first", true, "sold", false, 20m, End.AddDays(-1), RejectReason.UnknownUser },
+        { "the seller's bid on an unknown item: unknown_item comes first", true, "none", true, 20m, End.AddDays(-1), RejectReason.UnknownItem },
+        { "another user's bid on a sold item", false, "sold", true, 20m, End.AddDays(-1), null },
+        { "another user's late bid on a sold item", false, "sold", true, 20m, End.AddDays(1), RejectReason.AuctionClosed },
+        { "a bid on an item whose seller is unknown", true, "unsold", true, 20m, End.AddDays(-1), null },
+    };
+
+    [Theory]
+    [MemberData(nameof(SellerCases))]
+    public void A_seller_cannot_bid_on_their_own_item(
+        string name, bool bySeller, string item, bool userExists, decimal value, DateTimeOffset bidDate, string? reason)
+    {
+        var bid = new PostedBid(Guid.CreateVersion7(), Lamp.Id, bySeller ? Seller : Guid.CreateVersion7(), value, "web", bidDate);
+        var known = item switch
+        {
+            "sold" => Lamp with { SellerId = Seller },
+            "unsold" => Lamp,
+            _ => null,
+        };
+
+        var verdict = Rules.Evaluate(bid, userExists, known, 0m);
+
+        Assert.True(reason == verdict.Reason, $"{name}: expected {reason ?? "accepted"}, got {verdict.Reason ?? "accepted"}");
+        Assert.Equal(reason is null, verdict.Detail is null);
+        if (reason == RejectReason.OwnItem)
+        {
+            Assert.Equal("A seller cannot bid on their own item.", verdict.Detail);
+        }
+    }
+
+    [Fact]
+    public void Every_reason_is_listed_once_in_the_order_the_rules_apply()
+    {
+        Assert.Equal(
+            [RejectReason.Malformed, RejectReason.ValueTooHigh, RejectReason.UnknownUser, RejectReason.UnknownItem, RejectReason.OwnItem,
+             RejectReason.AuctionClosed, RejectReason.BelowInitBid, RejectReason.TooLow, RejectReason.Unprocessable],
+            RejectReason.All);
+    }
+
     [Fact]
     public void The_ceiling_is_configurable()
     {

@@ -62,7 +62,7 @@ public class FaultTests(EmbeddedApp fixture)
     [Trait("Category", "Fault")]
     public async Task Poison_messages_are_rejected_as_malformed_and_the_partition_keeps_flowing()
     {
-        using var http = fixture.App.CreateHttpClient("api", "http");
+        var http = fixture.Admin.Api;
         var user = Guid.Parse((await http.CreateUserAsync()).Id());
         var item = Guid.Parse((await http.CreateItemAsync(initBid: 1m)).Id());
         var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;

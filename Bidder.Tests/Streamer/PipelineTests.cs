@@ -10,13 +10,13 @@ namespace Bidder.Tests.Streamer;
 [Collection(EmbeddedAppCollection.Name)]
 public class PipelineTests(EmbeddedApp fixture)
 {
-    private readonly HttpClient _http = fixture.App.CreateHttpClient("api", "http");
+    private readonly HttpClient _http = fixture.Admin.Api;
 
     [Fact]
     public async Task Posted_bids_move_the_winning_bid_live_and_a_rejected_bid_tells_why()
     {
-        var alice = await _http.CreateUserAsync("alice");
-        var bob = await _http.CreateUserAsync("bob");
+        using var alice = await fixture.App.RegisterAsync("alice");
+        using var bob = await fixture.App.RegisterAsync("bob");
         var item = await _http.CreateItemAsync(initBid: 10m);
 
         var first = await PostAsync(item, alice, 12m);
@@ -33,22 +33,23 @@ public class PipelineTests(EmbeddedApp fixture)
 
         var live = await _http.GetObjectAsync($"/items/{item.Id()}");
         Assert.Equal(15.5m, live["winning_bid"]!.GetValue<decimal>());
-        Assert.Equal(bob.Id(), live["winning_user_id"]!.GetValue<string>());
+        Assert.Equal(bob.Id.ToString(), live["winning_user_id"]!.GetValue<string>());
         Assert.Equal(2, live["bids"]!.GetValue<long>());
-        Assert.Equal(1, (await _http.GetObjectAsync($"/users/{alice.Id()}"))["bids"]!.GetValue<long>());
+        Assert.Equal(1, (await alice.Api.GetObjectAsync($"/users/{alice.Id}"))["bids"]!.GetValue<long>());
         Assert.Equal([second, first], (await _http.WalkAsync($"/items/{item.Id()}/bids", 1)).Select(b => b.Id()));
-        Assert.Equal([below, low, first], (await _http.WalkAsync($"/users/{alice.Id()}/bids", 2)).Select(b => b.Id()));
-        Assert.Equal([below, low], (await _http.WalkAsync($"/users/{alice.Id()}/bids?status=rejected", 5)).Select(b => b.Id()));
+        Assert.Equal([below, low, first], (await alice.Api.WalkAsync($"/users/{alice.Id}/bids", 2)).Select(b => b.Id()));
+        Assert.Equal([below, low], (await alice.Api.WalkAsync($"/users/{alice.Id}/bids?status=rejected", 5)).Select(b => b.Id()));
     }
 
     [Fact]
     public async Task Rejects_reach_the_invalid_topic_and_wins_the_item_changelog()
     {
-        var user = await _http.CreateUserAsync();
+        using var user = await fixture.App.RegisterAsync("rejects");
         var item = await _http.CreateItemAsync(initBid: 100m);
         var win = await PostAsync(item, user, 150m);
         var tooHigh = await PostAsync(item, user, 100_000.01m);
-        var unknownUser = await PostAsync(item, new JsonObject { ["id"] = Guid.CreateVersion7().ToString() }, 200m);
+        // The API only takes bids from signed-in users; a bid naming no user reaches the topic from elsewhere.
+        var unknownUser = await ProduceAsync(item, Guid.CreateVersion7(), 200m);
         await ProcessedAsync(win);
         await ProcessedAsync(tooHigh);
         await ProcessedAsync(unknownUser);
@@ -66,7 +67,7 @@ public class PipelineTests(EmbeddedApp fixture)
         Assert.Equal(new Dictionary<string, string> { [tooHigh] = "value_too_high", [unknownUser] = "unknown_user" }, invalid);
         var state = Assert.Single(changelog);
         Assert.Equal(150m, state["winning_bid"]!.GetValue<decimal>());
-        Assert.Equal(user.Id(), state["winning_user_id"]!.GetValue<string>());
+        Assert.Equal(user.Id.ToString(), state["winning_user_id"]!.GetValue<string>());
         Assert.Equal(win, state["winning_bid_id"]!.GetValue<string>());
         Assert.Equal(1, state["bids"]!.GetValue<long>());
     }
@@ -76,8 +77,8 @@ public class PipelineTests(EmbeddedApp fixture)
     [Fact]
     public async Task A_copy_of_an_accepted_bid_sent_to_the_topic_after_a_higher_bid_changes_nothing()
     {
-        var alice = await _http.CreateUserAsync("alice");
-        var bob = await _http.CreateUserAsync("bob");
+        using var alice = await fixture.App.RegisterAsync("alice");
+        using var bob = await fixture.App.RegisterAsync("bob");
         var item = await _http.CreateItemAsync(initBid: 100m);
         var first = await PostAsync(item, alice, 125.50m);
         var higher = await PostAsync(item, bob, 200m);
@@ -97,18 +98,51 @@ public class PipelineTests(EmbeddedApp fixture)
         Assert.Equal("too_low", after["reason"]!.GetValue<string>());
         var live = await _http.GetObjectAsync($"/items/{item.Id()}");
         Assert.Equal(200m, live["winning_bid"]!.GetValue<decimal>());
-        Assert.Equal(bob.Id(), live["winning_user_id"]!.GetValue<string>());
+        Assert.Equal(bob.Id.ToString(), live["winning_user_id"]!.GetValue<string>());
         Assert.Equal(2, live["bids"]!.GetValue<long>());
-        Assert.Equal(1, (await _http.GetObjectAsync($"/users/{alice.Id()}"))["bids"]!.GetValue<long>());
+        Assert.Equal(1, (await _http.GetObjectAsync($"/users/{alice.Id}"))["bids"]!.GetValue<long>());
         Assert.Equal([higher, first], (await _http.WalkAsync($"/items/{item.Id()}/bids", 10)).Select(b => b.Id()));
     }
 
-    private async Task<string> PostAsync(JsonObject item, JsonObject user, decimal value)
+    [Fact]
+    public async Task A_sellers_bid_on_their_own_item_is_rejected_and_the_item_names_its_seller()
     {
-        using var response = await _http.PostJsonAsync("/events/",
-            $$"""{"item_id": "{{item.Id()}}", "user_id": "{{user.Id()}}", "value": {{value.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}""");
+        using var seller = await fixture.App.RegisterAsync("seller");
+        using var bidder = await fixture.App.RegisterAsync("bidder");
+        var item = await seller.Api.CreateItemAsync(initBid: 10m);
+        var elsewhere = await _http.CreateItemAsync(initBid: 10m);
+
+        var own = await ProcessedAsync(await PostAsync(item, seller, 50m));
+        var other = await ProcessedAsync(await PostAsync(item, bidder, 20m));
+        var sellerElsewhere = await ProcessedAsync(await PostAsync(elsewhere, seller, 20m));
+
+        Assert.Equal("own_item", own["reason"]?.GetValue<string>());
+        Assert.Equal("A seller cannot bid on their own item.", own["detail"]!.GetValue<string>());
+        Assert.Equal("accepted", other["status"]!.GetValue<string>());
+        Assert.Equal("accepted", sellerElsewhere["status"]!.GetValue<string>());
+        var live = await _http.GetObjectAsync($"/items/{item.Id()}");
+        Assert.Equal(seller.Id.ToString(), live["seller_id"]!.GetValue<string>());
+        Assert.Equal(20m, live["winning_bid"]!.GetValue<decimal>());
+        Assert.Equal(bidder.Id.ToString(), live["winning_user_id"]!.GetValue<string>());
+        Assert.Equal(fixture.Admin.Id.ToString(), (await _http.GetObjectAsync($"/items/{elsewhere.Id()}"))["seller_id"]!.GetValue<string>());
+    }
+
+    /// <summary>The bid as its bidder posts it, signed in (the API takes the bidder from the token).</summary>
+    private static async Task<string> PostAsync(JsonObject item, SignedIn bidder, decimal value)
+    {
+        using var response = await bidder.Api.PostJsonAsync("/events/",
+            $$"""{"item_id": "{{item.Id()}}", "value": {{value.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}""");
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         return (await response.ReadObjectAsync()).Id();
+    }
+
+    /// <summary>A bid written straight to the bids topic, as any producer could; returns its id.</summary>
+    private async Task<string> ProduceAsync(JsonObject item, Guid userId, decimal value)
+    {
+        var bid = new Bidder.Domain.Contracts.BidMessage(1, Guid.CreateVersion7(), Guid.Parse(item.Id()), userId, value, "web", DateTimeOffset.UtcNow);
+        using var producer = new Confluent.Kafka.ProducerBuilder<string, byte[]>(new Confluent.Kafka.ProducerConfig { BootstrapServers = (await fixture.ConnectionStringAsync("kafka"))! }).Build();
+        await producer.ProduceAsync("bids", new Confluent.Kafka.Message<string, byte[]> { Key = item.Id(), Value = bid.ToUtf8Json() }, TestContext.Current.CancellationToken);
+        return bid.Id.ToString();
     }
 
     private async Task<JsonObject> ProcessedAsync(string bidId)

@@ -17,7 +17,7 @@ public class PoisonTableTests(EmbeddedApp fixture)
     [Trait("Category", "Fault")]
     public async Task Every_poison_message_is_rejected_with_a_reason_and_the_bids_after_it_are_processed()
     {
-        using var http = fixture.App.CreateHttpClient("api", "http");
+        var http = fixture.Admin.Api;
         var user = Guid.Parse((await http.CreateUserAsync("poison")).Id());
         var item = Guid.Parse((await http.CreateItemAsync(initBid: 1m)).Id());
         var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;

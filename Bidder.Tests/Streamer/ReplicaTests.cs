@@ -28,7 +28,9 @@ public class ReplicaTests
             }
         }
 
-        using var http = app.CreateHttpClient("api", "http");
+        using var admin = await app.AdminAsync();
+
+        var http = admin.Api;
         var database = (await app.GetConnectionStringAsync("bidderdb", TestContext.Current.CancellationToken))!;
         var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Current.CancellationToken))!;
         var (users, items) = await Seed.UsersAndItemsAsync(http, database, userCount: 20, itemCount: 40, initBidBase: 5m, "replica");
@@ -44,7 +46,8 @@ public class ReplicaTests
     public async Task A_second_streamer_joining_mid_stream_gives_the_same_end_state_as_the_oracle()
     {
         await using var app = await EmbeddedApp.StartAsync(["Bidder:Infrastructure=embedded"]);
-        using var http = app.CreateHttpClient("api", "http");
+        using var admin = await app.AdminAsync();
+        var http = admin.Api;
         var database = (await app.GetConnectionStringAsync("bidderdb", TestContext.Current.CancellationToken))!;
         var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Current.CancellationToken))!;
         var store = new SqliteBidderStore(database);

@@ -27,7 +27,8 @@ public class RetentionTests
     public async Task Bids_deleted_by_retention_while_the_streamer_is_down_are_reported_as_lost()
     {
         await using var app = await EmbeddedApp.StartAsync(["Bidder:Infrastructure=embedded"]);
-        using var http = app.CreateHttpClient("api", "http");
+        using var admin = await app.AdminAsync();
+        var http = admin.Api;
         var user = Guid.Parse((await http.CreateUserAsync("retention")).Id());
         var item = Guid.Parse((await http.CreateItemAsync(initBid: 1m)).Id());
         var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Current.CancellationToken))!;

@@ -8,11 +8,11 @@ using Confluent.Kafka;
 namespace Bidder.Tests.Support;
 
 /// <summary>
-/// A generated stream of bids over many users and items, mixed with every kind of reject, copies of earlier
-/// bids at later offsets (a client's retry, a kcat re-send), poison (undecodable payloads, bids keyed by
-/// another item, a reused bid id with another value, values beyond what cents can hold), put straight on
-/// the bids topic in a known order; and an oracle, written apart from the streamer's rules, of what the
-/// streamer must make of it.
+/// A generated stream of bids over many users and items, mixed with every kind of reject (own_item on the
+/// items that have a seller), copies of earlier bids at later offsets (a client's retry, a kcat re-send),
+/// poison (undecodable payloads, bids keyed by another item, a reused bid id with another value, values
+/// beyond what cents can hold), put straight on the bids topic in a known order; and an oracle, written
+/// apart from the streamer's rules, of what the streamer must make of it.
 /// </summary>
 internal sealed class BidStream
 {
@@ -115,6 +115,8 @@ internal sealed class BidStream
         var winning = new Dictionary<Guid, (decimal Value, Guid User, Guid Bid, long Count)>();
         var userCounts = new Dictionary<Guid, long>();
         var items = _items.ToDictionary(i => i.Id);
+        // An item's seller is a user (the one who created it through the API), whether or not the stream names them.
+        existingUsers = existingUsers.Union(_items.Select(i => i.SellerId).OfType<Guid>()).ToHashSet();
         foreach (var bid in Bids)
         {
             items.TryGetValue(bid.ItemId, out var item);
@@ -123,6 +125,7 @@ internal sealed class BidStream
                 bid.Value > Ceiling ? "value_too_high"
                 : !existingUsers.Contains(bid.UserId) ? "unknown_user"
                 : item is null ? "unknown_item"
+                : item.SellerId == bid.UserId ? "own_item"
                 : bid.BidDate >= item.BiddingEndDate ? "auction_closed"
                 : bid.Value < item.InitBid ? "below_init_bid"
                 : bid.Value <= current.Value ? "too_low"
@@ -218,6 +221,14 @@ internal sealed class BidStream
         var item = _items[_random.Next(_items.Count)];
         var itemId = kind < 0.03 ? Guid.CreateVersion7() : item.Id;
         var userId = kind is >= 0.03 and < 0.06 ? Guid.CreateVersion7() : _users[_random.Next(_users.Count)];
+        // Now and then the seller bids on their own item, whatever else the bid is (too high, late, on an unknown
+        // item), so the order of own_item among the rules shows too. Drawn only for items with a seller: a stream
+        // over items without one stays the same bid for bid.
+        if (item.SellerId is { } seller && kind is not (>= 0.03 and < 0.06) && _random.NextDouble() < 0.1)
+        {
+            userId = seller;
+        }
+
         var value = kind switch
         {
             >= 0.06 and < 0.075 => Ceiling + _random.Next(1, 1000),
@@ -228,6 +239,27 @@ internal sealed class BidStream
         };
         var bidDate = kind is >= 0.08 and < 0.10 ? item.BiddingEndDate.AddSeconds(_random.Next(0, 60)) : item.BiddingEndDate.AddDays(-1);
         return new BidMessage(1, Guid.CreateVersion7(), itemId, userId, value, _random.Next(3) == 0 ? "mobile 📱" : "web", bidDate);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="seller"/> the item's seller, straight in the database (the stream's users are made
+    /// by the admin route and sign in nowhere), and returns the item as the streamer now reads it.
+    /// </summary>
+    public static async Task<Item> SellAsync(string database, Item item, Guid seller)
+    {
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(database))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var update = connection.CreateCommand();
+            update.CommandText = "UPDATE items SET seller_id = $seller WHERE id = $id";
+            update.Parameters.AddWithValue("$seller", seller.ToByteArray(bigEndian: true));
+            update.Parameters.AddWithValue("$id", item.Id.ToByteArray(bigEndian: true));
+            Assert.Equal(1, await update.ExecuteNonQueryAsync(TestContext.Current.CancellationToken));
+        }
+
+        var sold = (await new SqliteBidderStore(database).GetItemAsync(item.Id, TestContext.Current.CancellationToken))!;
+        Assert.Equal(seller, sold.SellerId);
+        return sold;
     }
 
     public sealed record Expected(

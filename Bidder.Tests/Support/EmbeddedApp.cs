@@ -10,21 +10,31 @@ namespace Bidder.Tests.Support;
 /// </summary>
 public sealed class EmbeddedApp : IAsyncLifetime
 {
-    public static readonly string[] ResourceNames = ["kafka", "bidderdb", "api", "streamer"];
+    public static readonly string[] ResourceNames = ["kafka", "bidderdb", "identity", "api", "streamer"];
 
     public DistributedApplication App { get; private set; } = null!;
 
     /// <summary>Where the services' spans go (the dashboard's part, which the tests leave out).</summary>
     public OtlpSink Telemetry { get; private set; } = null!;
 
+    /// <summary>The first administrator, signed in: creates users on the admin route and reads everything.</summary>
+    public SignedIn Admin { get; private set; } = null!;
+
+    /// <summary>A registered bidder, signed in: for tests that post bids and need no particular person.</summary>
+    public SignedIn Bidder { get; private set; } = null!;
+
     public async ValueTask InitializeAsync()
     {
         Telemetry = await OtlpSink.StartAsync();
         App = await StartAsync(["Bidder:Infrastructure=embedded"], Telemetry);
+        Admin = await App.AdminAsync();
+        Bidder = await App.RegisterAsync("suite bidder");
     }
 
     public async ValueTask DisposeAsync()
     {
+        Admin?.Dispose();
+        Bidder?.Dispose();
         if (App is not null)
         {
             await App.DisposeAsync();
@@ -42,8 +52,9 @@ public sealed class EmbeddedApp : IAsyncLifetime
     /// <summary>As <see cref="StartAsync(string[], string[])"/>, with the services' telemetry exported to <paramref name="telemetry"/>.</summary>
     public static async Task<DistributedApplication> StartAsync(string[] args, OtlpSink? telemetry, params string[] waitFor)
     {
+        // Every app of the suite knows its admin password and lets the suite's bursts through (a test's own settings win).
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Bidder_AppHost>(
-            args, (options, _) => options.DisableDashboard = true, TestContext.Current.CancellationToken);
+            [.. Accounts.AppSettings, .. args], (options, _) => options.DisableDashboard = true, TestContext.Current.CancellationToken);
         telemetry?.ExportFrom(builder);
         var app = await builder.BuildAsync(TestContext.Current.CancellationToken);
         try

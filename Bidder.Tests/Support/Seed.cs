@@ -31,8 +31,7 @@ internal static class Seed
     /// <summary>Users and items for a generated stream, on the shared embedded app.</summary>
     public static async Task<(List<Guid> Users, List<Item> Items)> StreamUsersAndItemsAsync(EmbeddedApp app, int userCount, int itemCount)
     {
-        using var http = Aspire.Hosting.Testing.DistributedApplicationHostingTestingExtensions.CreateHttpClient(app.App, "api", "http");
-        return await UsersAndItemsAsync(http, (await app.ConnectionStringAsync("bidderdb"))!, userCount, itemCount, initBidBase: 10m, "stream");
+        return await UsersAndItemsAsync(app.Admin.Api, (await app.ConnectionStringAsync("bidderdb"))!, userCount, itemCount, initBidBase: 10m, "stream");
     }
 
     /// <summary>Holds the SQLite write lock, as another writer would, until disposed.</summary>

@@ -48,6 +48,9 @@ internal static class MongoDocuments
         { "bids", new BsonInt64(item.Bids) },
         { "created_date", MongoQueries.Date(item.CreatedDate) },
         { "bidding_enddate", MongoQueries.Date(item.BiddingEndDate) },
+        // Left out, not null, when unknown: an item without a seller then has the same document as one written
+        // before items knew their seller, so there is one shape to read and nothing to migrate.
+        { "seller_id", MongoQueries.OptionalUuid(item.SellerId), item.SellerId is not null },
     };
 
     internal static Item ToItem(BsonDocument document) => new(
@@ -61,7 +64,8 @@ internal static class MongoDocuments
         [.. document["pictures"].AsBsonArray.Select(picture => picture.AsString)],
         document["bids"].ToInt64(),
         ReadDate(document["created_date"]),
-        ReadDate(document["bidding_enddate"]));
+        ReadDate(document["bidding_enddate"]),
+        document.TryGetValue("seller_id", out var seller) ? ReadOptionalUuid(seller) : null);
 
     internal static BsonDocument ToDocument(Bid bid) => new()
     {

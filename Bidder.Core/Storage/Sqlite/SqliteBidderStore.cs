@@ -67,8 +67,8 @@ public sealed class SqliteBidderStore : IBidderStore
 
     public Task CreateItemAsync(Item item, CancellationToken cancellationToken) =>
         WriteAsync("""
-            INSERT INTO items (id, name, init_bid, winning_bid, winning_user_id, winning_bid_id, currency, pictures, bids, created_date, bidding_enddate)
-            VALUES ($id, $name, $init, $winning, $winner, $winning_bid_id, $currency, $pictures, $bids, $created, $end)
+            INSERT INTO items (id, name, init_bid, winning_bid, winning_user_id, winning_bid_id, currency, pictures, bids, created_date, bidding_enddate, seller_id)
+            VALUES ($id, $name, $init, $winning, $winner, $winning_bid_id, $currency, $pictures, $bids, $created, $end, $seller)
             """, command =>
         {
             command.Parameters.AddWithValue("$id", SqliteRows.Key(item.Id));
@@ -82,6 +82,7 @@ public sealed class SqliteBidderStore : IBidderStore
             command.Parameters.AddWithValue("$bids", item.Bids);
             command.Parameters.AddWithValue("$created", SqliteRows.Millis(item.CreatedDate));
             command.Parameters.AddWithValue("$end", SqliteRows.Millis(item.BiddingEndDate));
+            command.Parameters.AddWithValue("$seller", SqliteRows.NullableKey(item.SellerId));
         }, cancellationToken);
 
     public Task<Item?> GetItemAsync(Guid id, CancellationToken cancellationToken) =>

@@ -18,7 +18,7 @@ internal static class SqliteRows
     public const int Rejected = 2;
 
     public const string UserColumns = "id, name, bids, created_date";
-    public const string ItemColumns = "id, name, init_bid, winning_bid, winning_user_id, winning_bid_id, currency, pictures, bids, created_date, bidding_enddate";
+    public const string ItemColumns = "id, name, init_bid, winning_bid, winning_user_id, winning_bid_id, currency, pictures, bids, created_date, bidding_enddate, seller_id";
     public const string BidColumns = "id, item_id, user_id, value, client, bid_date, created_date, status, reason, detail";
 
     internal static User ReadUser(DbDataReader r) => new(Guid(r, 0), r.GetString(1), r.GetInt64(2), FromMillis(r.GetInt64(3)));
@@ -34,7 +34,8 @@ internal static class SqliteRows
         JsonSerializer.Deserialize(r.GetString(7), SqliteJson.Default.IReadOnlyListString) ?? [],
         r.GetInt64(8),
         FromMillis(r.GetInt64(9)),
-        FromMillis(r.GetInt64(10)));
+        FromMillis(r.GetInt64(10)),
+        r.IsDBNull(11) ? null : Guid(r, 11));
 
     internal static Bid ReadBid(DbDataReader r) => new(
         Guid(r, 0),

@@ -27,7 +27,8 @@ internal static class SqliteSchema
             pictures TEXT NOT NULL,
             bids INTEGER NOT NULL DEFAULT 0,
             created_date INTEGER NOT NULL,
-            bidding_enddate INTEGER NOT NULL
+            bidding_enddate INTEGER NOT NULL,
+            seller_id BLOB
         ) WITHOUT ROWID;
 
         CREATE TABLE IF NOT EXISTS events (
@@ -69,12 +70,22 @@ internal static class SqliteSchema
     /// <summary>Brings a file made by an older version up to this schema: columns added since are added to it.</summary>
     public static async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
+        await AddColumnAsync(connection, "idempotency_keys", "lease_until", "INTEGER NOT NULL DEFAULT 0", cancellationToken);
+        // Null: items created before items knew their seller have none.
+        await AddColumnAsync(connection, "items", "seller_id", "BLOB", cancellationToken);
+    }
+
+    private static async Task AddColumnAsync(SqliteConnection connection, string table, string column, string definition, CancellationToken cancellationToken)
+    {
         await using var probe = connection.CreateCommand();
-        probe.CommandText = "SELECT COUNT(*) FROM pragma_table_info('idempotency_keys') WHERE name = 'lease_until'";
+        probe.CommandText = "SELECT COUNT(*) FROM pragma_table_info($table) WHERE name = $column";
+        probe.Parameters.AddWithValue("$table", table);
+        probe.Parameters.AddWithValue("$column", column);
         if ((long)(await probe.ExecuteScalarAsync(cancellationToken))! == 0)
         {
             await using var alter = connection.CreateCommand();
-            alter.CommandText = "ALTER TABLE idempotency_keys ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0";
+            // Names and definition are this class's constants, never input: ALTER TABLE takes no parameters.
+            alter.CommandText = $"ALTER TABLE {table} ADD COLUMN {column} {definition}";
             try
             {
                 await alter.ExecuteNonQueryAsync(cancellationToken);

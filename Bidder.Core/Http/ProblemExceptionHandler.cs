@@ -1,13 +1,15 @@
 using Bidder.Core.Storage;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
-namespace Bidder.Api.Extensions;
+namespace Bidder.Core.Http;
 
 /// <summary>
 /// Turns the failures a client can do something about into problem documents instead of a 500: the
 /// database not answering (503, retry later) and a request Kestrel refused while reading it.
 /// </summary>
-internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+public sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     private const string RetryAfterSeconds = "5";
 

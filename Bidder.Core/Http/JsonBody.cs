@@ -1,15 +1,16 @@
 using System.Buffers;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Bidder.Api.Requests;
+namespace Bidder.Core.Http;
 
 /// <summary>
 /// Reads a JSON request body with the limits every route shares: a JSON content type (415 otherwise),
 /// at most 64 KiB (413), well-formed JSON no deeper than 32 levels whose root is an object (400).
 /// Fields are then read by <see cref="JsonFields"/>, which names each field and rule it refuses.
 /// </summary>
-internal static class JsonBody
+public static class JsonBody
 {
     public const int MaxBytes = 64 * 1024;
     private const int MaxDepth = 32;

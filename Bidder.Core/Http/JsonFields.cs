@@ -2,14 +2,14 @@ using System.Globalization;
 using System.Text.Json;
 using Bidder.Domain;
 
-namespace Bidder.Api.Requests;
+namespace Bidder.Core.Http;
 
 /// <summary>
 /// Reads the fields of a JSON object one rule at a time and collects every violation under the field's
 /// name, so one answer lists all that is wrong. Unknown fields are ignored. Strings are taken exactly as
 /// sent (never trimmed, never interpreted), but control characters and invalid UTF-16 are refused.
 /// </summary>
-internal sealed class JsonFields(JsonElement root)
+public sealed class JsonFields(JsonElement root)
 {
     private readonly Dictionary<string, string[]> _errors = new(StringComparer.Ordinal);
 
@@ -23,17 +23,16 @@ internal sealed class JsonFields(JsonElement root)
     public string? OptionalText(string name, int maxLength, string defaultValue) =>
         Field(name, out var value) && value.ValueKind != JsonValueKind.Null ? Text(name, value, maxLength) : defaultValue;
 
-    public Guid? RequiredUuid(string name)
-    {
-        if (!Field(name, out var value))
-        {
-            return Missing<Guid?>(name);
-        }
+    public Guid? RequiredUuid(string name) => Field(name, out var value) ? Uuid(name, value) : Missing<Guid?>(name);
 
-        return value.ValueKind == JsonValueKind.String && Guid.TryParseExact(value.GetString(), "D", out var id)
+    /// <summary>Absent or null: null. Present: a UUID, else an error.</summary>
+    public Guid? OptionalUuid(string name) =>
+        Field(name, out var value) && value.ValueKind != JsonValueKind.Null ? Uuid(name, value) : null;
+
+    private Guid? Uuid(string name, JsonElement value) =>
+        value.ValueKind == JsonValueKind.String && Guid.TryParseExact(value.GetString(), "D", out var id)
             ? id
             : Fail<Guid?>(name, "must be a UUID such as 0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f.");
-    }
 
     /// <summary>A positive amount with at most 2 fraction digits, sent as a JSON number.</summary>
     public decimal? RequiredMoney(string name)

@@ -1,0 +1,47 @@
+using System.Security.Claims;
+using OpenIddict.Validation.AspNetCore;
+
+namespace Bidder.Api.Identity;
+
+/// <summary>
+/// Who is calling: the API trusts access tokens from one OpenID Connect authority, found by its discovery
+/// document (<c>Bidder:Identity:Authority</c>): Bidder.Identity in every mode the AppHost runs, or Keycloak,
+/// Entra ID or any OIDC provider in external mode. A token must be signed by the authority's published keys,
+/// name it as issuer, be meant for this API (<c>Bidder:Identity:Audience</c>) and be within its lifetime.
+/// </summary>
+internal static class CallerAuthentication
+{
+    public const string SectionName = "Bidder:Identity";
+    public const string DefaultAudience = "bidder-api";
+
+    /// <summary>Reads every user and every bid, and creates users on the original system's route.</summary>
+    public const string AdminPolicy = "admin";
+    public const string AdminRole = "admin";
+
+    public static IHostApplicationBuilder AddCallerAuthentication(this IHostApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection(SectionName);
+        var authority = section.GetValue<Uri?>("Authority")
+            ?? throw new InvalidOperationException($"'{SectionName}:Authority' is not set: give the URL of the OpenID Connect provider whose tokens the API accepts (the AppHost sets it to the identity service).");
+        var audience = section.GetValue<string?>("Audience") ?? DefaultAudience;
+
+        builder.Services.AddOpenIddict().AddValidation(validation =>
+        {
+            validation.SetIssuer(authority);
+            validation.AddAudiences(audience);
+            validation.UseSystemNetHttp();
+            validation.UseAspNetCore();
+        });
+
+        builder.Services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(AdminRole));
+        return builder;
+    }
+
+    /// <summary>The caller's Bidder user id: the token's subject.</summary>
+    public static Guid? UserId(this ClaimsPrincipal caller) =>
+        Guid.TryParse(caller.FindFirstValue("sub"), out var id) ? id : null;
+
+    public static bool IsAdmin(this ClaimsPrincipal caller) => caller.IsInRole(AdminRole);
+}

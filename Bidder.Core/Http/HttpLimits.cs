@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Bidder.Core.Http;
+
+/// <summary>
+/// The limits every HTTP service of Bidder enforces on the server, so that no client can flood it or hold its
+/// resources: Kestrel's connection and slow-client limits, and token-bucket rate limits per signed-in user (on
+/// writes) and per IP address (on anonymous routes and sign-in). A refused request gets 429, a Retry-After and
+/// a problem document. Configured under <c>Bidder:RateLimits</c> and <c>Bidder:Http</c>.
+/// </summary>
+public static class HttpLimits
+{
+    /// <summary>Per signed-in user: <c>POST /events/</c>.</summary>
+    public const string Bids = "bids";
+
+    /// <summary>Per signed-in user: <c>POST /items/</c>.</summary>
+    public const string Items = "items";
+
+    /// <summary>Per IP address: routes anyone may call.</summary>
+    public const string Anonymous = "anonymous";
+
+    /// <summary>Per IP address: the token endpoint and registration, where passwords are tried.</summary>
+    public const string SignIn = "sign-in";
+
+    public static WebApplicationBuilder AddHttpLimits(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RateLimitOptions>()
+            .Bind(builder.Configuration.GetSection(RateLimitOptions.SectionName))
+            .Validate(o => new[] { o.Bids, o.Items, o.Anonymous, o.SignIn }.All(b => b is { Burst: > 0, PerSecond: > 0 }),
+                $"Every bucket under '{RateLimitOptions.SectionName}' needs Burst and PerSecond of 1 or more.")
+            .ValidateOnStart();
+        var http = builder.Configuration.GetSection("Bidder:Http");
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxConcurrentConnections = http.GetValue<long?>("MaxConnections") ?? 10_000;
+            // Headers must arrive within 10 s, and a body at 4 KiB/s or more after 5 s: a request body Bidder takes
+            // (64 KiB at most) then holds a connection and its buffer for seconds, not the minutes Kestrel's
+            // defaults (30 s, 240 bytes/s) allow a slow client.
+            kestrel.Limits.RequestHeadersTimeout = http.GetValue<TimeSpan?>("RequestHeadersTimeout") ?? TimeSpan.FromSeconds(10);
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(
+                bytesPerSecond: http.GetValue<double?>("MinRequestBodyBytesPerSecond") ?? 4096,
+                gracePeriod: TimeSpan.FromSeconds(5));
+        });
+
+        var limits = new RateLimitOptions();
+        builder.Configuration.GetSection(RateLimitOptions.SectionName).Bind(limits);
+        builder.Services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = RejectAsync;
+            options.AddPolicy(Bids, context => PerUser(context, limits.Bids));
+            options.AddPolicy(Items, context => PerUser(context, limits.Items));
+            options.AddPolicy(Anonymous, context => PerAddress(context, Anonymous, limits.Anonymous));
+            options.AddPolicy(SignIn, context => PerAddress(context, SignIn, limits.SignIn));
+        });
+        return builder;
+    }
+
+    /// <summary>The signed-in caller's id (the token's <c>sub</c>), else the client's address: a write without a user is refused by authorization anyway.</summary>
+    private static RateLimitPartition<string> PerUser(HttpContext context, TokenBucket bucket) =>
+        context.User.FindFirstValue("sub") is { } user
+            ? Partition($"user:{user}", bucket)
+            : Partition($"address:{context.Connection.RemoteIpAddress}", bucket);
+
+    private static RateLimitPartition<string> PerAddress(HttpContext context, string policy, TokenBucket bucket) =>
+        Partition($"{policy}:{context.Connection.RemoteIpAddress}", bucket);
+
+    private static RateLimitPartition<string> Partition(string key, TokenBucket bucket) =>
+        RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = bucket.Burst,
+            TokensPerPeriod = bucket.PerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
+
+    private static async ValueTask RejectAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
+    {
+        var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
+            ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))
+            : 1;
+        var response = rejected.HttpContext.Response;
+        response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        await Problems.Create(StatusCodes.Status429TooManyRequests, "Too many requests",
+                $"This client sent more requests than its limit allows. Retry after {seconds} s.")
+            .ExecuteAsync(rejected.HttpContext);
+    }
+}
+
+/// <summary><c>Bidder:RateLimits</c>: a token bucket per policy. The defaults are far above what a person does, and below what a script flooding the system does.</summary>
+public sealed class RateLimitOptions
+{
+    public const string SectionName = "Bidder:RateLimits";
+
+    public TokenBucket Bids { get; set; } = new() { Burst = 20, PerSecond = 10 };
+
+    public TokenBucket Items { get; set; } = new() { Burst = 10, PerSecond = 2 };
+
+    public TokenBucket Anonymous { get; set; } = new() { Burst = 200, PerSecond = 100 };
+
+    public TokenBucket SignIn { get; set; } = new() { Burst = 30, PerSecond = 10 };
+}
+
+/// <summary>Up to <see cref="Burst"/> requests at once, refilled by <see cref="PerSecond"/> every second.</summary>
+public sealed class TokenBucket
+{
+    public int Burst { get; set; }
+
+    public int PerSecond { get; set; }
+}

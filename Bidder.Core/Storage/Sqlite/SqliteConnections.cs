@@ -1,0 +1,70 @@
+using Microsoft.Data.Sqlite;
+
+namespace Bidder.Core.Storage.Sqlite;
+
+/// <summary>
+/// How a store opens the shared SQLite file and sorts SQLite's failures, so that every store on that file
+/// waits for locks, syncs and fails alike. These are <see cref="SqliteBidderStore"/>'s rules: it still keeps
+/// a private copy of them, which can give way to this class.
+/// </summary>
+internal static class SqliteConnections
+{
+    /// <summary>The caller's connection string, creating the file if needed, pooled, with a lock wait unless it names one.</summary>
+    public static string Prepare(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString)
+        {
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+        };
+
+        // A locked database is retried for this long before the caller hears it is unavailable.
+        if (!connectionString.Contains("Default Timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.DefaultTimeout = 5;
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a new connection. An SQLite failure of the database becomes a
+    /// <see cref="StorageUnavailableException"/> or <see cref="StorageConfigurationException"/>; any other
+    /// (a constraint, a value SQLite refuses) concerns what was written and stays as it is.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(string connectionString, Func<SqliteConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = new SqliteConnection(connectionString);
+            await connection.OpenAsync(cancellationToken);
+            // Per connection, as the bidder store sets them: FULL syncs the WAL at every commit, so a write that
+            // was acknowledged survives a power cut.
+            await ExecuteAsync(connection, "PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=16384;", cancellationToken);
+            return await work(connection);
+        }
+        catch (SqliteException ex) when (IsTransient(ex.SqliteErrorCode))
+        {
+            throw new StorageUnavailableException($"The SQLite database did not answer: {ex.Message}", ex);
+        }
+        catch (SqliteException ex) when (IsMisconfigured(ex.SqliteErrorCode))
+        {
+            throw new StorageConfigurationException($"The SQLite database cannot be used as configured: {ex.Message}", ex);
+        }
+    }
+
+    public static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    // Busy, locked, I/O error, disk full, cannot open, WAL-index protocol, read-only, out of memory,
+    // interrupted, schema changed under a prepared statement: the same call may succeed later.
+    private static bool IsTransient(int code) => (code & 0xff) is 5 or 6 or 10 or 13 or 14 or 15 or 8 or 7 or 9 or 17;
+
+    // Generic error (no such table or column: not this schema), no permission, corrupt, authorization,
+    // not a database: no retry can fix these.
+    private static bool IsMisconfigured(int code) => (code & 0xff) is 1 or 3 or 11 or 23 or 26;
+}

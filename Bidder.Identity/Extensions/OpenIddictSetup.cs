@@ -1,0 +1,131 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.IdentityModel.Tokens;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace Bidder.Identity.Extensions;
+
+/// <summary>
+/// OpenIddict's server in degraded mode: tokens, codes and refresh tokens are self-contained (signed JWTs; codes
+/// and refresh tokens also encrypted), so the provider keeps no token or application store of its own. What a
+/// store would check about a client (its id, flows and redirect URIs) is checked here against the two clients
+/// Bidder has, declared once in <see cref="BidderIdentityOptions"/>. Access tokens are signed, not encrypted,
+/// so that any API can validate them with the published keys alone.
+/// </summary>
+internal static class OpenIddictSetup
+{
+    public static void AddBidderOpenIddict(this WebApplicationBuilder builder, BidderIdentityOptions identity, bool passwordGrant, bool generatedKeysAllowed)
+    {
+        builder.Services.AddOpenIddict().AddServer(server =>
+        {
+            server.SetAuthorizationEndpointUris("connect/authorize")
+                .SetTokenEndpointUris("connect/token")
+                .SetEndSessionEndpointUris("connect/endsession")
+                .SetUserInfoEndpointUris("connect/userinfo");
+
+            server.AllowAuthorizationCodeFlow().RequireProofKeyForCodeExchange().AllowRefreshTokenFlow();
+            if (passwordGrant)
+            {
+                server.AllowPasswordFlow();
+            }
+
+            server.RegisterScopes(Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.Roles, Scopes.OfflineAccess, BidderIdentityOptions.ApiScope);
+            server.SetAccessTokenLifetime(identity.AccessTokenLifetime);
+            if (identity.Issuer is not null)
+            {
+                server.SetIssuer(identity.Issuer);
+            }
+
+            server.EnableDegradedMode();
+            server.DisableAccessTokenEncryption();
+            AddKeys(server, identity, generatedKeysAllowed);
+
+            var aspnet = server.UseAspNetCore()
+                .EnableAuthorizationEndpointPassthrough()
+                .EnableTokenEndpointPassthrough()
+                .EnableEndSessionEndpointPassthrough()
+                .EnableUserInfoEndpointPassthrough()
+                .EnableStatusCodePagesIntegration();
+            if (identity.Issuer is null || identity.Issuer.Scheme == Uri.UriSchemeHttp)
+            {
+                // Development and embedded mode run on http://localhost; a deployment puts TLS in front (Container
+                // Apps' ingress) and names its https issuer.
+                aspnet.DisableTransportSecurityRequirement();
+            }
+
+            server.AddEventHandler<ValidateAuthorizationRequestContext>(handler => handler.UseInlineHandler(context =>
+            {
+                if (context.ClientId != BidderIdentityOptions.WebClientId)
+                {
+                    context.Reject(Errors.InvalidClient, $"Only '{BidderIdentityOptions.WebClientId}' signs in through this endpoint.");
+                }
+                else if (!identity.WebRedirectUris.Any(uri => string.Equals(uri.AbsoluteUri, context.RedirectUri, StringComparison.Ordinal)))
+                {
+                    context.Reject(Errors.InvalidRequest, "The redirect_uri is not one registered for this client.");
+                }
+
+                return default;
+            }));
+
+            server.AddEventHandler<ValidateTokenRequestContext>(handler => handler.UseInlineHandler(context =>
+            {
+                // Both clients are public (a browser app and a command line): they hold no secret to present.
+                var allowed = context.Request.IsPasswordGrantType()
+                    ? context.ClientId == BidderIdentityOptions.CliClientId
+                    : context.ClientId is BidderIdentityOptions.WebClientId or BidderIdentityOptions.CliClientId;
+                if (!allowed)
+                {
+                    context.Reject(Errors.InvalidClient, "This client is unknown or may not use this grant.");
+                }
+                else if (!string.IsNullOrEmpty(context.ClientSecret))
+                {
+                    context.Reject(Errors.InvalidClient, "Public clients do not send a client_secret.");
+                }
+
+                return default;
+            }));
+
+            server.AddEventHandler<ValidateEndSessionRequestContext>(handler => handler.UseInlineHandler(context =>
+            {
+                if (!string.IsNullOrEmpty(context.PostLogoutRedirectUri)
+                    && !identity.WebPostLogoutRedirectUris.Any(uri => string.Equals(uri.AbsoluteUri, context.PostLogoutRedirectUri, StringComparison.Ordinal)))
+                {
+                    context.Reject(Errors.InvalidRequest, "The post_logout_redirect_uri is not one registered for a client.");
+                }
+
+                return default;
+            }));
+        });
+    }
+
+    private static void AddKeys(OpenIddictServerBuilder server, BidderIdentityOptions identity, bool generatedKeysAllowed)
+    {
+        if (string.IsNullOrWhiteSpace(identity.SigningKey))
+        {
+            if (!generatedKeysAllowed)
+            {
+                throw new InvalidOperationException(
+                    $"'{BidderIdentityOptions.SectionName}:SigningKey' is not set: give an RSA private key (PEM) so that tokens survive restarts " +
+                    "and every replica signs alike (keys are generated per run only in Development and embedded mode).");
+            }
+
+            server.AddEphemeralSigningKey().AddEphemeralEncryptionKey();
+            return;
+        }
+
+        var rsa = RSA.Create();
+        rsa.ImportFromPem(identity.SigningKey);
+        server.AddSigningKey(new RsaSecurityKey(rsa) { KeyId = KeyId(rsa) });
+
+        // One secret to manage: the key that encrypts codes and refresh tokens (never read outside this service)
+        // is derived from the signing key rather than being the same key used twice.
+        var encryption = HKDF.DeriveKey(HashAlgorithmName.SHA256, rsa.ExportPkcs8PrivateKey(), 32, info: Encoding.UTF8.GetBytes("bidder-identity-encryption"));
+        server.AddEncryptionKey(new SymmetricSecurityKey(encryption));
+    }
+
+    // A stable key id (from the public key), so the API's cached key set keeps matching across restarts.
+    private static string KeyId(RSA rsa) => Convert.ToHexString(SHA256.HashData(rsa.ExportSubjectPublicKeyInfo()))[..16];
+}

@@ -1,0 +1,43 @@
+using Bidder.Identity.Accounts;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Bidder.Identity.Pages.Account;
+
+/// <summary>The browser's sign-in: sets the identity service's cookie, then returns to the authorization request.</summary>
+public sealed class LoginModel(SignInManager<IdentityAccount> signIn, UserManager<IdentityAccount> users) : PageModel
+{
+    [BindProperty(SupportsGet = true)]
+    public string? ReturnUrl { get; set; }
+
+    [BindProperty]
+    public string? Email { get; set; }
+
+    [BindProperty]
+    public string? Password { get; set; }
+
+    public string? Error { get; private set; }
+
+    public void OnGet()
+    {
+    }
+
+    public async Task<IActionResult> OnPostAsync()
+    {
+        var account = await users.FindByEmailAsync(Email ?? "");
+        var result = account is null
+            ? Microsoft.AspNetCore.Identity.SignInResult.Failed
+            : await signIn.PasswordSignInAsync(account, Password ?? "", isPersistent: false, lockoutOnFailure: true);
+        if (result.Succeeded)
+        {
+            // Only back into this service (the authorization endpoint): never to a URL someone put in a link.
+            return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/");
+        }
+
+        Error = result.IsLockedOut
+            ? "Too many wrong passwords: this account is locked for a few minutes."
+            : "The email or password is wrong.";
+        return Page();
+    }
+}

@@ -1,0 +1,111 @@
+using System.Net;
+using System.Text;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using Bidder.Tests.Support;
+
+namespace Bidder.Tests.Api;
+
+/// <summary>
+/// The app with its shipped limits (the suite's shared app raises them for its bursts) and short-lived tokens:
+/// a client that floods is told to slow down, and a token past its lifetime is refused.
+/// </summary>
+public sealed class LimitsApp : IAsyncLifetime
+{
+    public DistributedApplication App { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync() => App = await EmbeddedApp.StartAsync(
+    [
+        "Bidder:Infrastructure=embedded",
+        // The defaults of RateLimitOptions, restated over the suite's raised ones.
+        "Bidder:RateLimits:Bids:Burst=20", "Bidder:RateLimits:Bids:PerSecond=10",
+        "Bidder:RateLimits:Items:Burst=10", "Bidder:RateLimits:Items:PerSecond=2",
+        "Bidder:RateLimits:SignIn:Burst=30", "Bidder:RateLimits:SignIn:PerSecond=10",
+        "Bidder:RateLimits:Anonymous:Burst=200", "Bidder:RateLimits:Anonymous:PerSecond=100",
+        "Bidder:Identity:AccessTokenLifetime=00:00:03",
+    ]);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+    }
+}
+
+public class LimitsTests(LimitsApp fixture) : IClassFixture<LimitsApp>
+{
+    [Fact]
+    public async Task A_bidder_flooding_bids_gets_429_with_retry_after_and_never_a_5xx()
+    {
+        using var bidder = await fixture.App.RegisterAsync("flooder");
+        var token = await fixture.App.TokenAsync(bidder.Email, bidder.Password);
+        using var http = fixture.App.ApiClient(token);
+        var item = Guid.CreateVersion7();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 60).Select(_ =>
+            http.PostAsync("/events/", new StringContent($$"""{"item_id": "{{item}}", "value": 5}""", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken)));
+        try
+        {
+            Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.TooManyRequests, $"{(int)r.StatusCode}"));
+            var limited = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+            Assert.NotEmpty(limited);
+            Assert.True(responses.Count(r => r.StatusCode == HttpStatusCode.Accepted) >= 20, "the burst allowance is taken");
+            Assert.All(limited, r => Assert.True(r.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1)));
+            Assert.All(limited, r => Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType));
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Guessing_passwords_at_the_token_endpoint_is_stopped_by_the_lockout_and_the_per_address_limit()
+    {
+        using var victim = await fixture.App.RegisterAsync("victim");
+
+        var statuses = new List<HttpStatusCode>();
+        var descriptions = new List<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            using var response = await fixture.App.TokenResponseAsync(victim.Email, $"guess {i}");
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.BadRequest)
+            {
+                descriptions.Add((await response.ReadObjectAsync())["error_description"]!.GetValue<string>());
+            }
+        }
+
+        Assert.DoesNotContain(statuses, s => (int)s >= 500 || s == HttpStatusCode.OK);
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+        Assert.Contains(descriptions, d => d.Contains("locked", StringComparison.OrdinalIgnoreCase));
+
+        // Locked: even the right password is refused until the lockout ends.
+        using var right = await Eventually.WaitAsync(() => fixture.App.TokenResponseAsync(victim.Email, victim.Password),
+            r => r.StatusCode != HttpStatusCode.TooManyRequests, "the address limit to let a request through");
+        Assert.Equal(HttpStatusCode.BadRequest, right.StatusCode);
+        Assert.Contains("locked", (await right.ReadObjectAsync())["error_description"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task A_token_past_its_lifetime_is_401()
+    {
+        using var bidder = await fixture.App.RegisterAsync("short-lived");
+        var me = $"/users/{bidder.Id}";
+        using (var fresh = await bidder.Api.GetAsync(me, TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+        }
+
+        using var expired = await Eventually.WaitAsync(() => bidder.Api.GetAsync(me, TestContext.Current.CancellationToken),
+            r => r.StatusCode != HttpStatusCode.OK, "the 3-second token to expire");
+
+        await AuthorizationTests.AssertUnauthorizedAsync(expired);
+        Assert.Contains("invalid_token", expired.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+    }
+}
