@@ -62,7 +62,7 @@ public static class AccountApi
                     : Problems.Invalid(errors);
             }
 
-            return TypedResults.Created(registration.UserLocation(account.Id), new AccountResponse(account.Id, name!, account.Email, account.CreatedDate));
+            return TypedResults.Created(registration.UserLocation(account.Id), new AccountResponse(account.Id, name!, account.Email, account.CreatedDate.UtcDateTime));
         }
     }
 }
@@ -71,7 +71,7 @@ public static class AccountApi
 public sealed record RegisterRequest(string Name, string Email, string Password);
 
 /// <summary>A new account: its id is the Bidder user id.</summary>
-public sealed record AccountResponse(Guid Id, string Name, string Email, DateTimeOffset CreatedDate);
+public sealed record AccountResponse(Guid Id, string Name, string Email, DateTime CreatedDate);
 
 /// <summary>Creating an account, shared by the JSON endpoint and the registration page: one set of rules.</summary>
 public sealed class AccountRegistration(UserManager<IdentityAccount> users, TimeProvider time, IOptions<BidderIdentityOptions> options)

@@ -53,6 +53,8 @@ internal static class ApplicationServiceExtensions
 
         builder.AddBidderOpenIddict(identity, passwordGrant: identity.EnablePasswordGrant ?? local, generatedKeysAllowed: local);
 
+        // The API's JSON: snake_case names, UTC times.
+        builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddRazorPages();

@@ -98,6 +98,32 @@ public class AuthorizationTests(EmbeddedApp fixture)
         await AssertUnauthorizedAsync(response);
     }
 
+    public static TheoryData<string> MalformedAuthorizationHeaders => new()
+    {
+        "Bearer",
+        "Bearer ",
+        "Basic YWRtaW5AYmlkZGVyLmxvY2FsOnBhc3N3b3Jk",
+        $"Bearer {new string('a', 16_000)}",
+        "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",
+        "Bearer a b c",
+        "Negotiate abc, Bearer",
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedAuthorizationHeaders))]
+    public async Task A_malformed_authorization_header_is_401_never_a_5xx(string header)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/events/")
+        {
+            Content = new StringContent($$"""{"item_id": "{{Guid.CreateVersion7()}}", "value": 5}""", Encoding.UTF8, "application/json"),
+        };
+        Assert.True(request.Headers.TryAddWithoutValidation("Authorization", header));
+
+        using var response = await _anonymous.SendAsync(request, TestContext.Current.CancellationToken);
+
+        await AssertUnauthorizedAsync(response);
+    }
+
     [Fact]
     public async Task The_real_token_of_the_same_person_is_accepted()
     {

@@ -37,6 +37,8 @@ public partial class IdentityTests(EmbeddedApp fixture)
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var account = await response.ReadObjectAsync();
+        Assert.Equal(["id", "name", "email", "created_date"], account.Select(p => p.Key));
+        Assert.EndsWith("Z", account["created_date"]!.GetValue<string>());
         var location = response.Headers.Location!;
         Assert.Equal($"/users/{account.Id()}", location.AbsolutePath);
         Assert.Equal(fixture.App.GetEndpoint("api", "http").Authority, location.Authority);

@@ -14,6 +14,21 @@ public class AppHostModelTests
 {
     private static readonly string[] Services = ["api", "streamer"];
 
+    [Theory]
+    [InlineData("embedded")]
+    [InlineData("containers")]
+    public async Task Every_mode_runs_the_identity_service_at_8002_and_the_api_waits_for_it(string mode)
+    {
+        await using var builder = await AppHostBuilder.CreateAsync(mode);
+
+        var identity = builder.Resource<ProjectResource>("identity");
+        var http = Assert.Single(identity.Annotations.OfType<EndpointAnnotation>(), e => e.Name == "http");
+        Assert.Equal(8002, http.Port);
+        Assert.True(http.IsExternal);
+        Assert.Contains(builder.Resource("api").Annotations.OfType<WaitAnnotation>(), w => w.Resource == identity);
+        Assert.Contains(identity.Annotations.OfType<WaitAnnotation>(), w => w.Resource.Name is "bidderdb" or "mongo");
+    }
+
     [Fact]
     public async Task Embedded_mode_runs_without_a_single_container()
     {

@@ -45,6 +45,19 @@ public class ManifestTests
             }
 
             Assert.True(resources.GetProperty("api").GetProperty("bindings").GetProperty("http").GetProperty("external").GetBoolean());
+
+            // The identity service is deployed with the others: its own database reference, a public endpoint, the
+            // API trusting it, and its secrets (the first admin's password, the signing key) as secret parameters.
+            var identity = resources.GetProperty("identity");
+            Assert.Equal("project.v0", identity.GetProperty("type").GetString());
+            Assert.True(identity.GetProperty("bindings").GetProperty("http").GetProperty("external").GetBoolean());
+            var identityEnvironment = identity.GetProperty("env");
+            Assert.Equal("{bidderdb.connectionString}", identityEnvironment.GetProperty("ConnectionStrings__bidderdb").GetString());
+            Assert.Equal("{admin-password.value}", identityEnvironment.GetProperty("Bidder__Identity__AdminPassword").GetString());
+            Assert.Equal("{identity-signing-key.value}", identityEnvironment.GetProperty("Bidder__Identity__SigningKey").GetString());
+            Assert.True(resources.GetProperty("admin-password").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+            Assert.True(resources.GetProperty("identity-signing-key").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+            Assert.Equal("{identity.bindings.http.url}", resources.GetProperty("api").GetProperty("env").GetProperty("Bidder__Identity__Authority").GetString());
         }
         finally
         {
