@@ -1,6 +1,7 @@
 using Bidder.Domain;
 using MongoDB.Bson;
 using MongoDB.Driver;
+using static Bidder.Core.Storage.Mongo.MongoErrors;
 
 namespace Bidder.Core.Storage.Mongo;
 
@@ -195,23 +196,4 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore
             var document = await _accounts.Find(filter).FirstOrDefaultAsync(cancellationToken);
             return document is null ? null : ToAccount(document);
         }, operation, cancellationToken);
-
-    /// <summary>The bidder store's sorting of failures (its own helper is private to it).</summary>
-    private static async Task<T> GuardAsync<T>(Func<Task<T>> operation, string description, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await operation();
-        }
-        catch (Exception ex) when (MongoErrors.IsMisconfiguration(ex))
-        {
-            throw new StorageConfigurationException($"MongoDB refused {description} as configured: {ex.Message}", ex);
-        }
-        catch (Exception ex) when (MongoErrors.IsTransient(ex))
-        {
-            // A cancelled call can surface as a connection error: report the cancellation, not an outage.
-            cancellationToken.ThrowIfCancellationRequested();
-            throw new StorageUnavailableException($"MongoDB did not answer while {description}.", ex);
-        }
-    }
 }

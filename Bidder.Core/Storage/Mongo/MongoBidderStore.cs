@@ -1,6 +1,7 @@
 using Bidder.Domain;
 using MongoDB.Bson;
 using MongoDB.Driver;
+using static Bidder.Core.Storage.Mongo.MongoErrors;
 
 namespace Bidder.Core.Storage.Mongo;
 
@@ -256,33 +257,5 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             var next = documents.Count > limit ? cursorOf(items[^1]).Encode() : null;
             return new Page<T>(items, next);
         }, operation, cancellationToken);
-    }
-
-    private static Task GuardAsync(Func<Task> operation, string description, CancellationToken cancellationToken) =>
-        GuardAsync(async () =>
-        {
-            await operation();
-            return true;
-        }, description, cancellationToken);
-
-    private static async Task<T> GuardAsync<T>(Func<Task<T>> operation, string description, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await operation();
-        }
-        catch (Exception ex) when (MongoErrors.IsMisconfiguration(ex))
-        {
-            throw new StorageConfigurationException($"MongoDB refused {description} as configured: {ex.Message}", ex);
-        }
-        catch (Exception ex) when (MongoErrors.IsTransient(ex))
-        {
-            // A cancelled call can surface as a connection error: report the cancellation, not an outage.
-            cancellationToken.ThrowIfCancellationRequested();
-            throw new StorageUnavailableException($"MongoDB did not answer while {description}.", ex);
-        }
-
-        // Anything else (a document the server refuses, a value the driver cannot encode) is about what was
-        // written: it stays as it is, so the streamer sets that message aside instead of retrying it forever.
     }
 }

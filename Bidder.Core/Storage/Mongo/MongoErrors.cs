@@ -62,6 +62,37 @@ internal static class MongoErrors
             || cause is MongoCommandException command && TransientWriteCodes.Contains(command.Code));
     }
 
+    /// <summary>
+    /// Runs a driver call, turning the server refusing the configuration into <see cref="StorageConfigurationException"/>
+    /// and the server not answering into <see cref="StorageUnavailableException"/>. Anything else (a document the
+    /// server refuses, a value the driver cannot encode) is about what was written: it stays as it is, so the
+    /// streamer sets that message aside instead of retrying it forever.
+    /// </summary>
+    public static async Task<T> GuardAsync<T>(Func<Task<T>> operation, string description, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (Exception ex) when (IsMisconfiguration(ex))
+        {
+            throw new StorageConfigurationException($"MongoDB refused {description} as configured: {ex.Message}", ex);
+        }
+        catch (Exception ex) when (IsTransient(ex))
+        {
+            // A cancelled call can surface as a connection error: report the cancellation, not an outage.
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new StorageUnavailableException($"MongoDB did not answer while {description}.", ex);
+        }
+    }
+
+    public static Task GuardAsync(Func<Task> operation, string description, CancellationToken cancellationToken) =>
+        GuardAsync(async () =>
+        {
+            await operation();
+            return true;
+        }, description, cancellationToken);
+
     private static IEnumerable<Exception> Chain(Exception exception)
     {
         for (var current = exception; current is not null; current = current.InnerException)

@@ -18,19 +18,7 @@ public sealed class SqliteBidderStore : IBidderStore
 
     public SqliteBidderStore(string connectionString)
     {
-        var builder = new SqliteConnectionStringBuilder(connectionString)
-        {
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-        };
-
-        // A locked database is retried for this long before the caller hears it is unavailable.
-        if (!connectionString.Contains("Default Timeout", StringComparison.OrdinalIgnoreCase))
-        {
-            builder.DefaultTimeout = 5;
-        }
-
-        _connectionString = builder.ToString();
+        _connectionString = SqliteConnections.Prepare(connectionString);
     }
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
@@ -396,44 +384,12 @@ public sealed class SqliteBidderStore : IBidderStore
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
-    private async Task<T> RunAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var connection = new SqliteConnection(_connectionString);
-            await connection.OpenAsync(cancellationToken);
-            // Per connection. FULL: the WAL is synced at every commit, so a batch whose offsets are committed
-            // survives a power cut too (NORMAL could lose it after Kafka has moved on); one sync per batch.
-            // A 32 MB page cache and 64 MB of WAL between checkpoints: a batch updates one item row per
-            // accepted bid, spread over the whole items table (BENCHMARKS.md, scale).
-            await ExecuteAsync(connection, "PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=16384;", cancellationToken);
-            return await work(connection);
-        }
-        catch (SqliteException ex) when (IsTransient(ex.SqliteErrorCode))
-        {
-            throw new StorageUnavailableException($"The SQLite database did not answer: {ex.Message}", ex);
-        }
-        catch (SqliteException ex) when (IsMisconfigured(ex.SqliteErrorCode))
-        {
-            throw new StorageConfigurationException($"The SQLite database cannot be used as configured: {ex.Message}", ex);
-        }
+    // Every store on the file opens, syncs and sorts failures alike (SqliteConnections): FULL syncs the WAL at
+    // every commit, so a batch whose offsets are committed survives a power cut; any error that is not the
+    // database's (a constraint, a value SQLite refuses) stays ordinary, so the streamer sets that message aside.
+    private Task<T> RunAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken cancellationToken) =>
+        SqliteConnections.RunAsync(_connectionString, work, cancellationToken);
 
-        // Any other error (a constraint, a value SQLite refuses) concerns what was written, not the database:
-        // it stays an ordinary exception, so the streamer sets that message aside instead of retrying it forever.
-    }
-
-    // Busy, locked, I/O error, disk full, cannot open, WAL-index protocol, read-only, out of memory,
-    // interrupted, schema changed under a prepared statement: the same call may succeed later.
-    private static bool IsTransient(int code) => (code & 0xff) is 5 or 6 or 10 or 13 or 14 or 15 or 8 or 7 or 9 or 17;
-
-    // Generic error (no such table or column: not this schema), no permission, corrupt, authorization,
-    // not a database: no retry can fix these.
-    private static bool IsMisconfigured(int code) => (code & 0xff) is 1 or 3 or 11 or 23 or 26;
-
-    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    private static Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken) =>
+        SqliteConnections.ExecuteAsync(connection, sql, cancellationToken);
 }

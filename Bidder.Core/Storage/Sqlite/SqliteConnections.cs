@@ -4,8 +4,7 @@ namespace Bidder.Core.Storage.Sqlite;
 
 /// <summary>
 /// How a store opens the shared SQLite file and sorts SQLite's failures, so that every store on that file
-/// waits for locks, syncs and fails alike. These are <see cref="SqliteBidderStore"/>'s rules: it still keeps
-/// a private copy of them, which can give way to this class.
+/// (<see cref="SqliteBidderStore"/>, <see cref="SqliteAccountStore"/>) waits for locks, syncs and fails alike.
 /// </summary>
 internal static class SqliteConnections
 {
@@ -38,8 +37,10 @@ internal static class SqliteConnections
         {
             await using var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync(cancellationToken);
-            // Per connection, as the bidder store sets them: FULL syncs the WAL at every commit, so a write that
-            // was acknowledged survives a power cut.
+            // Per connection. FULL: the WAL is synced at every commit, so a write that was acknowledged (a batch
+            // whose offsets are committed) survives a power cut too; one sync per batch. A 32 MB page cache and
+            // 64 MB of WAL between checkpoints: a batch updates one item row per accepted bid, spread over the
+            // whole items table (BENCHMARKS.md, scale).
             await ExecuteAsync(connection, "PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=16384;", cancellationToken);
             return await work(connection);
         }
