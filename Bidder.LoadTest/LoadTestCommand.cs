@@ -13,8 +13,9 @@ using Spectre.Console.Cli;
 namespace Bidder.LoadTest;
 
 /// <summary>
-/// One run, in four phases: set up users and items, send the load (with its live display), wait for the bids
-/// and check the end state, then report to the console and to results.json and results.md.
+/// One run, in four phases: set up users (registered and signed in at the identity service) and items, send the
+/// load (with its live display), wait for the bids and check the end state, then report to the console and to
+/// results.json and results.md.
 /// </summary>
 internal sealed class LoadTestCommand : AsyncCommand<LoadTestSettings>
 {
@@ -25,12 +26,14 @@ internal sealed class LoadTestCommand : AsyncCommand<LoadTestSettings>
         var runId = Guid.NewGuid().ToString("N")[..8];
         var interactive = LiveProgress.IsInteractive(options);
         using var signals = new StopSignals(cancellationToken);
-        using var api = new BidderClient(options.Url, Math.Max(options.Concurrency, options.CheckConcurrency), options.Timeout);
+        var connections = Math.Max(options.Concurrency, options.CheckConcurrency);
+        using var api = new BidderClient(options.Url, connections, options.Timeout);
+        using var identity = new IdentityClient(options.IdentityUrl, connections, options.Timeout);
 
         WriteHeader(options, runId);
         try
         {
-            return (int)await RunAsync(options, runId, interactive, api, signals);
+            return (int)await RunAsync(options, runId, interactive, api, identity, signals);
         }
         catch (OperationCanceledException) when (signals.Abort.IsCancellationRequested)
         {
@@ -39,46 +42,62 @@ internal sealed class LoadTestCommand : AsyncCommand<LoadTestSettings>
         }
     }
 
-    private static async Task<ExitCode> RunAsync(LoadTestOptions options, string runId, bool interactive, BidderClient api, StopSignals signals)
+    private static async Task<ExitCode> RunAsync(
+        LoadTestOptions options, string runId, bool interactive, BidderClient api, IdentityClient identity, StopSignals signals)
     {
         var startedAt = DateTime.UtcNow;
-        var probe = await api.GetAsync("/items/?limit=1", signals.Abort);
+        var probe = await api.GetAsync("/items/?limit=1", null, signals.Abort);
         if (probe.Status != (int)HttpStatusCode.OK)
         {
             AnsiConsole.MarkupLine($"[red]The Bidder API at {Markup.Escape(options.Url.ToString())} did not answer GET /items/ ({ApiStatus.Describe(probe.Status)}). Is it running? Start it with: dotnet run --project Bidder.AppHost[/]");
             return ExitCode.RunFailed;
         }
 
+        var discovery = await identity.DiscoverAsync(signals.Abort);
+        if (discovery.Status != (int)HttpStatusCode.OK)
+        {
+            AnsiConsole.MarkupLine($"[red]The identity service at {Markup.Escape(options.IdentityUrl.ToString())} did not answer GET /.well-known/openid-configuration ({ApiStatus.Describe(discovery.Status)}). The API takes its tokens: give its URL with --identity-url.[/]");
+            return ExitCode.RunFailed;
+        }
+
         var ledger = new RunLedger();
+        var signIns = new SignIns(identity, signals.Abort);
         var setupStarted = Stopwatch.GetTimestamp();
         var setupTotal = options.Users + options.Items;
-        var setupFailure = await PhaseStatus.RunAsync(interactive, $"Creating {options.Users:N0} users and {options.Items:N0} items", status =>
-            new Setup(api, ledger, options, runId).RunAsync(
-                new Reporter<int>(done => status.Report($"Creating users and items: {done:N0} of {setupTotal:N0}")), signals.Abort));
+        var setupRun = new Setup(api, identity, signIns, ledger, options, runId);
+        var setupFailure = await PhaseStatus.RunAsync(interactive, $"Registering {options.Users:N0} users, then creating {options.Items:N0} items", status =>
+            setupRun.RunAsync(
+                new Reporter<int>(done => status.Report($"Registering users and creating items: {done:N0} of {setupTotal:N0}")), signals.Abort));
         if (setupFailure is not null)
         {
             AnsiConsole.MarkupLine($"[red]Setup failed: {Markup.Escape(setupFailure)}[/]");
             return ExitCode.RunFailed;
         }
 
-        var setup = new SetupReport(options.Users, options.Items, Stopwatch.GetElapsedTime(setupStarted).TotalSeconds);
+        var setup = new SetupReport(options.Users, options.Items, Stopwatch.GetElapsedTime(setupStarted).TotalSeconds, setupRun.RateLimited);
+        ConsoleReport.WriteSetup(setup);
 
         var stats = new RunStats();
-        var runner = new LoadRunner(options, new Workload(api, ledger, stats, options, runId));
+        var runner = new LoadRunner(options, new Workload(api, identity, signIns, ledger, stats, options, runId));
+        // Token requests while the load runs are load too (a new user's sign-in, renewals); the check's are not.
+        signIns.CountIn(stats);
         var run = runner.RunAsync(signals.Stop, signals.Abort);
         await new LiveProgress(options, stats, runner).ShowUntilAsync(run);
-        var load = RunReports.Load(options, stats, runner, await run, signals.Stop.IsCancellationRequested, ledger.Users.Count, ledger.Items.Count);
+        var elapsed = await run;
+        signIns.CountIn(null);
+        var load = RunReports.Load(options, stats, runner, elapsed, signals.Stop.IsCancellationRequested, ledger.Users.Count, ledger.Items.Count);
 
         CheckResult? check = null;
         if (options.Check)
         {
             check = await PhaseStatus.RunAsync(interactive, "Checking the end state", status =>
-                new EndStateChecker(api, ledger, options).RunAsync(status, signals.Abort));
+                new EndStateChecker(api, signIns, ledger, options).RunAsync(status, signals.Abort));
         }
 
         var exitCode = check is { Passed: false } ? ExitCode.CheckFailed : ExitCode.Passed;
         var verdict = check is null ? "load only (no check)" : check.Passed ? "PASS" : "FAIL";
-        var report = new RunReport(runId, startedAt, options.Url.ToString(), RunReports.Settings(options), setup, load, check, verdict, (int)exitCode);
+        var report = new RunReport(
+            runId, startedAt, options.Url.ToString(), options.IdentityUrl.ToString(), RunReports.Settings(options), setup, load, check, verdict, (int)exitCode);
         ConsoleReport.Write(report);
         var (json, markdown) = await ResultFiles.WriteAsync(report, options.Output, CancellationToken.None);
         ConsoleReport.WriteFiles(json, markdown);
@@ -95,7 +114,7 @@ internal sealed class LoadTestCommand : AsyncCommand<LoadTestSettings>
         };
         var rate = options.OpenLoop ? $"{options.Rate:0.#} req/s" : "closed loop";
         AnsiConsole.MarkupLine(
-            $"[bold]Bidder load test[/] {runId} on {Markup.Escape(options.Url.ToString())}: {limit}, {rate}, concurrency {options.Concurrency}, seed {options.Seed}");
+            $"[bold]Bidder load test[/] {runId} on {Markup.Escape(options.Url.ToString())} (identity {Markup.Escape(options.IdentityUrl.ToString())}): {limit}, {rate}, concurrency {options.Concurrency}, seed {options.Seed}");
         AnsiConsole.MarkupLine($"[grey]mix {Markup.Escape(options.Mix.ToString())}; setup {options.Users:N0} users, {options.Items:N0} items[/]");
     }
 }

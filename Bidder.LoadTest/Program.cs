@@ -15,7 +15,7 @@ app.Configure(config =>
     // A mistyped option must stop the run, not be ignored and leave a default in its place.
     config.UseStrictParsing();
     config.AddExample("--duration", "30s", "--rate", "500", "--concurrency", "32");
-    config.AddExample("--url", "https://bidder.example.com", "--requests", "100000", "--rate", "0", "--no-check");
+    config.AddExample("--url", "https://bidder.example.com", "--identity-url", "https://identity.bidder.example.com", "--requests", "100000", "--rate", "0", "--no-check");
     // Spectre answers a bad option with -1; scripts get a code of their own for it instead (see ExitCode).
     config.SetExceptionHandler((exception, _) =>
     {

@@ -5,11 +5,18 @@ namespace Bidder.LoadTest.Api;
 // Only the fields the tool reads or sends, in the API's snake_case (see BidderJsonContext). They are
 // declared here, not shared with Bidder.Api, so that the tool depends on the wire format alone.
 
-internal readonly record struct CreateUserBody(string Name);
+internal readonly record struct RegisterBody(string Name, string Email, string Password);
 
 internal readonly record struct CreateItemBody(string Name, decimal InitBid, string Currency, string[]? Pictures, DateTime BiddingEnddate);
 
-internal readonly record struct CreateBidBody(Guid ItemId, Guid UserId, decimal Value, string Client);
+/// <summary>No user_id: the API takes the bidder from the token.</summary>
+internal readonly record struct CreateBidBody(Guid ItemId, decimal Value, string Client);
+
+/// <summary>The identity service's new account: its id is the Bidder user id.</summary>
+internal sealed record AccountDto(Guid Id);
+
+/// <summary>The token endpoint's answer (OAuth 2.0, snake_case like the API).</summary>
+internal sealed record TokenDto(string AccessToken, long ExpiresIn, string? RefreshToken);
 
 internal sealed record UserDto(Guid Id, long Bids);
 
@@ -21,9 +28,11 @@ internal sealed record BidDto(Guid Id, Guid ItemId, Guid UserId, decimal Value, 
 internal sealed record PageDto<T>(List<T> Items, string? NextCursor);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(CreateUserBody))]
+[JsonSerializable(typeof(RegisterBody))]
 [JsonSerializable(typeof(CreateItemBody))]
 [JsonSerializable(typeof(CreateBidBody))]
+[JsonSerializable(typeof(AccountDto))]
+[JsonSerializable(typeof(TokenDto))]
 [JsonSerializable(typeof(UserDto))]
 [JsonSerializable(typeof(ItemDto))]
 [JsonSerializable(typeof(BidDto))]

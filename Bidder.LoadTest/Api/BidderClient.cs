@@ -1,93 +1,69 @@
-using System.Diagnostics;
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
 namespace Bidder.LoadTest.Api;
 
-/// <summary>What came back: an HTTP status, or <see cref="ApiStatus.Timeout"/>/<see cref="ApiStatus.NetworkError"/> when nothing did.</summary>
-internal readonly record struct ApiResponse<T>(int Status, T? Body, TimeSpan Elapsed, TimeSpan? RetryAfter = null)
-{
-    public bool Answered => Status >= 100;
-
-    /// <summary>
-    /// Whether a write may or may not have happened: no answer, any 5xx (the API's 503 includes "Kafka did not
-    /// confirm the bid in time: it may have been taken"), or a 409 (another request with the same
-    /// Idempotency-Key is still posting it). Every other 4xx is a clear "not taken".
-    /// </summary>
-    public bool OutcomeUnknown => !Answered || Status >= 500 || Status == (int)HttpStatusCode.Conflict;
-}
-
-internal static class ApiStatus
-{
-    public const int Timeout = -1;
-    public const int NetworkError = -2;
-    public const int UnreadableBody = -3;
-
-    public static string Describe(int status) => status switch
-    {
-        Timeout => "timeout",
-        NetworkError => "network error",
-        UnreadableBody => "unreadable body",
-        _ => status.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
-}
-
 /// <summary>
-/// The Bidder HTTP API, as the tool uses it. One HttpClient over one SocketsHttpHandler for the whole run, with
-/// enough connections for every request in flight, so that connection setup and socket exhaustion never show
-/// up as latency. Every call measures from just before sending to the last byte of the response.
+/// The Bidder HTTP API, as the tool uses it. The routes that need a user take that user's <c>Authorization</c>
+/// value (<c>Bearer</c> and its access token), put on the request itself: every user of the run shares the one
+/// connection pool. Item reads are public and go without one, as a visitor's would.
 /// </summary>
-internal sealed class BidderClient : IDisposable
+internal sealed class BidderClient(Uri baseUrl, int maxConnections, TimeSpan timeout) : IDisposable
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
-    private readonly HttpClient _http;
+    private readonly ApiConnection _connection = new(baseUrl, maxConnections, timeout);
     private readonly BidderJsonContext _json = BidderJsonContext.Default;
 
-    public BidderClient(Uri baseUrl, int maxConnections, TimeSpan timeout)
+    /// <summary>The seller is the caller.</summary>
+    public Task<ApiResponse<ItemDto>> CreateItemAsync(CreateItemBody item, string authorization, CancellationToken cancellationToken, bool readError = false) =>
+        SendOwnedAsync(Post("/items/", Json(item, _json.CreateItemBody)), authorization, _json.ItemDto, cancellationToken, readError);
+
+    /// <summary>The bidder is the caller.</summary>
+    public Task<ApiResponse<BidDto>> PostBidAsync(CreateBidBody bid, string? idempotencyKey, string authorization, CancellationToken cancellationToken)
     {
-        var handler = new SocketsHttpHandler
+        var request = Post("/events/", Json(bid, _json.CreateBidBody));
+        if (idempotencyKey is not null)
         {
-            MaxConnectionsPerServer = maxConnections,
-            // Long enough to never reconnect mid-run for no reason, short enough to follow DNS changes of a deployment.
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-            ConnectTimeout = timeout,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            AllowAutoRedirect = false,
-        };
-        _http = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = timeout };
+            request.Headers.TryAddWithoutValidation(IdempotencyKeyHeader, idempotencyKey);
+        }
+
+        return SendOwnedAsync(request, authorization, _json.BidDto, cancellationToken);
     }
 
-    public Task<ApiResponse<UserDto>> CreateUserAsync(string name, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Post, "/users/", Json(new CreateUserBody(name), _json.CreateUserBody), null, _json.UserDto, cancellationToken);
-
-    public Task<ApiResponse<ItemDto>> CreateItemAsync(CreateItemBody item, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Post, "/items/", Json(item, _json.CreateItemBody), null, _json.ItemDto, cancellationToken);
-
-    public Task<ApiResponse<BidDto>> PostBidAsync(CreateBidBody bid, string? idempotencyKey, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Post, "/events/", Json(bid, _json.CreateBidBody), idempotencyKey, _json.BidDto, cancellationToken);
-
-    public Task<ApiResponse<UserDto>> GetUserAsync(Guid id, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Get, $"/users/{id}", null, null, _json.UserDto, cancellationToken);
+    /// <summary>Any signed-in user may read any user.</summary>
+    public Task<ApiResponse<UserDto>> GetUserAsync(Guid id, string authorization, CancellationToken cancellationToken) =>
+        SendOwnedAsync(Get($"/users/{id}"), authorization, _json.UserDto, cancellationToken);
 
     public Task<ApiResponse<ItemDto>> GetItemAsync(Guid id, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Get, $"/items/{id}", null, null, _json.ItemDto, cancellationToken);
+        SendOwnedAsync(Get($"/items/{id}"), null, _json.ItemDto, cancellationToken);
 
-    public Task<ApiResponse<BidDto>> GetBidAsync(Guid id, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Get, $"/events/{id}", null, null, _json.BidDto, cancellationToken);
+    /// <summary>A bid is its bidder's to see: <paramref name="authorization"/> must be theirs.</summary>
+    public Task<ApiResponse<BidDto>> GetBidAsync(Guid id, string authorization, CancellationToken cancellationToken) =>
+        SendOwnedAsync(Get($"/events/{id}"), authorization, _json.BidDto, cancellationToken);
 
-    /// <summary>One page of bids: <c>/items/{id}/bids</c> or <c>/users/{id}/bids</c>.</summary>
-    public Task<ApiResponse<PageDto<BidDto>>> GetBidPageAsync(string path, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Get, path, null, null, _json.PageDtoBidDto, cancellationToken);
+    /// <summary>One page of bids: <c>/items/{id}/bids</c> (public) or <c>/users/{id}/bids</c> (that user's own).</summary>
+    public Task<ApiResponse<PageDto<BidDto>>> GetBidPageAsync(string path, string? authorization, CancellationToken cancellationToken) =>
+        SendOwnedAsync(Get(path), authorization, _json.PageDtoBidDto, cancellationToken);
 
     /// <summary>A read whose body only has to arrive: it is not parsed, so the tool's own cost stays out of the latency.</summary>
-    public Task<ApiResponse<bool>> GetAsync(string path, CancellationToken cancellationToken) =>
-        SendAsync<bool>(HttpMethod.Get, path, null, null, null, cancellationToken);
+    public Task<ApiResponse<bool>> GetAsync(string path, string? authorization, CancellationToken cancellationToken) =>
+        SendOwnedAsync<bool>(Get(path), authorization, null, cancellationToken);
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose() => _connection.Dispose();
+
+    private static HttpRequestMessage Get(string path) => new(HttpMethod.Get, path);
+
+    private static HttpRequestMessage Post(string path, HttpContent content) => new(HttpMethod.Post, path) { Content = content };
+
+    private async Task<ApiResponse<T>> SendOwnedAsync<T>(
+        HttpRequestMessage request, string? authorization, JsonTypeInfo<T>? bodyType, CancellationToken cancellationToken, bool readError = false)
+    {
+        using (request)
+        {
+            return await _connection.SendAsync(request, authorization, bodyType, readError, cancellationToken);
+        }
+    }
 
     private static ByteArrayContent Json<T>(T body, JsonTypeInfo<T> type)
     {
@@ -95,46 +71,5 @@ internal sealed class BidderClient : IDisposable
         var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, type));
         content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         return content;
-    }
-
-    private async Task<ApiResponse<T>> SendAsync<T>(
-        HttpMethod method, string path, HttpContent? content, string? idempotencyKey, JsonTypeInfo<T>? bodyType, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = content };
-        if (idempotencyKey is not null)
-        {
-            request.Headers.TryAddWithoutValidation(IdempotencyKeyHeader, idempotencyKey);
-        }
-
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            // The whole body is read before SendAsync returns, so the timeout covers it too and the latency ends at
-            // its last byte; the bodies are small (a page of 100 bids is about 30 KB).
-            using var response = await _http.SendAsync(request, cancellationToken);
-            var status = (int)response.StatusCode;
-            T? body = default;
-            if (response.IsSuccessStatusCode && bodyType is not null)
-            {
-                await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-                body = await JsonSerializer.DeserializeAsync(stream, bodyType, cancellationToken);
-            }
-
-            var retryAfter = response.Headers.RetryAfter?.Delta;
-            return new ApiResponse<T>(status, body, Stopwatch.GetElapsedTime(started), retryAfter);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // HttpClient.Timeout surfaces as a cancellation that nobody asked for.
-            return new ApiResponse<T>(ApiStatus.Timeout, default, Stopwatch.GetElapsedTime(started));
-        }
-        catch (JsonException)
-        {
-            return new ApiResponse<T>(ApiStatus.UnreadableBody, default, Stopwatch.GetElapsedTime(started));
-        }
-        catch (Exception exception) when (exception is HttpRequestException or IOException)
-        {
-            return new ApiResponse<T>(ApiStatus.NetworkError, default, Stopwatch.GetElapsedTime(started));
-        }
     }
 }

@@ -13,9 +13,11 @@ internal static class Reasons
     public const byte None = 0;
     public const byte Other = byte.MaxValue;
 
-    public static readonly string[] Names = ["", "malformed", "value_too_high", "unknown_user", "unknown_item", "auction_closed", "below_init_bid", "too_low"];
+    // In the order the streamer applies its rules (Bidder.Domain's BidRules), as the README lists them.
+    public static readonly string[] Names = ["", "malformed", "value_too_high", "unknown_user", "unknown_item", "own_item", "auction_closed", "below_init_bid", "too_low"];
 
     public static readonly byte ValueTooHigh = Code("value_too_high");
+    public static readonly byte OwnItem = Code("own_item");
     public static readonly byte AuctionClosed = Code("auction_closed");
     public static readonly byte BelowInitBid = Code("below_init_bid");
     public static readonly byte TooLow = Code("too_low");

@@ -4,6 +4,7 @@ using Bidder.LoadTest.Api;
 using Bidder.LoadTest.Ledger;
 using Bidder.LoadTest.Options;
 using Bidder.LoadTest.Running;
+using Bidder.LoadTest.Scenarios;
 
 namespace Bidder.LoadTest.Checking;
 
@@ -15,13 +16,15 @@ namespace Bidder.LoadTest.Checking;
 /// <item>every taken bid is processed exactly once: it appears once in its user's bid list, and once in its item's accepted
 /// list when accepted; no list holds a bid this run did not send; the items' and users' <c>bids</c> counts match;</item>
 /// <item>an item's <c>winning_bid</c> is the highest valid bid sent to it (valid: from the starting price to 100000, made before
-/// the end), and <c>winning_user_id</c> one of the users who sent that value;</item>
+/// the end, not by its seller), and <c>winning_user_id</c> one of the users who sent that value;</item>
 /// <item>accepted bids rise strictly in processing order: listed highest first, their values are distinct;</item>
-/// <item>each verdict fits the rules that do not depend on order (value_too_high, auction_closed, below_init_bid), and a
-/// too_low bid is never above the final winning bid, since winning bids only rise.</item>
+/// <item>each verdict fits the rules that do not depend on order (value_too_high, own_item, auction_closed, below_init_bid),
+/// and a too_low bid is never above the final winning bid, since winning bids only rise.</item>
 /// </list>
+/// The reads are a client's: items publicly, a bid and a user's bid list with that user's token (they are theirs
+/// alone to see), a user with its own token too. A 429 is waited out, it says nothing about the end state.
 /// </summary>
-internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTestOptions options)
+internal sealed class EndStateChecker(BidderClient api, SignIns signIns, RunLedger ledger, LoadTestOptions options)
 {
     private const int PageSize = 100;
     private const int ReadAttempts = 3;
@@ -36,7 +39,7 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
         var outcomes = new BidOutcomes(bids.Count);
 
         status.Report($"Waiting for {bids.Count:N0} bids to be processed");
-        var settle = await new Settler(api, options.CheckConcurrency).WaitAsync(bids, outcomes, options.SettleTimeout,
+        var settle = await new Settler(api, signIns, ledger, options.CheckConcurrency).WaitAsync(bids, outcomes, options.SettleTimeout,
             new Reporter<(int Processed, int Total)>(p => status.Report($"Waiting for bids to be processed: {p.Processed:N0} of {p.Total:N0}")),
             cancellationToken);
         _requests += settle.Requests;
@@ -50,7 +53,7 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
             }
         }
 
-        if (bids.Count == 0 && options.Mix.WeightOf(Scenarios.RequestKind.Bid) > 0)
+        if (bids.Count == 0 && options.Mix.WeightOf(RequestKind.Bid) > 0)
         {
             _discrepancies.Add(DiscrepancyKind.Unprocessed, "no bid was taken (202) during the run: nothing to check");
         }
@@ -119,7 +122,7 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
         {
             var bid = bids[index];
             byId[bid.Id] = index;
-            if (bid.Cents <= Money.MaxBidCents && bid.BidDateTicks < item.EndTicks && bid.Cents >= item.InitCents)
+            if (bid.Cents <= Money.MaxBidCents && bid.User != item.Seller && bid.BidDateTicks < item.EndTicks && bid.Cents >= item.InitCents)
             {
                 if (bid.Cents > expectedHigh)
                 {
@@ -129,7 +132,7 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
 
                 if (bid.Cents == expectedHigh)
                 {
-                    highUsers.Add(ledger.Users[bid.User]);
+                    highUsers.Add(ledger.Users[bid.User].Id);
                 }
             }
 
@@ -171,7 +174,7 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
             }
         }
 
-        var listing = await ReadAllPagesAsync($"/items/{item.Id}/bids", mine.Length, cancellationToken);
+        var listing = await ReadAllPagesAsync($"/items/{item.Id}/bids", null, mine.Length, cancellationToken);
         if (listing is null)
         {
             return;
@@ -219,8 +222,9 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
         }
     }
 
-    private async Task CheckUserAsync(Guid user, ReadOnlyMemory<int> mine, IReadOnlyList<SentBid> bids, BidOutcomes outcomes, CancellationToken cancellationToken)
+    private async Task CheckUserAsync(UserRecord record, ReadOnlyMemory<int> mine, IReadOnlyList<SentBid> bids, BidOutcomes outcomes, CancellationToken cancellationToken)
     {
+        var user = record.Id;
         var byId = new Dictionary<Guid, int>(mine.Length);
         var accepted = 0;
         foreach (var index in mine.Span)
@@ -229,7 +233,7 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
             accepted += outcomes.States[index] == BidState.Accepted ? 1 : 0;
         }
 
-        var response = await ReadAsync(token => api.GetUserAsync(user, token), cancellationToken);
+        var response = await ReadAsync(token => api.GetUserAsync(user, signIns.AuthorizationFor(record), token), cancellationToken);
         if (response is not { Status: (int)HttpStatusCode.OK, Body: { } shown })
         {
             _discrepancies.Add(DiscrepancyKind.Unreadable, $"GET /users/{user} answered {ApiStatus.Describe(response.Status)}");
@@ -241,7 +245,7 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
             _discrepancies.Add(DiscrepancyKind.UserBidCount, $"user {user}: bids {shown.Bids}, but {accepted} of the bids sent for it were accepted");
         }
 
-        var listing = await ReadAllPagesAsync($"/users/{user}/bids", mine.Length, cancellationToken);
+        var listing = await ReadAllPagesAsync($"/users/{user}/bids", record, mine.Length, cancellationToken);
         if (listing is null)
         {
             return;
@@ -277,7 +281,10 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
     /// <summary>The verdicts that follow from the bid and its item alone, whatever the order of processing.</summary>
     private void CheckVerdict(in SentBid bid, int index, ItemRecord item, BidOutcomes outcomes)
     {
+        // The rules in the streamer's order. unknown_user and unknown_item never apply: the tool bids only with users
+        // and on items it created. own_item does, when the bidder drawn is the item's seller.
         var required = bid.Cents > Money.MaxBidCents ? Reasons.ValueTooHigh
+            : bid.User == item.Seller ? Reasons.OwnItem
             : bid.BidDateTicks >= item.EndTicks ? Reasons.AuctionClosed
             : bid.Cents < item.InitCents ? Reasons.BelowInitBid
             : Reasons.None;
@@ -294,7 +301,8 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
     }
 
     /// <summary>Every page of a bid list; null (and a discrepancy) when a page cannot be read or the pages do not end.</summary>
-    private async Task<List<BidDto>?> ReadAllPagesAsync(string path, int expected, CancellationToken cancellationToken)
+    /// <param name="reader">Whose list it is (a user's is theirs alone to see), or null for an item's public one.</param>
+    private async Task<List<BidDto>?> ReadAllPagesAsync(string path, UserRecord? reader, int expected, CancellationToken cancellationToken)
     {
         var all = new List<BidDto>(expected);
         var maxPages = expected / PageSize + 10;
@@ -302,7 +310,8 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
         for (var page = 0; page < maxPages; page++)
         {
             var url = cursor is null ? $"{path}?limit={PageSize}" : $"{path}?limit={PageSize}&cursor={Uri.EscapeDataString(cursor)}";
-            var response = await ReadAsync(token => api.GetBidPageAsync(url, token), cancellationToken);
+            var response = await ReadAsync(
+                token => api.GetBidPageAsync(url, reader is null ? null : signIns.AuthorizationFor(reader), token), cancellationToken);
             if (response is not { Status: (int)HttpStatusCode.OK, Body: { } body })
             {
                 _discrepancies.Add(DiscrepancyKind.Unreadable, $"GET {url} answered {ApiStatus.Describe(response.Status)}");
@@ -321,13 +330,15 @@ internal sealed class EndStateChecker(BidderClient api, RunLedger ledger, LoadTe
         return null;
     }
 
-    /// <summary>A read, retried a couple of times when it gets no answer or a 5xx, so that one hiccup is not reported as a wrong end state.</summary>
+    /// <summary>
+    /// A read, retried a couple of times when it gets no answer or a 5xx, so that one hiccup is not reported as a wrong
+    /// end state, and after each 429 (anonymous reads are limited per client address) as long as Retry-After says.
+    /// </summary>
     private async Task<ApiResponse<T>> ReadAsync<T>(Func<CancellationToken, Task<ApiResponse<T>>> read, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var response = await read(cancellationToken);
-            Interlocked.Increment(ref _requests);
+            var response = await RateLimitRetry.SendAsync(read, cancellationToken, _ => Interlocked.Increment(ref _requests));
             if ((response.Answered && response.Status < 500) || attempt == ReadAttempts)
             {
                 return response;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Bidder.LoadTest.Api;
 using Bidder.LoadTest.Ledger;
+using Bidder.LoadTest.Scenarios;
 
 namespace Bidder.LoadTest.Checking;
 
@@ -11,9 +12,10 @@ internal readonly record struct SettleResult(TimeSpan Elapsed, int Unprocessed, 
 /// Waits until the streamer has processed every bid the API took: GET /events/{id} answers 404 until then.
 /// It sweeps the unprocessed bids oldest first with a few requests in flight; a sweep stops early after a run
 /// of 404s (the newer bids are then most likely not processed either) and the next one waits longer, from
-/// 100 ms up to 2 s, so that a lagging streamer is polled gently rather than hammered.
+/// 100 ms up to 2 s, so that a lagging streamer is polled gently rather than hammered. A bid is its bidder's to
+/// see: each is read with its bidder's token.
 /// </summary>
-internal sealed class Settler(BidderClient api, int concurrency)
+internal sealed class Settler(BidderClient api, SignIns signIns, RunLedger ledger, int concurrency)
 {
     private static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LongestDelay = TimeSpan.FromSeconds(2);
@@ -38,7 +40,8 @@ internal sealed class Settler(BidderClient api, int concurrency)
                     return;
                 }
 
-                var response = await api.GetBidAsync(bids[index].Id, token);
+                var bidder = ledger.Users[bids[index].User];
+                var response = await api.GetBidAsync(bids[index].Id, signIns.AuthorizationFor(bidder), token);
                 Interlocked.Increment(ref requests);
                 if (response is { Status: (int)HttpStatusCode.OK, Body: { } bid } && bid.Status != "pending")
                 {
@@ -49,6 +52,11 @@ internal sealed class Settler(BidderClient api, int concurrency)
                 if (response.Status != (int)HttpStatusCode.NotFound)
                 {
                     Interlocked.Increment(ref errors);
+                    if (response.Status == (int)HttpStatusCode.Unauthorized)
+                    {
+                        // Read again in a later sweep, with the renewed token.
+                        signIns.Renew(bidder);
+                    }
                 }
 
                 Interlocked.Increment(ref misses);

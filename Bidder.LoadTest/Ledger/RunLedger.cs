@@ -1,12 +1,15 @@
 namespace Bidder.LoadTest.Ledger;
 
 /// <summary>
-/// An item the tool created. <see cref="SentHighCents"/> is the highest raise sent to it so far, so that
+/// An item the tool created, as one of its users (the seller, by index into the ledger's users: that user's bids
+/// on it are rejected own_item). <see cref="SentHighCents"/> is the highest raise sent to it so far, so that
 /// the next raise goes above it; the check never trusts it, it recomputes everything from the sent bids.
 /// </summary>
-internal sealed class ItemRecord(Guid id, long initCents, DateTime endUtc)
+internal sealed class ItemRecord(Guid id, long initCents, DateTime endUtc, int seller)
 {
     public Guid Id { get; } = id;
+
+    public int Seller { get; } = seller;
 
     public long InitCents { get; } = initCents;
 
@@ -31,7 +34,8 @@ internal sealed class RunLedger
     private readonly HashSet<int> _uncertainItems = [];
     private readonly HashSet<int> _uncertainUsers = [];
 
-    public AppendOnlyList<Guid> Users { get; } = new();
+    /// <summary>Signed-in users only: a user whose sign-in failed cannot bid, so it is never picked.</summary>
+    public AppendOnlyList<UserRecord> Users { get; } = new();
 
     public AppendOnlyList<ItemRecord> Items { get; } = new();
 

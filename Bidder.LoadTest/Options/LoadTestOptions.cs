@@ -5,6 +5,7 @@ namespace Bidder.LoadTest.Options;
 /// <summary>The command line, checked and parsed: what the rest of the tool works from.</summary>
 internal sealed record LoadTestOptions(
     Uri Url,
+    Uri IdentityUrl,
     TimeSpan? Duration,
     long? Requests,
     double Rate,
@@ -29,23 +30,23 @@ internal sealed record LoadTestOptions(
     public static bool TryCreate(LoadTestSettings settings, out LoadTestOptions options, out string error)
     {
         options = null!;
-        error = Problem(settings, out var url, out var duration, out var mix, out var settle, out var timeout) ?? "";
+        error = Problem(settings, out var url, out var identityUrl, out var duration, out var mix, out var settle, out var timeout) ?? "";
         if (error.Length > 0)
         {
             return false;
         }
 
         options = new LoadTestOptions(
-            url!, duration, settings.Requests, settings.Rate, settings.Concurrency, mix!, settings.Users, settings.Items,
+            url!, identityUrl!, duration, settings.Requests, settings.Rate, settings.Concurrency, mix!, settings.Users, settings.Items,
             settings.Seed ?? Random.Shared.Next(), settings.Output, settle, settings.CheckConcurrency, timeout,
             !settings.NoCheck, !settings.NoIdempotencyKeys, settings.Plain);
         return true;
     }
 
     private static string? Problem(
-        LoadTestSettings s, out Uri? url, out TimeSpan? duration, out ScenarioMix? mix, out TimeSpan settle, out TimeSpan timeout)
+        LoadTestSettings s, out Uri? url, out Uri? identityUrl, out TimeSpan? duration, out ScenarioMix? mix, out TimeSpan settle, out TimeSpan timeout)
     {
-        url = null;
+        url = identityUrl = null;
         duration = null;
         mix = null;
         settle = timeout = TimeSpan.Zero;
@@ -53,6 +54,11 @@ internal sealed record LoadTestOptions(
         if (!Uri.TryCreate(s.Url, UriKind.Absolute, out url) || url.Scheme is not ("http" or "https"))
         {
             return $"--url must be an absolute http(s) URL such as {LoadTestSettings.DefaultUrl}, not '{s.Url}'.";
+        }
+
+        if (!Uri.TryCreate(s.IdentityUrl, UriKind.Absolute, out identityUrl) || identityUrl.Scheme is not ("http" or "https"))
+        {
+            return $"--identity-url must be an absolute http(s) URL such as {LoadTestSettings.DefaultIdentityUrl}, not '{s.IdentityUrl}'.";
         }
 
         if (s.Duration is not null || s.Requests is null)
@@ -95,10 +101,11 @@ internal sealed record LoadTestOptions(
             return "--users and --items must be from 0 to 1000000.";
         }
 
-        // Bids and reads pick among existing users and items; create-user and create-item only add to them later.
-        if (s.Users == 0 && (mix.WeightOf(RequestKind.Bid) > 0 || mix.WeightOf(RequestKind.ReadUser) > 0))
+        // Bids, user reads and new items are a signed-in user's, picked among the existing ones, and so is every item
+        // of the setup (its seller); register and create-item only add to them later.
+        if (s.Users == 0 && (mix.WeightOf(RequestKind.Bid) > 0 || mix.WeightOf(RequestKind.ReadUser) > 0 || mix.WeightOf(RequestKind.CreateItem) > 0 || s.Items > 0))
         {
-            return "--users must be at least 1 when the mix has bid or read-user.";
+            return "--users must be at least 1 when --items is above 0 or the mix has bid, read-user or create-item: those are a signed-in user's.";
         }
 
         if (s.Items == 0 && (mix.WeightOf(RequestKind.Bid) > 0 || mix.WeightOf(RequestKind.ReadItem) > 0 || mix.WeightOf(RequestKind.ReadBids) > 0))

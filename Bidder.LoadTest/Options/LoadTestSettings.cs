@@ -9,12 +9,18 @@ namespace Bidder.LoadTest.Options;
 internal sealed class LoadTestSettings : CommandSettings
 {
     public const string DefaultUrl = "http://localhost:8001";
+    public const string DefaultIdentityUrl = "http://localhost:8002";
     public const string DefaultDuration = "30s";
 
     [CommandOption("-u|--url <URL>")]
     [Description("The Bidder API to load. Only its public HTTP API is used, so any deployment will do.")]
     [DefaultValue(DefaultUrl)]
     public string Url { get; set; } = DefaultUrl;
+
+    [CommandOption("--identity-url <URL>")]
+    [Description("The identity service (OpenID Connect) whose tokens the API takes: the users register there (POST /account/register) and sign in with the password grant of the client bidder-cli, which it must allow (it does in Development and embedded mode).")]
+    [DefaultValue(DefaultIdentityUrl)]
+    public string IdentityUrl { get; set; } = DefaultIdentityUrl;
 
     [CommandOption("-d|--duration <TIME>")]
     [Description("How long to send load: 30s, 5m, 1h30m, 00:02:00. Default 30s, or no limit when --requests is given.")]
@@ -35,17 +41,17 @@ internal sealed class LoadTestSettings : CommandSettings
     public int Concurrency { get; set; } = 16;
 
     [CommandOption("-m|--mix <WEIGHTS>")]
-    [Description("What the requests do, as NAME=WEIGHT pairs; names left out get no requests. Names: bid (POST /events/), read-item (GET /items/{id}), read-bids (GET /items/{id}/bids), list-items (GET /items/), read-user (GET /users/{id}/bids), create-user (POST /users/), create-item (POST /items/).")]
+    [Description("What the requests do, as NAME=WEIGHT pairs; names left out get no requests. Names: bid (POST /events/), read-item (GET /items/{id}), read-bids (GET /items/{id}/bids), list-items (GET /items/), read-user (GET /users/{id}/bids, one's own), register (POST /account/register at --identity-url, then a sign-in; create-user is taken for it too), create-item (POST /items/). Bids, user reads and new items are sent as a signed-in user; item reads without a token.")]
     [DefaultValue(ScenarioMix.Default)]
     public string Mix { get; set; } = ScenarioMix.Default;
 
     [CommandOption("--users <N>")]
-    [Description("Users created before the load starts; bids come from them and from those create-user adds.")]
+    [Description("Users registered (at --identity-url) and signed in before the load starts; bids come from them and from those register adds. Registering and signing in are rate limited per client address (10/s by default): the setup waits that out, so many users take a while.")]
     [DefaultValue(100)]
     public int Users { get; set; } = 100;
 
     [CommandOption("--items <N>")]
-    [Description("Items (auctions) created before the load starts, open for a day; create-item adds short auctions (15 s to 2 min) during the run.")]
+    [Description("Items (auctions) created before the load starts, open for a day, each by one of the users (its seller, whose own bids on it are rejected own_item); create-item adds short auctions (15 s to 2 min) during the run.")]
     [DefaultValue(50)]
     public int Items { get; set; } = 50;
 

@@ -14,7 +14,8 @@ internal static class ConsoleReport
         AnsiConsole.WriteLine();
         AnsiConsole.MarkupLine(
             $"[bold]Load[/]: {load.Requests:N0} requests in {load.Seconds:0.0} s = [bold]{load.Throughput:N1} req/s[/] ({target}), " +
-            $"{(load.Errors == 0 ? "no errors" : $"[red]{load.Errors:N0} errors[/]")}{(load.StoppedEarly ? " [yellow](stopped early with Ctrl+C)[/]" : "")}");
+            $"{(load.Errors == 0 ? "no errors" : $"[red]{load.Errors:N0} errors[/]")}{(load.RateLimited == 0 ? "" : $", [yellow]{load.RateLimited:N0} rate-limited (429)[/]")}" +
+            $"{(load.StoppedEarly ? " [yellow](stopped early with Ctrl+C)[/]" : "")}");
         if (load.LateStarts > 0)
         {
             // Every worker was still waiting for an answer when these were due.
@@ -22,7 +23,7 @@ internal static class ConsoleReport
         }
 
         var table = new Table().Border(TableBorder.Rounded);
-        table.AddColumns("kind", "route", "requests", "req/s", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms");
+        table.AddColumns("kind", "route", "requests", "req/s", "errors", "429", "p50 ms", "p95 ms", "p99 ms", "max ms");
         foreach (var column in table.Columns.Skip(2))
         {
             column.RightAligned();
@@ -30,11 +31,16 @@ internal static class ConsoleReport
 
         foreach (var kind in load.Kinds)
         {
-            AddRow(table, kind.Kind, kind.Route, kind.Requests, kind.Throughput, kind.Errors, kind.Latency);
+            AddRow(table, kind.Kind, kind.Route, kind.Requests, kind.Throughput, kind.Errors, kind.RateLimited, kind.Latency);
         }
 
-        AddRow(table, "[bold]all[/]", "", load.Requests, load.Throughput, load.Errors, load.Latency);
+        AddRow(table, "[bold]all[/]", "", load.Requests, load.Throughput, load.Errors, load.RateLimited, load.Latency);
         AnsiConsole.Write(table);
+        if (load.RateLimited > 0)
+        {
+            AnsiConsole.MarkupLine(
+                "[yellow]429: refused by the server's rate limits (per user, per client address), not errors; their latencies are left out. See Bidder:RateLimits.[/]");
+        }
 
         if (load.ErrorsByStatus.Count > 0)
         {
@@ -51,6 +57,12 @@ internal static class ConsoleReport
             AnsiConsole.MarkupLine("End-state check: [grey]skipped (--no-check)[/]");
         }
     }
+
+    /// <summary>Registering and signing in are rate limited per client address: the setup's time is mostly that wait when it is long.</summary>
+    public static void WriteSetup(SetupReport setup) =>
+        AnsiConsole.MarkupLine(
+            $"[grey]Setup: {setup.Users:N0} users signed in, {setup.Items:N0} items in {setup.Seconds:0.0} s" +
+            $"{(setup.RateLimited == 0 ? "" : $", {setup.RateLimited:N0} answers 429 waited out")}[/]");
 
     public static void WriteFiles(string json, string markdown) =>
         AnsiConsole.MarkupLine($"Results: [link]{Markup.Escape(json)}[/], [link]{Markup.Escape(markdown)}[/]");
@@ -88,8 +100,9 @@ internal static class ConsoleReport
         }
     }
 
-    private static void AddRow(Table table, string kind, string route, long requests, double throughput, long errors, LatencySummary latency) =>
+    private static void AddRow(Table table, string kind, string route, long requests, double throughput, long errors, long rateLimited, LatencySummary latency) =>
         table.AddRow(
             kind, Markup.Escape(route), $"{requests:N0}", $"{throughput:N1}", errors == 0 ? "0" : $"[red]{errors:N0}[/]",
+            rateLimited == 0 ? "0" : $"[yellow]{rateLimited:N0}[/]",
             $"{latency.P50Ms:0.0}", $"{latency.P95Ms:0.0}", $"{latency.P99Ms:0.0}", $"{latency.MaxMs:0.0}");
 }

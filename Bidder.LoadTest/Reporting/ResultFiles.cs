@@ -26,7 +26,7 @@ internal static class ResultFiles
 
         Line($"# Load test {report.RunId}: {report.Verdict}");
         md.AppendLine();
-        Line($"Against {report.Url}, started {report.StartedAt:yyyy-MM-dd HH:mm:ss} UTC.");
+        Line($"Against {report.Url} (identity {report.IdentityUrl}), started {report.StartedAt:yyyy-MM-dd HH:mm:ss} UTC.");
         md.AppendLine();
         Line($"| setting | value |");
         Line($"|---|---|");
@@ -34,22 +34,28 @@ internal static class ResultFiles
         Line($"| rate | {(settings.Rate > 0 ? $"{settings.Rate:0.#}/s (open loop)" : "closed loop")} |");
         Line($"| concurrency | {settings.Concurrency} |");
         Line($"| mix | `{settings.Mix}` |");
-        Line($"| setup | {report.Setup.Users} users, {report.Setup.Items} items ({report.Setup.Seconds:0.0} s) |");
+        Line($"| setup | {report.Setup.Users} users, {report.Setup.Items} items ({report.Setup.Seconds:0.0} s, {report.Setup.RateLimited} answers 429 waited out) |");
         Line($"| seed | {settings.Seed} |");
         md.AppendLine();
         Line($"## Load");
         md.AppendLine();
-        Line($"{load.Requests:N0} requests in {load.Seconds:0.0} s: **{load.Throughput:N1} req/s**, {load.Errors:N0} errors; {load.LateStarts:N0} late starts{(load.StoppedEarly ? "; stopped early with Ctrl+C" : "")}.");
+        Line($"{load.Requests:N0} requests in {load.Seconds:0.0} s: **{load.Throughput:N1} req/s**, {load.Errors:N0} errors, {load.RateLimited:N0} rate-limited (429); {load.LateStarts:N0} late starts{(load.StoppedEarly ? "; stopped early with Ctrl+C" : "")}.");
         md.AppendLine();
-        Line($"| kind | route | requests | req/s | errors | p50 ms | p95 ms | p99 ms | max ms |");
-        Line($"|---|---|--:|--:|--:|--:|--:|--:|--:|");
+        Line($"| kind | route | requests | req/s | errors | 429 | p50 ms | p95 ms | p99 ms | max ms |");
+        Line($"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
         foreach (var kind in load.Kinds)
         {
-            Line($"| {kind.Kind} | `{kind.Route}` | {kind.Requests:N0} | {kind.Throughput:N1} | {kind.Errors:N0} | {kind.Latency.P50Ms:0.0} | {kind.Latency.P95Ms:0.0} | {kind.Latency.P99Ms:0.0} | {kind.Latency.MaxMs:0.0} |");
+            Line($"| {kind.Kind} | `{kind.Route}` | {kind.Requests:N0} | {kind.Throughput:N1} | {kind.Errors:N0} | {kind.RateLimited:N0} | {kind.Latency.P50Ms:0.0} | {kind.Latency.P95Ms:0.0} | {kind.Latency.P99Ms:0.0} | {kind.Latency.MaxMs:0.0} |");
         }
 
-        Line($"| **all** | | {load.Requests:N0} | {load.Throughput:N1} | {load.Errors:N0} | {load.Latency.P50Ms:0.0} | {load.Latency.P95Ms:0.0} | {load.Latency.P99Ms:0.0} | {load.Latency.MaxMs:0.0} |");
+        Line($"| **all** | | {load.Requests:N0} | {load.Throughput:N1} | {load.Errors:N0} | {load.RateLimited:N0} | {load.Latency.P50Ms:0.0} | {load.Latency.P95Ms:0.0} | {load.Latency.P99Ms:0.0} | {load.Latency.MaxMs:0.0} |");
         md.AppendLine();
+        if (load.RateLimited > 0)
+        {
+            Line($"429: refused by the server's rate limits (per user, per client address), not errors; their latencies are left out.");
+            md.AppendLine();
+        }
+
         Line($"Errors by status: {(load.ErrorsByStatus.Count == 0 ? "none" : string.Join(", ", load.ErrorsByStatus.Select(e => $"{e.Key} × {e.Value:N0}")))}.");
         md.AppendLine();
         Line($"## End-state check");

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Json.Serialization;
 using Bidder.LoadTest.Api;
 using Bidder.LoadTest.Checking;
@@ -12,6 +13,7 @@ internal sealed record RunReport(
     string RunId,
     DateTime StartedAt,
     string Url,
+    string IdentityUrl,
     RunSettingsReport Settings,
     SetupReport Setup,
     LoadReport Load,
@@ -23,13 +25,15 @@ internal sealed record RunSettingsReport(
     string? Duration, long? Requests, double Rate, int Concurrency, string Mix, int Users, int Items, int Seed,
     string SettleTimeout, int CheckConcurrency, bool IdempotencyKeys);
 
-internal sealed record SetupReport(int Users, int Items, double Seconds);
+/// <param name="RateLimited">The setup's requests answered 429, waited out and asked again.</param>
+internal sealed record SetupReport(int Users, int Items, double Seconds, long RateLimited);
 
 internal sealed record LoadReport(
     double Seconds,
     bool StoppedEarly,
     long Requests,
     long Errors,
+    long RateLimited,
     double Throughput,
     double? TargetRate,
     long LateStarts,
@@ -40,7 +44,9 @@ internal sealed record LoadReport(
     int UsersAtEnd,
     int ItemsAtEnd);
 
-internal sealed record KindReport(string Kind, string Route, long Requests, long Errors, double Throughput, LatencySummary Latency, IReadOnlyDictionary<string, long> Statuses);
+/// <param name="Errors">Not counting the 429s: those are <paramref name="RateLimited"/>, the server protecting itself.</param>
+internal sealed record KindReport(
+    string Kind, string Route, long Requests, long Errors, long RateLimited, double Throughput, LatencySummary Latency, IReadOnlyDictionary<string, long> Statuses);
 
 internal static class RunReports
 {
@@ -61,19 +67,19 @@ internal static class RunReports
             foreach (var (status, count) in kindStats.ByStatus)
             {
                 statuses[ApiStatus.Describe(status)] = count;
-                if (status != kind.ExpectedStatus())
+                if (status != kind.ExpectedStatus() && status != (int)HttpStatusCode.TooManyRequests)
                 {
                     var name = ApiStatus.Describe(status);
                     errorsByStatus[name] = errorsByStatus.GetValueOrDefault(name) + count;
                 }
             }
 
-            kinds.Add(new KindReport(kind.Name(), kind.Route(), kindStats.Requests, kindStats.Errors, kindStats.Requests / seconds,
+            kinds.Add(new KindReport(kind.Name(), kind.Route(), kindStats.Requests, kindStats.Errors, kindStats.RateLimited, kindStats.Requests / seconds,
                 kindStats.Latency.Summarize(), statuses));
         }
 
         return new LoadReport(
-            elapsed.TotalSeconds, stoppedEarly, stats.Requests, stats.Errors, stats.Requests / seconds, options.OpenLoop ? options.Rate : null,
+            elapsed.TotalSeconds, stoppedEarly, stats.Requests, stats.Errors, stats.RateLimited, stats.Requests / seconds, options.OpenLoop ? options.Rate : null,
             runner.LateStarts, runner.MaxLag.TotalMilliseconds, stats.AllLatency.Summarize(), kinds, errorsByStatus, users, items);
     }
 

@@ -52,7 +52,8 @@ internal sealed class LiveProgress(LoadTestOptions options, RunStats stats, Load
         await run;
     }
 
-    private readonly record struct Snapshot(TimeSpan Elapsed, long Requests, long Errors, double Rate, double ErrorRate, LatencySummary Latency, long InFlight);
+    private readonly record struct Snapshot(
+        TimeSpan Elapsed, long Requests, long Errors, long RateLimited, double Rate, double ErrorRate, LatencySummary Latency, long InFlight);
 
     private Snapshot Sample()
     {
@@ -62,7 +63,7 @@ internal sealed class LiveProgress(LoadTestOptions options, RunStats stats, Load
         var counts = stats.AllLatency.Snapshot();
         var seconds = Math.Max((elapsed - _previousElapsed).TotalSeconds, 0.001);
         var sample = new Snapshot(
-            elapsed, requests, errors,
+            elapsed, requests, errors, stats.RateLimited,
             (requests - _previousRequests) / seconds, (errors - _previousErrors) / seconds,
             LatencyHistogram.Between(_previousCounts, counts), runner.InFlight);
         (_previousCounts, _previousRequests, _previousErrors, _previousElapsed) = (counts, requests, errors, elapsed);
@@ -74,11 +75,11 @@ internal sealed class LiveProgress(LoadTestOptions options, RunStats stats, Load
     {
         var elapsed = runner.Elapsed;
         var seconds = Math.Max(elapsed.TotalSeconds, 0.001);
-        return new Snapshot(elapsed, stats.Requests, stats.Errors, stats.Requests / seconds, stats.Errors / seconds, stats.AllLatency.Summarize(), 0);
+        return new Snapshot(elapsed, stats.Requests, stats.Errors, stats.RateLimited, stats.Requests / seconds, stats.Errors / seconds, stats.AllLatency.Summarize(), 0);
     }
 
     private string Line(Snapshot s) => string.Create(CultureInfo.InvariantCulture,
-        $"[{s.Elapsed.TotalSeconds,5:0}s] requests {s.Requests,9}  rate {s.Rate,7:0.0}/s  errors {s.Errors,6}  " +
+        $"[{s.Elapsed.TotalSeconds,5:0}s] requests {s.Requests,9}  rate {s.Rate,7:0.0}/s  errors {s.Errors,6}  429 {s.RateLimited,6}  " +
         $"p50 {s.Latency.P50Ms,7:0.0} ms  p95 {s.Latency.P95Ms,7:0.0} ms  p99 {s.Latency.P99Ms,7:0.0} ms  in flight {s.InFlight}{Progress(s)}");
 
     private string Progress(Snapshot s) => options.Duration is { } duration
@@ -88,23 +89,26 @@ internal sealed class LiveProgress(LoadTestOptions options, RunStats stats, Load
     private IRenderable Render(Snapshot s)
     {
         var target = options.OpenLoop ? string.Create(CultureInfo.InvariantCulture, $"{options.Rate:0.#}/s") : "closed loop";
-        var summary = new Grid().AddColumns(6);
+        var summary = new Grid().AddColumns(7);
         summary.AddRow(
             Metric("elapsed", $"{s.Elapsed.TotalSeconds:0}s"),
             Metric("requests", $"{s.Requests:N0}"),
             Metric("rate", $"{s.Rate:N0}/s [grey](target {target})[/]"),
             Metric("errors", s.Errors == 0 ? "0" : $"[red]{s.Errors:N0}[/] [grey]({s.ErrorRate:N0}/s)[/]"),
+            Metric("rate limited (429)", s.RateLimited == 0 ? "0" : $"[yellow]{s.RateLimited:N0}[/]"),
             Metric("p50 / p95 / p99", $"{s.Latency.P50Ms:0.0} / {s.Latency.P95Ms:0.0} / {s.Latency.P99Ms:0.0} ms"),
             Metric("in flight", $"{s.InFlight}"));
 
         var table = new Table().Border(TableBorder.Simple);
-        table.AddColumns("kind", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms");
-        foreach (var kind in RequestKinds.All.Where(k => options.Mix.WeightOf(k) > 0))
+        table.AddColumns("kind", "requests", "errors", "429", "p50 ms", "p95 ms", "p99 ms", "max ms");
+        // The sign-ins are in no mix: they show once there are some.
+        foreach (var kind in RequestKinds.All.Where(k => options.Mix.WeightOf(k) > 0 || stats[k].Requests > 0))
         {
             var kindStats = stats[kind];
             var latency = kindStats.Latency.Summarize();
             table.AddRow(
                 kind.Name(), $"{kindStats.Requests:N0}", kindStats.Errors == 0 ? "0" : $"[red]{kindStats.Errors:N0}[/]",
+                kindStats.RateLimited == 0 ? "0" : $"[yellow]{kindStats.RateLimited:N0}[/]",
                 $"{latency.P50Ms:0.0}", $"{latency.P95Ms:0.0}", $"{latency.P99Ms:0.0}", $"{latency.MaxMs:0.0}");
         }
 

@@ -1,13 +1,20 @@
 using System.Collections.Concurrent;
+using System.Net;
 using Bidder.LoadTest.Scenarios;
 
 namespace Bidder.LoadTest.Running;
 
-/// <summary>Counts and latencies of one request kind during the load.</summary>
+/// <summary>
+/// Counts and latencies of one request kind during the load. A 429 is neither a success nor an error: it is the
+/// server protecting itself by its rate limits (the tool's requests all come from one address, and its users bid
+/// far more often than people do), so it is counted on its own, and its near-instant answer is kept out of the
+/// latencies, where it would make a limited system look fast.
+/// </summary>
 internal sealed class KindStats
 {
     private long _requests;
     private long _errors;
+    private long _rateLimited;
 
     public LatencyHistogram Latency { get; } = new();
 
@@ -18,9 +25,20 @@ internal sealed class KindStats
 
     public long Errors => Volatile.Read(ref _errors);
 
-    public void Record(int status, TimeSpan elapsed, bool success)
+    /// <summary>Requests refused with 429.</summary>
+    public long RateLimited => Volatile.Read(ref _rateLimited);
+
+    /// <returns>Whether the request's latency counts.</returns>
+    public bool Record(int status, TimeSpan elapsed, bool success)
     {
         Interlocked.Increment(ref _requests);
+        ByStatus.AddOrUpdate(status, 1, static (_, count) => count + 1);
+        if (status == (int)HttpStatusCode.TooManyRequests)
+        {
+            Interlocked.Increment(ref _rateLimited);
+            return false;
+        }
+
         if (!success)
         {
             Interlocked.Increment(ref _errors);
@@ -30,9 +48,10 @@ internal sealed class KindStats
         if (status >= 100)
         {
             Latency.Record(elapsed);
+            return true;
         }
 
-        ByStatus.AddOrUpdate(status, 1, static (_, count) => count + 1);
+        return false;
     }
 }
 
@@ -49,10 +68,11 @@ internal sealed class RunStats
 
     public long Errors => _kinds.Sum(k => k.Errors);
 
+    public long RateLimited => _kinds.Sum(k => k.RateLimited);
+
     public void Record(RequestKind kind, int status, TimeSpan elapsed, bool success)
     {
-        _kinds[(int)kind].Record(status, elapsed, success);
-        if (status >= 100)
+        if (_kinds[(int)kind].Record(status, elapsed, success))
         {
             AllLatency.Record(elapsed);
         }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Bidder.LoadTest.Api;
 using Bidder.LoadTest.Ledger;
 using Bidder.LoadTest.Running;
@@ -8,6 +9,12 @@ namespace Bidder.LoadTest.Scenarios;
 internal static class TestData
 {
     public static string UserName(string runId, string suffix) => $"loadtest-{runId}-{suffix}";
+
+    /// <summary>Unique per run; <c>.invalid</c> is reserved (RFC 2606), so no mail could ever reach anyone.</summary>
+    public static string Email(string runId, string suffix) => $"{runId}-{suffix}@loadtest.invalid";
+
+    /// <summary>A random password, held in memory for the run only: 24 characters, far above the identity service's rules.</summary>
+    public static string NewPassword() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
 
     public static string ItemName(string runId, string suffix) => $"Load test item {runId}-{suffix}";
 
@@ -22,6 +29,7 @@ internal static class TestData
         return new CreateItemBody(name, Money.FromCents(initCents), "EUR", pictures, end);
     }
 
-    public static ItemRecord ToRecord(ItemDto item) =>
-        new(item.Id, Money.ToCents(item.InitBid), DateTime.SpecifyKind(item.BiddingEnddate, DateTimeKind.Utc));
+    /// <param name="seller">The index of the user who created it.</param>
+    public static ItemRecord ToRecord(ItemDto item, int seller) =>
+        new(item.Id, Money.ToCents(item.InitBid), DateTime.SpecifyKind(item.BiddingEnddate, DateTimeKind.Utc), seller);
 }

@@ -9,8 +9,9 @@ namespace Bidder.LoadTest.Scenarios;
 /// <summary>
 /// The scenarios: one request each, chosen by the mix, with every random choice drawn from the request's own
 /// generator. Bids are recorded in the ledger for the end-state check; everything is recorded in the stats.
+/// What a user does is sent with that user's token; public reads go without one, as a visitor's.
 /// </summary>
-internal sealed class Workload(BidderClient api, RunLedger ledger, RunStats stats, LoadTestOptions options, string runId)
+internal sealed class Workload(BidderClient api, IdentityClient identity, SignIns signIns, RunLedger ledger, RunStats stats, LoadTestOptions options, string runId)
 {
     public const string Client = "loadtest";
 
@@ -29,47 +30,61 @@ internal sealed class Workload(BidderClient api, RunLedger ledger, RunStats stat
                 await BidAsync(random, sequence, cancellationToken);
                 break;
             case RequestKind.ReadItem:
-                await ReadAsync(kind, $"/items/{RandomItem(ref random).Id}", cancellationToken);
+                await ReadAsync(kind, $"/items/{RandomItem(ref random).Id}", null, cancellationToken);
                 break;
             case RequestKind.ReadBids:
-                await ReadAsync(kind, $"/items/{RandomItem(ref random).Id}/bids?limit=20", cancellationToken);
+                await ReadAsync(kind, $"/items/{RandomItem(ref random).Id}/bids?limit=20", null, cancellationToken);
                 break;
             case RequestKind.ListItems:
-                await ReadAsync(kind, "/items/?limit=20", cancellationToken);
+                await ReadAsync(kind, "/items/?limit=20", null, cancellationToken);
                 break;
             case RequestKind.ReadUser:
-                await ReadAsync(kind, $"/users/{ledger.Users[random.Next(ledger.Users.Count)]}/bids?limit=20", cancellationToken);
+                // A bidder's "my bids" page: a user's bids are theirs alone to see.
+                var reader = ledger.Users[random.Next(ledger.Users.Count)];
+                await ReadAsync(kind, $"/users/{reader.Id}/bids?limit=20", reader, cancellationToken);
                 break;
-            case RequestKind.CreateUser:
-                await CreateUserAsync(TestData.UserName(runId, $"r{sequence}"), cancellationToken);
+            case RequestKind.Register:
+                await RegisterAsync($"r{sequence}", cancellationToken);
                 break;
             case RequestKind.CreateItem:
+                var seller = random.Next(ledger.Users.Count);
                 // Short auctions, so that some close during the run and late bids meet auction_closed.
                 var lifetime = TimeSpan.FromSeconds(random.NextInt64(15, 120));
-                await CreateItemAsync(TestData.NewItem(TestData.ItemName(runId, $"r{sequence}"), lifetime, ref random), cancellationToken);
+                await CreateItemAsync(seller, TestData.NewItem(TestData.ItemName(runId, $"r{sequence}"), lifetime, ref random), cancellationToken);
                 break;
         }
     }
 
-    private async Task CreateUserAsync(string name, CancellationToken cancellationToken)
+    /// <summary>A new account, which then signs in (counted as sign-in) and bids from then on like the others.</summary>
+    private async Task RegisterAsync(string suffix, CancellationToken cancellationToken)
     {
-        var response = await api.CreateUserAsync(name, cancellationToken);
+        var email = TestData.Email(runId, suffix);
+        var password = TestData.NewPassword();
+        var response = await identity.RegisterAsync(new RegisterBody(TestData.UserName(runId, suffix), email, password), cancellationToken);
         var created = response.Status == (int)HttpStatusCode.Created && response.Body is not null;
-        stats.Record(RequestKind.CreateUser, response.Status, response.Elapsed, created);
-        if (created)
+        stats.Record(RequestKind.Register, response.Status, response.Elapsed, created);
+        if (!created)
         {
-            ledger.Users.Add(response.Body!.Id);
+            return;
+        }
+
+        // A user who cannot sign in cannot bid: it stays out of the ledger (and so out of the check; it has no bids).
+        var user = new UserRecord(response.Body!.Id, email, password);
+        if (await signIns.SignInAsync(user, cancellationToken) is null)
+        {
+            ledger.Users.Add(user);
         }
     }
 
-    private async Task CreateItemAsync(CreateItemBody item, CancellationToken cancellationToken)
+    private async Task CreateItemAsync(int seller, CreateItemBody item, CancellationToken cancellationToken)
     {
-        var response = await api.CreateItemAsync(item, cancellationToken);
+        var user = ledger.Users[seller];
+        var response = Signed(user, await api.CreateItemAsync(item, signIns.AuthorizationFor(user), cancellationToken));
         var created = response.Status == (int)HttpStatusCode.Created && response.Body is not null;
         stats.Record(RequestKind.CreateItem, response.Status, response.Elapsed, created);
         if (created)
         {
-            ledger.Items.Add(TestData.ToRecord(response.Body!));
+            ledger.Items.Add(TestData.ToRecord(response.Body!, seller));
         }
     }
 
@@ -85,14 +100,17 @@ internal sealed class Workload(BidderClient api, RunLedger ledger, RunStats stat
         }
 
         var item = ledger.Items[itemIndex];
+        // Any user, the item's seller too: that bid is rejected own_item, and the check expects just that.
         var userIndex = random.Next(ledger.Users.Count);
+        var user = ledger.Users[userIndex];
         var cents = BidValues.ValueFor(intent, item, ref random);
-        var body = new CreateBidBody(item.Id, ledger.Users[userIndex], Money.FromCents(cents), Client);
+        var body = new CreateBidBody(item.Id, Money.FromCents(cents), Client);
         var idempotencyKey = options.IdempotencyKeys ? $"loadtest-{runId}-{sequence}" : null;
 
         for (var attempt = 1; ; attempt++)
         {
-            var response = await api.PostBidAsync(body, idempotencyKey, cancellationToken);
+            // Asked again on every attempt: a retry after a wait may find the token renewed.
+            var response = Signed(user, await api.PostBidAsync(body, idempotencyKey, signIns.AuthorizationFor(user), cancellationToken));
             var accepted = response.Status == (int)HttpStatusCode.Accepted && response.Body is not null;
             stats.Record(RequestKind.Bid, response.Status, response.Elapsed, accepted);
             if (accepted)
@@ -102,6 +120,7 @@ internal sealed class Workload(BidderClient api, RunLedger ledger, RunStats stat
                 return;
             }
 
+            // A 429 or 401 included: refused before it was read, so certainly not taken.
             if (!response.OutcomeUnknown)
             {
                 return;
@@ -119,10 +138,27 @@ internal sealed class Workload(BidderClient api, RunLedger ledger, RunStats stat
         }
     }
 
-    private async Task ReadAsync(RequestKind kind, string path, CancellationToken cancellationToken)
+    /// <param name="user">The reader, or null for a public read.</param>
+    private async Task ReadAsync(RequestKind kind, string path, UserRecord? user, CancellationToken cancellationToken)
     {
-        var response = await api.GetAsync(path, cancellationToken);
+        var response = await api.GetAsync(path, user is null ? null : signIns.AuthorizationFor(user), cancellationToken);
+        if (user is not null)
+        {
+            Signed(user, response);
+        }
+
         stats.Record(kind, response.Status, response.Elapsed, response.Status == (int)HttpStatusCode.OK);
+    }
+
+    /// <summary>A 401 means the API no longer takes the user's token (the identity service restarted with new keys, say): renew it.</summary>
+    private ApiResponse<T> Signed<T>(UserRecord user, ApiResponse<T> response)
+    {
+        if (response.Status == (int)HttpStatusCode.Unauthorized)
+        {
+            signIns.Renew(user);
+        }
+
+        return response;
     }
 
     private ItemRecord RandomItem(ref FastRandom random) => ledger.Items[random.Next(ledger.Items.Count)];
