@@ -53,7 +53,7 @@ internal static class ApplicationServiceExtensions
         app.UseExceptionHandler();
         // Unknown routes, wrong methods, 401 and 403 get a problem document too, not an empty body.
         app.UseStatusCodePages();
-        app.UseAuthentication();
+        app.UseCallerAuthentication();
         app.Use((context, next) =>
         {
             // The bidder's id on the request span, so a trace shows whose request it was; never the token or an email.

@@ -39,6 +39,30 @@ internal static class CallerAuthentication
         return builder;
     }
 
+    /// <summary>
+    /// Authentication, with the one failure that is not the caller's: the authority's discovery document or keys
+    /// cannot be fetched (the identity service is down or unreachable). OpenIddict then challenges with
+    /// <c>error="server_error"</c> and a 500; the caller gets a 503 with Retry-After instead, as for a database
+    /// outage (the problem document is written by the status code pages). Requests without a token never ask the
+    /// authority and are not affected.
+    /// </summary>
+    public static WebApplication UseCallerAuthentication(this WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            await next(context);
+            if (context.Response is { StatusCode: StatusCodes.Status500InternalServerError, HasStarted: false }
+                && context.Response.Headers.WWWAuthenticate.ToString().Contains("error=\"server_error\"", StringComparison.Ordinal))
+            {
+                app.Logger.LogWarning("The identity provider cannot be reached to check an access token: {Challenge}", context.Response.Headers.WWWAuthenticate.ToString());
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = "5";
+            }
+        });
+        app.UseAuthentication();
+        return app;
+    }
+
     /// <summary>The caller's Bidder user id: the token's subject.</summary>
     public static Guid? UserId(this ClaimsPrincipal caller) =>
         Guid.TryParse(caller.FindFirstValue("sub"), out var id) ? id : null;

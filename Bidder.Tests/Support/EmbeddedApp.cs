@@ -50,12 +50,17 @@ public sealed class EmbeddedApp : IAsyncLifetime
     public static Task<DistributedApplication> StartAsync(string[] args, params string[] waitFor) => StartAsync(args, null, waitFor);
 
     /// <summary>As <see cref="StartAsync(string[], string[])"/>, with the services' telemetry exported to <paramref name="telemetry"/>.</summary>
-    public static async Task<DistributedApplication> StartAsync(string[] args, OtlpSink? telemetry, params string[] waitFor)
+    public static Task<DistributedApplication> StartAsync(string[] args, OtlpSink? telemetry, params string[] waitFor) =>
+        StartAsync(args, telemetry, configure: null, waitFor);
+
+    /// <summary>As <see cref="StartAsync(string[], string[])"/>, with the model changed by <paramref name="configure"/> before it starts.</summary>
+    public static async Task<DistributedApplication> StartAsync(string[] args, OtlpSink? telemetry, Action<IDistributedApplicationTestingBuilder>? configure, params string[] waitFor)
     {
         // Every app of the suite knows its admin password and lets the suite's bursts through (a test's own settings win).
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Bidder_AppHost>(
             [.. Accounts.AppSettings, .. args], (options, _) => options.DisableDashboard = true, TestContext.Current.CancellationToken);
         telemetry?.ExportFrom(builder);
+        configure?.Invoke(builder);
         var app = await builder.BuildAsync(TestContext.Current.CancellationToken);
         try
         {
