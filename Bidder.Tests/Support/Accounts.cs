@@ -75,7 +75,8 @@ public static class Accounts
 
     public static async Task<HttpResponseMessage> TokenResponseAsync(this DistributedApplication app, string email, string password, string scope = "bidder.api")
     {
-        using var identity = app.CreateHttpClient("identity", "http");
+        // A plain client, as curl or the load tool is: the test host's clients retry 429s, which would hide the limits.
+        using var identity = new HttpClient { BaseAddress = app.GetEndpoint("identity", "http") };
         return await identity.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["grant_type"] = "password",
