@@ -19,24 +19,18 @@ var identity = builder.AddProject<Projects.Bidder_Identity>("identity")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithUrlForEndpoint("http", _ => new() { Url = "/.well-known/openid-configuration", DisplayText = "OpenID Connect discovery" });
-infrastructure.ConfigureIdentity(identity);
-infrastructure.PassOn(identity, "Bidder:RateLimits");
-infrastructure.PassOn(identity, "Bidder:Identity");
 
 var api = builder.AddProject<Projects.Bidder_Api>("api")
     .WithReference(kafka).WaitFor(kafka)
     .WithReference(bidderdb).WaitFor(bidderdb)
-    .WithEnvironment("Bidder__Identity__Authority", identity.GetEndpoint("http")).WaitFor(identity)
+    .WaitFor(identity)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithUrlForEndpoint("http", _ => new() { Url = "/scalar", DisplayText = "Scalar API explorer" })
     .WithUrlForEndpoint("http", _ => new() { Url = "/openapi/v1.json", DisplayText = "OpenAPI document" });
 infrastructure.ConfigureTopics(api);
-infrastructure.PassOn(api, "Bidder:RateLimits");
-
-// Tokens name the identity service's own URL as their issuer; a registered user's Location is on the API.
-identity.WithEnvironment("Bidder__Identity__Issuer", identity.GetEndpoint("http"))
-    .WithEnvironment("Bidder__Identity__ApiUrl", api.GetEndpoint("http"));
+// The API trusts the identity service's tokens (or the provider Bidder:Identity:Authority names); both get the limits.
+infrastructure.ConfigureIdentity(identity, api);
 
 var streamer = builder.AddProject<Projects.Bidder_Streamer>("streamer")
     .WithReference(kafka).WaitFor(kafka)

@@ -1,3 +1,4 @@
+using Bidder.Core.Http;
 using Bidder.Identity.Apis;
 using Bidder.Identity.Extensions;
 
@@ -18,6 +19,7 @@ app.MapDefaultEndpoints();
 
 app.MapConnectApi();
 app.MapAccountApi();
-app.MapRazorPages();
+// The sign-in and sign-up pages share the token endpoint's per-address bucket: passwords are tried there too.
+app.MapRazorPages().RequireRateLimiting(HttpLimits.SignIn);
 
 app.Run();

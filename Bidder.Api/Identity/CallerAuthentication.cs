@@ -30,7 +30,11 @@ internal static class CallerAuthentication
             validation.SetIssuer(authority);
             validation.AddAudiences(audience);
             validation.UseSystemNetHttp();
-            validation.UseAspNetCore();
+            // Tokens only from the Authorization header: never from a URL (which proxies and access logs keep), and
+            // never by reading a form body before the route's own limits apply.
+            validation.UseAspNetCore()
+                .DisableAccessTokenExtractionFromBodyForm()
+                .DisableAccessTokenExtractionFromQueryString();
         });
 
         builder.Services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);

@@ -78,18 +78,51 @@ public sealed class BidderInfrastructure
     }
 
     /// <summary>
+    /// Wires the identity service and the API together. The AppHost's own <c>Bidder:Identity</c> and
+    /// <c>Bidder:RateLimits</c> settings are passed on (configured in one place). Tokens name the identity service's
+    /// URL as their issuer unless <c>Bidder:Identity:Issuer</c> is set (a deployment's public https URL), and the
+    /// API trusts that issuer unless <c>Bidder:Identity:Authority</c> names another provider (Keycloak, Entra ID).
     /// When publishing (azd), the identity service signs with a key from the secret parameter
-    /// <c>identity-signing-key</c> (an RSA private key, PEM), so tokens survive restarts and replicas agree; a local
-    /// run generates one per run.
+    /// <c>identity-signing-key</c> (an RSA private key, PEM), so tokens survive restarts and replicas agree.
     /// </summary>
-    public IResourceBuilder<ProjectResource> ConfigureIdentity(IResourceBuilder<ProjectResource> identity)
+    public void ConfigureIdentity(IResourceBuilder<ProjectResource> identity, IResourceBuilder<ProjectResource> api)
     {
+        PassOn(identity, "Bidder:Identity");
+        PassOn(identity, "Bidder:RateLimits");
+        PassOn(api, "Bidder:RateLimits");
+
+        var issuer = _builder.Configuration["Bidder:Identity:Issuer"];
+        if (string.IsNullOrWhiteSpace(issuer))
+        {
+            identity.WithEnvironment("Bidder__Identity__Issuer", identity.GetEndpoint("http"));
+        }
+
+        // A registered user's Location is on the API.
+        identity.WithEnvironment("Bidder__Identity__ApiUrl", api.GetEndpoint("http"));
+
+        var authority = _builder.Configuration["Bidder:Identity:Authority"];
+        if (!string.IsNullOrWhiteSpace(authority))
+        {
+            api.WithEnvironment("Bidder__Identity__Authority", authority);
+        }
+        else if (!string.IsNullOrWhiteSpace(issuer))
+        {
+            api.WithEnvironment("Bidder__Identity__Authority", issuer);
+        }
+        else
+        {
+            api.WithEnvironment("Bidder__Identity__Authority", identity.GetEndpoint("http"));
+        }
+
+        if (_builder.Configuration["Bidder:Identity:Audience"] is { Length: > 0 } audience)
+        {
+            api.WithEnvironment("Bidder__Identity__Audience", audience);
+        }
+
         if (_builder.ExecutionContext.IsPublishMode)
         {
             identity.WithEnvironment("Bidder__Identity__SigningKey", _builder.AddParameter("identity-signing-key", secret: true));
         }
-
-        return identity;
     }
 
     /// <summary>

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Bidder.Benchmarks.Harness;
 using Confluent.Kafka;
@@ -43,8 +42,10 @@ public sealed class FreshnessBenchmark(BenchSizes sizes) : IBenchmark
 
     private async Task<List<double>> FreshnessAsync(BenchApp app)
     {
-        var users = await Seeder.UsersAsync(app.Http, 10, "freshness");
-        var items = await Seeder.ItemsAsync(app.Http, 100, "freshness");
+        // Bidders registered and signed in, each posting with their own token; the seller never bids.
+        var seller = await Accounts.RegisterAsync(app, "freshness seller");
+        var users = await Accounts.RegisterManyAsync(app, 10, "freshness");
+        var items = await Seeder.ItemsAsync(app, seller, 100, "freshness");
         await app.WaitCaughtUpAsync(TimeSpan.FromMinutes(5));
         app.TakeStageReports();
 
@@ -54,9 +55,10 @@ public sealed class FreshnessBenchmark(BenchSizes sizes) : IBenchmark
         {
             var item = items[(int)(k % items.Count)];
             var value = 100 + k / items.Count; // above every starting price, and rising: each bid wins
+            var bidder = users[(int)(k % users.Count)];
             var started = Stopwatch.GetTimestamp();
-            using var content = new StringContent($$"""{"item_id": "{{item.Id}}", "user_id": "{{users[(int)(k % users.Count)]}}", "value": {{value}}}""", Encoding.UTF8, "application/json");
-            using var response = await app.Http.PostAsync("/events/", content);
+            using var request = Requests.Post("/events/", $$"""{"item_id": "{{item.Id}}", "value": {{value}}}""", bidder);
+            using var response = await app.Http.SendAsync(request);
             if ((int)response.StatusCode != 202)
             {
                 Interlocked.Increment(ref failures);

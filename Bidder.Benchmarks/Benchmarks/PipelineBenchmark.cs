@@ -11,8 +11,8 @@ public sealed class PipelineBenchmark(BenchSizes sizes) : IBenchmark
 
     public async Task<BenchResult> RunAsync(BenchApp app)
     {
-        var users = await Seeder.UsersAsync(app.Http, 1_000, "pipeline");
-        var items = await Seeder.ItemsAsync(app.Http, sizes.PipelineItems, "pipeline");
+        var users = await Seeder.UsersAsync(app, 1_000, "pipeline");
+        var items = await Seeder.ItemsAsync(app, await Accounts.RegisterAsync(app, "pipeline seller"), sizes.PipelineItems, "pipeline");
         var run = await PipelineRun.RunAsync(app, users, items, sizes.PipelineBids, withBareConsumer: true);
 
         var ratio = run.StreamerPerSecond / run.BareConsumerPerSecond;

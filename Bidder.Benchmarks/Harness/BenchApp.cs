@@ -11,9 +11,11 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Bidder.Benchmarks.Harness;
 
 /// <summary>
-/// The real AppHost, started as a user starts it (embedded or containers mode), with the API's no-op
-/// yardstick route switched on. Gives the benchmarks the API's address, the broker, the streamer's
-/// consumer-group progress, the services' peak memory and the streamer's stage report lines.
+/// The real AppHost, started as a user starts it (embedded or containers mode): the identity service, the API
+/// (which trusts the identity service's tokens) and the streamer, with the API's no-op yardstick route switched
+/// on and the rate limits raised out of the way. Gives the benchmarks the API's and the identity service's
+/// addresses, the run's administrator password, the broker, the streamer's consumer-group progress, the
+/// services' peak memory and the streamer's stage report lines.
 /// </summary>
 public sealed partial class BenchApp : IAsyncDisposable
 {
@@ -21,12 +23,29 @@ public sealed partial class BenchApp : IAsyncDisposable
     public const string StreamerGroup = "bids-streamer";
     public const string BidsTopic = "bids";
 
-    private static readonly string[] Resources = ["kafka", "bidderdb", "api", "streamer"];
+    private static readonly string[] Resources = ["kafka", "bidderdb", "identity", "api", "streamer"];
+
+    /// <summary>The services whose processes the harness measures, by resource and program name.</summary>
+    private static readonly (string Resource, string Program)[] Services =
+        [("identity", "Bidder.Identity"), ("api", "Bidder.Api"), ("streamer", "Bidder.Streamer")];
+
+    /// <summary>
+    /// Every bucket of <c>Bidder:RateLimits</c> (per signed-in user: bids, items; per address: anonymous reads,
+    /// sign-in) raised far above what any benchmark sends. The defaults (bids: 20 at once, 10/s per user) would
+    /// make the benchmarks measure the limiter; raised, the limiter still runs on every request, as in production,
+    /// but never refuses one.
+    /// </summary>
+    public const int RaisedRateLimit = 1_000_000;
+
+    private static readonly string[] RateLimitBuckets = ["Bids", "Items", "Anonymous", "SignIn"];
 
     private readonly DistributedApplication _app;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentQueue<string> _stageReports = new();
     private readonly ConcurrentQueue<string> _errors = new();
+
+    // The run's id, in every service process's environment (ServiceProcesses.RunVariable).
+    private readonly string _run;
 
     // Kafka clients for the progress queries, made once: they are asked every few milliseconds.
     private IConsumer<Ignore, Ignore>? _groupReader;
@@ -34,35 +53,72 @@ public sealed partial class BenchApp : IAsyncDisposable
     private IAdminClient? _admin;
     private readonly ConcurrentDictionary<string, List<TopicPartition>> _partitions = new();
 
-    private BenchApp(DistributedApplication app, string mode, Uri api, string bootstrapServers)
+    private BenchApp(DistributedApplication app, string mode, string run, string adminPassword, Uri api, Uri identity, string bootstrapServers)
     {
         _app = app;
+        _run = run;
         Mode = mode;
+        AdminPassword = adminPassword;
         Api = api;
+        Identity = identity;
         BootstrapServers = bootstrapServers;
         Http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
         {
             BaseAddress = api,
             Timeout = TimeSpan.FromSeconds(30),
         };
+        IdentityHttp = new HttpClient { BaseAddress = identity, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public string Mode { get; }
 
     public Uri Api { get; }
 
+    /// <summary>The identity service: registration and the token endpoint.</summary>
+    public Uri Identity { get; }
+
+    /// <summary>The administrator's password (<c>admin@bidder.local</c>), made for this run.</summary>
+    public string AdminPassword { get; }
+
     public string BootstrapServers { get; }
 
     /// <summary>One client for every HTTP benchmark, so each side of a ratio is measured with the same client.</summary>
     public HttpClient Http { get; }
 
+    /// <summary>The identity service's client, for signing in: kept apart from <see cref="Http"/>, whose connections measure the API.</summary>
+    public HttpClient IdentityHttp { get; }
+
     public static async Task<BenchApp> StartAsync(string mode)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        // The AppHost's admin-password parameter, set for this run (not the developer's stored one): the benchmarks
+        // sign in as the administrator to create users that never call the API themselves.
+        var adminPassword = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Bidder_AppHost>(
-            [$"Bidder:Infrastructure={mode}"], (options, _) => options.DisableDashboard = true, timeout.Token);
-        var api = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
-        builder.CreateResourceBuilder(api).WithEnvironment("Bidder__Benchmark__NoopEndpoint", "true");
+            [$"Bidder:Infrastructure={mode}", $"Parameters:admin-password={adminPassword}"], (options, _) => options.DisableDashboard = true, timeout.Token);
+
+        // The AppHost wires the identity service to the API (Bidder:Identity:Authority, the issuer, the database);
+        // the harness only adds its own settings. Each service process is marked with the run's id, so the
+        // memory readings are of this run's processes, never of an AppHost someone else runs on the machine.
+        var run = Guid.NewGuid().ToString("N");
+        foreach (var (name, _) in Services)
+        {
+            var service = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == name))
+                .WithEnvironment(ServiceProcesses.RunVariable, run);
+            if (name is "identity" or "api")
+            {
+                foreach (var bucket in RateLimitBuckets)
+                {
+                    service.WithEnvironment($"Bidder__RateLimits__{bucket}__Burst", RaisedRateLimit.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                        .WithEnvironment($"Bidder__RateLimits__{bucket}__PerSecond", RaisedRateLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+
+            if (name == "api")
+            {
+                service.WithEnvironment("Bidder__Benchmark__NoopEndpoint", "true");
+            }
+        }
 
         // The services' console logs stay in the app (the stage reports are read from there), out of the figures' way.
         builder.Services.AddLogging(logging => logging
@@ -76,7 +132,8 @@ public sealed partial class BenchApp : IAsyncDisposable
             await app.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token);
         }
 
-        var bench = new BenchApp(app, mode, app.GetEndpoint("api", "http"), (await app.GetConnectionStringAsync("kafka", timeout.Token))!);
+        var bench = new BenchApp(app, mode, run, adminPassword, app.GetEndpoint("api", "http"), app.GetEndpoint("identity", "http"),
+            (await app.GetConnectionStringAsync("kafka", timeout.Token))!);
         bench.WatchStreamerLogs();
         return bench;
     }
@@ -105,13 +162,12 @@ public sealed partial class BenchApp : IAsyncDisposable
         return lines;
     }
 
-    /// <summary>Peak resident memory (VmHWM) of each service process, in MB, read from /proc.</summary>
+    /// <summary>Peak resident memory (VmHWM) of each of this run's service processes, in MB, read from /proc.</summary>
     public IReadOnlyDictionary<string, double> PeakMemoryMegabytes() =>
-        new Dictionary<string, double>
-        {
-            ["api"] = ServiceProcesses.PeakMegabytes("Bidder.Api"),
-            ["streamer"] = ServiceProcesses.PeakMegabytes("Bidder.Streamer"),
-        };
+        Services.ToDictionary(s => s.Resource, s => ServiceProcesses.PeakMegabytes(s.Program, _run));
+
+    /// <summary>The CPU time a service's processes (this run's) have used so far: see <see cref="ServiceProcesses.CpuTime"/>.</summary>
+    public TimeSpan CpuTime(string resource) => ServiceProcesses.CpuTime(Services.Single(s => s.Resource == resource).Program, _run);
 
     /// <summary>Waits until the streamer has committed every message on the bids topic.</summary>
     public async Task WaitCaughtUpAsync(TimeSpan timeout)
@@ -230,6 +286,7 @@ public sealed partial class BenchApp : IAsyncDisposable
     {
         await _stopping.CancelAsync();
         Http.Dispose();
+        IdentityHttp.Dispose();
         _groupReader?.Dispose();
         _watermarkReader?.Dispose();
         _admin?.Dispose();

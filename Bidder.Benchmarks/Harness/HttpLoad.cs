@@ -7,16 +7,18 @@ public static class HttpLoad
 {
     public const int Concurrency = 64;
 
-    public sealed record Outcome(long Succeeded, long Failed, double Seconds)
+    /// <summary>The window's successes and failures; and the server's CPU time per answered request in it, when asked for.</summary>
+    public sealed record Outcome(long Succeeded, long Failed, double Seconds, TimeSpan? CpuPerRequest)
     {
         public double PerSecond => Succeeded / Seconds;
     }
 
     /// <summary>
     /// Runs <paramref name="send"/> (true: success) from <see cref="Concurrency"/> workers for a warm-up
-    /// second, then counts over <paramref name="window"/>.
+    /// second, then counts over <paramref name="window"/>. With <paramref name="serverCpuTime"/> (the server's CPU
+    /// time so far), it is read as the window opens and as it closes, for the CPU time per request of the window.
     /// </summary>
-    public static async Task<Outcome> RunAsync(Func<long, Task<bool>> send, TimeSpan window)
+    public static async Task<Outcome> RunAsync(Func<long, Task<bool>> send, TimeSpan window, Func<TimeSpan>? serverCpuTime = null)
     {
         var warmUp = TimeSpan.FromSeconds(1);
         long sequence = 0, succeeded = 0, failed = 0;
@@ -38,7 +40,18 @@ public static class HttpLoad
         await Task.Delay(warmUp);
         Volatile.Write(ref counting, true);
         var started = clock.Elapsed;
+        var cpuAtStart = serverCpuTime?.Invoke();
+        var left = end - clock.Elapsed;
+        if (left > TimeSpan.Zero)
+        {
+            await Task.Delay(left);
+        }
+
+        var cpuAtEnd = serverCpuTime?.Invoke();
         await Task.WhenAll(workers);
-        return new Outcome(succeeded, failed, (end - started).TotalSeconds);
+
+        var answered = succeeded + failed;
+        var cpuPerRequest = cpuAtEnd - cpuAtStart is { } cpu && cpu > TimeSpan.Zero && answered > 0 ? cpu / answered : (TimeSpan?)null;
+        return new Outcome(succeeded, failed, (end - started).TotalSeconds, cpuPerRequest);
     }
 }

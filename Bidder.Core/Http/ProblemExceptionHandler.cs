@@ -23,6 +23,8 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             StorageConfigurationException => (StatusCodes.Status503ServiceUnavailable, "Database unavailable",
                 "The database refused the service's configuration; nothing was changed. Retry later."),
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
+            // A form past ASP.NET's form limits (key length, value length, key count).
+            InvalidDataException => (StatusCodes.Status400BadRequest, "Bad request", "The form is larger than allowed."),
             _ => (0, "", ""),
         };
 

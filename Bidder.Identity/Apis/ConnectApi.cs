@@ -33,27 +33,19 @@ public static class ConnectApi
         return app;
     }
 
-    private static async Task<IResult> Exchange(HttpContext context, UserManager<IdentityAccount> users, SignInManager<IdentityAccount> signIn, IAuctionStore store)
+    private static async Task<IResult> Exchange(HttpContext context, UserManager<IdentityAccount> users, PasswordChecks passwords, IAuctionStore store)
     {
         var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("Not an OpenID Connect request.");
         if (request.IsPasswordGrantType())
         {
-            var account = await users.FindByEmailAsync(request.Username ?? "");
-            if (account is null)
-            {
-                // As long as a wrong password takes, so the answer's timing does not tell which emails have accounts.
-                users.PasswordHasher.VerifyHashedPassword(new IdentityAccount(), TimingHash, request.Password ?? "");
-                return Refuse("The email or password is wrong.");
-            }
-
-            var checkedPassword = await signIn.CheckPasswordSignInAsync(account, request.Password ?? "", lockoutOnFailure: true);
-            if (checkedPassword.IsLockedOut)
+            var (account, result) = await passwords.CheckAsync(request.Username ?? "", request.Password ?? "", signInCookie: false);
+            if (result.IsLockedOut)
             {
                 return Refuse("Too many wrong passwords: the account is locked for a few minutes.");
             }
 
-            return checkedPassword.Succeeded
-                ? Results.SignIn(await PrincipalAsync(account, request.GetScopes(), store), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)
+            return result.Succeeded
+                ? Results.SignIn(await PrincipalAsync(account!, request.GetScopes(), store), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)
                 : Refuse("The email or password is wrong.");
         }
 
@@ -79,11 +71,20 @@ public static class ConnectApi
         var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("Not an OpenID Connect request.");
         var cookie = await context.AuthenticateAsync(IdentityConstants.ApplicationScheme);
         var account = cookie.Succeeded ? await users.GetUserAsync(cookie.Principal) : null;
+        if (account is null && request.HasPromptValue(PromptValues.None))
+        {
+            // The client asked not to show any page: tell it sign-in is needed rather than showing one.
+            return Refuse("The person is not signed in.", Errors.LoginRequired);
+        }
+
         if (account is null || request.HasPromptValue(PromptValues.Login))
         {
-            // To the sign-in page, which comes back here with the same request once the person has signed in.
-            var returnUrl = context.Request.PathBase + context.Request.Path + QueryString.Create(
-                context.Request.HasFormContentType ? [.. context.Request.Form] : [.. context.Request.Query]);
+            // To the sign-in page, which comes back here with the same request once the person has signed in;
+            // without "prompt", or prompt=login would send them to the page again and again.
+            var parameters = (context.Request.HasFormContentType ? context.Request.Form.AsEnumerable() : context.Request.Query.AsEnumerable())
+                .Where(parameter => parameter.Key != Parameters.Prompt);
+            var returnUrl = context.Request.PathBase + context.Request.Path + QueryString.Create(parameters);
+            await context.SignOutAsync(IdentityConstants.ApplicationScheme);
             return Results.Challenge(new AuthenticationProperties { RedirectUri = returnUrl }, [IdentityConstants.ApplicationScheme]);
         }
 
@@ -170,16 +171,25 @@ public static class ConnectApi
             return user.Name;
         }
 
-        await store.CreateUserAsync(new Domain.User(account.Id, RecoveredName, 0, account.CreatedDate), CancellationToken.None);
+        try
+        {
+            await store.CreateUserAsync(new Domain.User(account.Id, RecoveredName, 0, account.CreatedDate), CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // Another sign-in of the same account may have recreated it first; anything else is rethrown.
+            if (await store.GetUserAsync(account.Id, CancellationToken.None) is null)
+            {
+                throw;
+            }
+        }
+
         return RecoveredName;
     }
 
     private const string RecoveredName = "bidder";
 
     private const string SecurityStampClaim = "bidder_security_stamp";
-
-    // A hash of a random password, verified when no account has the email so that the answer takes as long.
-    private static readonly string TimingHash = new PasswordHasher<IdentityAccount>().HashPassword(new IdentityAccount(), Guid.NewGuid().ToString());
 
     private static IResult Refuse(string description, string error = Errors.InvalidGrant) => Results.Forbid(
         new AuthenticationProperties(new Dictionary<string, string?>

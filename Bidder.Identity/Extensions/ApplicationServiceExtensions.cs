@@ -48,6 +48,7 @@ internal static class ApplicationServiceExtensions
             cookie.Cookie.SameSite = SameSiteMode.Lax;
         });
         builder.Services.AddScoped<AccountRegistration>();
+        builder.Services.AddScoped<PasswordChecks>();
         builder.Services.AddHostedService<AdminAccountSeeder>();
         builder.Services.TryAddSingleton(TimeProvider.System);
 

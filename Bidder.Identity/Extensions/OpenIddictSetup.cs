@@ -39,6 +39,8 @@ internal static class OpenIddictSetup
                 server.SetIssuer(identity.Issuer);
             }
 
+            // S256 only: "plain" would hand the verifier to anyone who sees the authorization request.
+            server.Configure(options => options.CodeChallengeMethods.Remove(CodeChallengeMethods.Plain));
             server.EnableDegradedMode();
             server.DisableAccessTokenEncryption();
             AddKeys(server, identity, generatedKeysAllowed);

@@ -1,12 +1,11 @@
 using Bidder.Identity.Accounts;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Bidder.Identity.Pages.Account;
 
 /// <summary>The browser's sign-in: sets the identity service's cookie, then returns to the authorization request.</summary>
-public sealed class LoginModel(SignInManager<IdentityAccount> signIn, UserManager<IdentityAccount> users) : PageModel
+public sealed class LoginModel(PasswordChecks passwords) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -25,10 +24,7 @@ public sealed class LoginModel(SignInManager<IdentityAccount> signIn, UserManage
 
     public async Task<IActionResult> OnPostAsync()
     {
-        var account = await users.FindByEmailAsync(Email ?? "");
-        var result = account is null
-            ? Microsoft.AspNetCore.Identity.SignInResult.Failed
-            : await signIn.PasswordSignInAsync(account, Password ?? "", isPersistent: false, lockoutOnFailure: true);
+        var (_, result) = await passwords.CheckAsync(Email ?? "", Password ?? "", signInCookie: true);
         if (result.Succeeded)
         {
             // Only back into this service (the authorization endpoint): never to a URL someone put in a link.
