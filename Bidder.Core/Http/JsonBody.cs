@@ -55,7 +55,7 @@ public static class JsonBody
         catch (JsonException ex)
         {
             return (null, Problems.Create(StatusCodes.Status400BadRequest, "Malformed JSON",
-                $"The body is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).{(ex.Message.Contains("depth", StringComparison.OrdinalIgnoreCase) ? $" It nests deeper than {MaxDepth} levels." : "")}"));
+                $"The body is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).{(ex.Message.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase) ? $" It nests deeper than {MaxDepth} levels." : "")}"));
         }
         finally
         {
