@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
 using Bidder.Core.Http;
 using Bidder.Core.Storage;
 using Bidder.Identity.Accounts;
@@ -33,7 +35,7 @@ public static class ConnectApi
         return app;
     }
 
-    private static async Task<IResult> Exchange(HttpContext context, UserManager<IdentityAccount> users, PasswordChecks passwords, IAuctionStore store)
+    private static async Task<IResult> Exchange(HttpContext context, UserManager<IdentityAccount> users, PasswordChecks passwords, RedeemedTokens redeemed, IAuctionStore store)
     {
         var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("Not an OpenID Connect request.");
         if (request.IsPasswordGrantType())
@@ -53,7 +55,18 @@ public static class ConnectApi
         {
             // OpenIddict validated the code or refresh token; the account may have changed since it was issued.
             var issued = (await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
-            var account = issued?.GetClaim(Claims.Subject) is { } subject ? await users.FindByIdAsync(subject) : null;
+            // Self-contained codes and refresh tokens carry no stored id: the token itself, hashed, is its identity.
+            var presented = request.IsAuthorizationCodeGrantType() ? request.Code : request.RefreshToken;
+            if (issued is null || string.IsNullOrEmpty(presented)
+                || !redeemed.TryRedeem(Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(presented))),
+                    issued.GetExpirationDate() ?? DateTimeOffset.UtcNow.AddDays(14)))
+            {
+                return Refuse(request.IsAuthorizationCodeGrantType()
+                    ? "This authorization code was used already; sign in again."
+                    : "This refresh token was used already; use the newest one, or sign in again.");
+            }
+
+            var account = issued.GetClaim(Claims.Subject) is { } subject ? await users.FindByIdAsync(subject) : null;
             if (account is null || await users.IsLockedOutAsync(account)
                 || issued!.GetClaim(SecurityStampClaim) != account.SecurityStamp)
             {

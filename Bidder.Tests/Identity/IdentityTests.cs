@@ -117,9 +117,24 @@ public partial class IdentityTests(EmbeddedApp fixture)
         }), TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
-        using var api = fixture.App.ApiClient((await refreshed.ReadObjectAsync())["access_token"]!.GetValue<string>());
+        var renewed = await refreshed.ReadObjectAsync();
+        using var api = fixture.App.ApiClient(renewed["access_token"]!.GetValue<string>());
         Assert.Equal("refresher", (await api.GetObjectAsync($"/users/{person.Id}"))["name"]!.GetValue<string>());
+
+        // Rotated: the refresh token just used is spent; the new one works.
+        using var reused = await RefreshAsync(refreshToken);
+        Assert.Equal(HttpStatusCode.BadRequest, reused.StatusCode);
+        using var next = await RefreshAsync(renewed["refresh_token"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
     }
+
+    private Task<HttpResponseMessage> RefreshAsync(string refreshToken) =>
+        _identity.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "refresh_token",
+            ["client_id"] = "bidder-cli",
+            ["refresh_token"] = refreshToken,
+        }), TestContext.Current.CancellationToken);
 
     [Theory]
     [InlineData("bidder-web", "password")]
@@ -191,6 +206,18 @@ public partial class IdentityTests(EmbeddedApp fixture)
         Assert.NotNull(tokens["id_token"]);
         using var api = fixture.App.ApiClient(tokens["access_token"]!.GetValue<string>());
         Assert.Equal(fixture.Bidder.Id.ToString(), (await api.GetObjectAsync($"/users/{fixture.Bidder.Id}")).Id());
+
+        // A code is good once (RFC 6749 §4.1.2), even with its verifier.
+        using var again = await browser.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code",
+            ["client_id"] = "bidder-web",
+            ["code"] = code,
+            ["redirect_uri"] = redirect,
+            ["code_verifier"] = verifier,
+        }), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        Assert.Equal("invalid_grant", (await again.ReadObjectAsync())["error"]!.GetValue<string>());
 
         using var elsewhere = await browser.GetAsync(authorize.Replace(Uri.EscapeDataString(redirect), Uri.EscapeDataString("https://evil.example/cb")), TestContext.Current.CancellationToken);
         Assert.NotEqual(HttpStatusCode.Redirect, elsewhere.StatusCode);
