@@ -49,8 +49,7 @@ internal static class OpenIddictSetup
                 .EnableAuthorizationEndpointPassthrough()
                 .EnableTokenEndpointPassthrough()
                 .EnableEndSessionEndpointPassthrough()
-                .EnableUserInfoEndpointPassthrough()
-                .EnableStatusCodePagesIntegration();
+                .EnableUserInfoEndpointPassthrough();
             if (identity.Issuer is null || identity.Issuer.Scheme == Uri.UriSchemeHttp)
             {
                 // Development and embedded mode run on http://localhost; a deployment puts TLS in front (Container

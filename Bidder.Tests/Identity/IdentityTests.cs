@@ -220,7 +220,9 @@ public partial class IdentityTests(EmbeddedApp fixture)
         Assert.Equal("invalid_grant", (await again.ReadObjectAsync())["error"]!.GetValue<string>());
 
         using var elsewhere = await browser.GetAsync(authorize.Replace(Uri.EscapeDataString(redirect), Uri.EscapeDataString("https://evil.example/cb")), TestContext.Current.CancellationToken);
-        Assert.NotEqual(HttpStatusCode.Redirect, elsewhere.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, elsewhere.StatusCode);
+        // OpenIddict's own words reach the person: which parameter is wrong, not a bare "Bad Request".
+        Assert.Contains("redirect_uri", await elsewhere.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }
 
     [GeneratedRegex("name=\"ReturnUrl\"[^>]*value=\"([^\"]*)\"|value=\"([^\"]*)\"[^>]*name=\"ReturnUrl\"")]
