@@ -48,9 +48,9 @@ public static class HttpLimits
             // (64 KiB at most) then holds a connection and its buffer for seconds, not the minutes Kestrel's
             // defaults (30 s, 240 bytes/s) allow a slow client.
             kestrel.Limits.RequestHeadersTimeout = http.GetValue<TimeSpan?>("RequestHeadersTimeout") ?? TimeSpan.FromSeconds(10);
-            // No route takes more than 64 KiB (JsonBody); a form for the sign-in pages is far smaller. Kestrel refuses
-            // more (413) before anything reads it.
-            kestrel.Limits.MaxRequestBodySize = http.GetValue<long?>("MaxRequestBodySize") ?? 256 * 1024;
+            // The body size limit stays Kestrel's (30 MB): no route reads more than 64 KiB (JsonBody answers 413 from
+            // the Content-Length, or stops reading), and below Kestrel's limit an oversized upload is drained so the
+            // client reads that 413 instead of a reset connection.
             kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(
                 bytesPerSecond: http.GetValue<double?>("MinRequestBodyBytesPerSecond") ?? 4096,
                 gracePeriod: TimeSpan.FromSeconds(5));

@@ -124,6 +124,32 @@ public class AuthorizationTests(EmbeddedApp fixture)
         await AssertUnauthorizedAsync(response);
     }
 
+    // Seen failing before the API read tokens from the header only: the query's token was taken (200), and a 5 MB
+    // form was read looking for one (500).
+    [Fact]
+    public async Task A_token_is_taken_from_the_authorization_header_only_never_from_the_url_or_a_form()
+    {
+        var token = fixture.Bidder.AccessToken;
+
+        using var inQuery = await _anonymous.GetAsync($"/users/{fixture.Bidder.Id}?access_token={token}", TestContext.Current.CancellationToken);
+        using var inForm = await _anonymous.PostAsync("/events/", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["access_token"] = token,
+            ["item_id"] = Guid.CreateVersion7().ToString(),
+            ["value"] = "5",
+        }), TestContext.Current.CancellationToken);
+        using var hugeForm = await _anonymous.PostAsync("/items/",
+            new StringContent("a=" + new string('a', 5_000_000), Encoding.UTF8, "application/x-www-form-urlencoded"), TestContext.Current.CancellationToken);
+
+        await AssertUnauthorizedAsync(inQuery);
+        // A form is not what these routes take (415, before anyone reads it), and its token signs nobody in.
+        foreach (var response in new[] { inForm, hugeForm })
+        {
+            Assert.True(response.StatusCode is HttpStatusCode.UnsupportedMediaType or HttpStatusCode.Unauthorized, $"{(int)response.StatusCode}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
     [Fact]
     public async Task The_real_token_of_the_same_person_is_accepted()
     {
