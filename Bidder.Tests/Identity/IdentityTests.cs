@@ -193,14 +193,7 @@ public partial class IdentityTests(EmbeddedApp fixture)
         var code = System.Web.HttpUtility.ParseQueryString(back.Query)["code"]!;
         Assert.Equal("xyz", System.Web.HttpUtility.ParseQueryString(back.Query)["state"]);
 
-        using var exchanged = await browser.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "authorization_code",
-            ["client_id"] = "bidder-web",
-            ["code"] = code,
-            ["redirect_uri"] = redirect,
-            ["code_verifier"] = verifier,
-        }), TestContext.Current.CancellationToken);
+        using var exchanged = await ExchangeCodeAsync(browser, code, redirect, verifier);
         var tokens = await exchanged.ReadObjectAsync();
         Assert.True(exchanged.StatusCode == HttpStatusCode.OK, tokens.ToJsonString());
         Assert.NotNull(tokens["id_token"]);
@@ -208,14 +201,7 @@ public partial class IdentityTests(EmbeddedApp fixture)
         Assert.Equal(fixture.Bidder.Id.ToString(), (await api.GetObjectAsync($"/users/{fixture.Bidder.Id}")).Id());
 
         // A code is good once (RFC 6749 §4.1.2), even with its verifier.
-        using var again = await browser.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "authorization_code",
-            ["client_id"] = "bidder-web",
-            ["code"] = code,
-            ["redirect_uri"] = redirect,
-            ["code_verifier"] = verifier,
-        }), TestContext.Current.CancellationToken);
+        using var again = await ExchangeCodeAsync(browser, code, redirect, verifier);
         Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
         Assert.Equal("invalid_grant", (await again.ReadObjectAsync())["error"]!.GetValue<string>());
 
@@ -224,6 +210,16 @@ public partial class IdentityTests(EmbeddedApp fixture)
         // OpenIddict's own words reach the person: which parameter is wrong, not a bare "Bad Request".
         Assert.Contains("redirect_uri", await elsewhere.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }
+
+    private static Task<HttpResponseMessage> ExchangeCodeAsync(HttpClient client, string code, string redirect, string verifier) =>
+        client.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code",
+            ["client_id"] = "bidder-web",
+            ["code"] = code,
+            ["redirect_uri"] = redirect,
+            ["code_verifier"] = verifier,
+        }), TestContext.Current.CancellationToken);
 
     [GeneratedRegex("name=\"ReturnUrl\"[^>]*value=\"([^\"]*)\"|value=\"([^\"]*)\"[^>]*name=\"ReturnUrl\"")]
     private static partial Regex ReturnUrlField();
