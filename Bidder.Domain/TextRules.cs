@@ -11,6 +11,9 @@ public static class TextRules
     /// <summary>The longest <c>client</c> a bid may name, in characters (Unicode scalar values).</summary>
     public const int MaxClientLength = 50;
 
+    /// <summary>A user's display name, whether the API's admin route or the identity service's registration takes it.</summary>
+    public const int MaxUserNameLength = 100;
+
     /// <summary>Why <paramref name="text"/> is not acceptable as a field of at most <paramref name="maxLength"/> characters, or null when it is.</summary>
     public static string? Problem(string text, int maxLength)
     {

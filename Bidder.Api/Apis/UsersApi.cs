@@ -12,7 +12,7 @@ namespace Bidder.Api.Apis;
 
 public static class UsersApi
 {
-    public const int MaxNameLength = 100;
+    public const int MaxNameLength = TextRules.MaxUserNameLength;
 
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {

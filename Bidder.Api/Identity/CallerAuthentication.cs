@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Bidder.Domain;
 using OpenIddict.Validation.AspNetCore;
 
 namespace Bidder.Api.Identity;
@@ -12,11 +13,11 @@ namespace Bidder.Api.Identity;
 internal static class CallerAuthentication
 {
     public const string SectionName = "Bidder:Identity";
-    public const string DefaultAudience = "bidder-api";
+    public const string DefaultAudience = BidderAccess.ApiAudience;
 
     /// <summary>Reads every user and every bid, and creates users on the original system's route.</summary>
     public const string AdminPolicy = "admin";
-    public const string AdminRole = "admin";
+    public const string AdminRole = BidderAccess.AdminRole;
 
     public static IHostApplicationBuilder AddCallerAuthentication(this IHostApplicationBuilder builder)
     {

@@ -29,8 +29,6 @@ public sealed class IdentityAccount
 
     public DateTimeOffset CreatedDate { get; init; }
 
-    public bool IsAdmin => Roles.Contains(BidderRoles.Admin, StringComparer.Ordinal);
-
     public Account ToAccount() => new(Id, Email, NormalizedEmail, PasswordHash ?? "", SecurityStamp, AccessFailedCount, LockoutEnd, [.. Roles], CreatedDate);
 
     public static IdentityAccount From(Account account) => new()
@@ -50,6 +48,6 @@ public sealed class IdentityAccount
 /// <summary>The roles an account can hold.</summary>
 public static class BidderRoles
 {
-    /// <summary>Reads every user and bid, and creates users on the original system's route.</summary>
-    public const string Admin = "admin";
+    /// <summary>Reads every user and bid, and creates users on the original system's route (the API's admin policy).</summary>
+    public const string Admin = BidderAccess.AdminRole;
 }

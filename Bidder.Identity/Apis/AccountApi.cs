@@ -12,8 +12,8 @@ namespace Bidder.Identity.Apis;
 /// <summary>Accounts, for programs: a browser registers on the page at /account/signup.</summary>
 public static class AccountApi
 {
-    /// <summary>The users' name limit, as the API's POST /users/ has it.</summary>
-    public const int MaxNameLength = 100;
+    /// <summary>The users' name limit, the one the API's POST /users/ has.</summary>
+    public const int MaxNameLength = TextRules.MaxUserNameLength;
 
     /// <summary>RFC 5321's limit on a forward path.</summary>
     public const int MaxEmailLength = 254;

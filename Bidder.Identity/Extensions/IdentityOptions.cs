@@ -6,8 +6,8 @@ public sealed class BidderIdentityOptions
     public const string SectionName = "Bidder:Identity";
 
     /// <summary>The audience of the API's access tokens, and the scope that asks for them.</summary>
-    public const string ApiAudience = "bidder-api";
-    public const string ApiScope = "bidder.api";
+    public const string ApiAudience = Bidder.Domain.BidderAccess.ApiAudience;
+    public const string ApiScope = Bidder.Domain.BidderAccess.ApiScope;
 
     /// <summary>The web front end: authorization code with PKCE.</summary>
     public const string WebClientId = "bidder-web";
