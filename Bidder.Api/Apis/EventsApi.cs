@@ -40,7 +40,10 @@ public static partial class EventsApi
             .RequireAuthorization().RequireRateLimiting(HttpLimits.Bids)
             .WithDescription("Answers 202 once Kafka holds the bid; GET the Location to see whether the streamer accepted or rejected it. " +
                 $"Send an {IdempotencyKeyHeader} header to make retries safe: the same key returns the same bid and posts it only once; " +
-                "while another request with the key is still posting it, the answer is 409 with Retry-After.")
+                "while another request with the key is still posting it, the answer is 409 with Retry-After. " +
+                "With `max_value` the streamer bids for you (automatic bidding): your bid leads at the lowest price that beats the others, " +
+                "and rises by itself up to `max_value` as others bid; a bid that an earlier automatic bid already matches is rejected as " +
+                $"`{RejectReason.Outbid}`, and raises the leader's price. `max_value` is private: only you (and administrators) read it back.")
             .Accepts<CreateBidRequest>("application/json")
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
@@ -50,7 +53,8 @@ public static partial class EventsApi
         api.MapGet("/{id}", GetBid).WithName(nameof(GetBid))
             .WithSummary("Get a processed bid: accepted, or rejected with the reason (one's own; administrators: anyone's)")
             .RequireAuthorization()
-            .WithDescription("404 while the bid is still being processed, or when no bid has this id.")
+            .WithDescription("404 while the bid is still being processed, or when no bid has this id. A rejected bid's `reason` is one of " +
+                string.Join(", ", RejectReason.All.Select(reason => $"`{reason}`")) + ".")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         return app;
@@ -88,7 +92,10 @@ public static partial class EventsApi
             var itemId = fields.RequiredUuid("item_id");
             var userId = fields.OptionalUuid("user_id") ?? bidder;
             var value = fields.RequiredMoney("value");
+            var maxValue = fields.OptionalMoney("max_value");
             var client = fields.OptionalText("client", MaxClientLength, DefaultClient);
+            fields.Check(maxValue is null || value is null || maxValue >= value, "max_value",
+                $"must be at least 'value' ({value?.ToString("0.00", CultureInfo.InvariantCulture)}).");
             if (!fields.IsValid)
             {
                 return Problems.Invalid(fields.Errors);
@@ -100,7 +107,7 @@ public static partial class EventsApi
             }
 
             var now = time.GetUtcNowMilliseconds();
-            bid = new PostedBid(TimeOrderedIds.Next(now), itemId!.Value, userId, value!.Value, client!, now);
+            bid = new PostedBid(TimeOrderedIds.Next(now), itemId!.Value, userId, value!.Value, client!, now, maxValue);
         }
 
         var lease = IdempotencyRecord.Released;
@@ -206,8 +213,9 @@ public static partial class EventsApi
     [System.Text.RegularExpressions.GeneratedRegex(IdempotencyKeyPattern)]
     private static partial System.Text.RegularExpressions.Regex IdempotencyKey();
 
-    // What makes two requests "the same bid": not the generated id or date, only what the client sent.
+    // What makes two requests "the same bid": not the generated id or date, only what the client sent. The maximum
+    // is added only when there is one, so a key taken before automatic bidding existed still matches its retry.
     private static string RequestHash(PostedBid bid) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
-            string.Create(CultureInfo.InvariantCulture, $"{bid.ItemId:N}|{bid.UserId:N}|{bid.Value:0.00}|{bid.Client}"))));
+            string.Create(CultureInfo.InvariantCulture, $"{bid.ItemId:N}|{bid.UserId:N}|{bid.Value:0.00}|{bid.Client}{(bid.MaxValue is { } max ? "|" + max.ToString("0.00", CultureInfo.InvariantCulture) : "")}"))));
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using System.Security.Claims;
 using Bidder.Api.Contracts;
@@ -19,6 +20,10 @@ public static partial class ItemsApi
     public const string DefaultCurrency = "EUR";
     public const string CurrencyPattern = "^[A-Z]{3}$";
 
+    private const string ReserveVisibility =
+        "Anyone may read items, without a token; `reserve_price` is the seller's alone: it is shown when the caller (signed in) " +
+        "is the item's seller, and null for everyone else. `reserve_met` is shown to everyone.";
+
     public static IEndpointRouteBuilder MapItemsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/items").WithTags("Items")
@@ -30,10 +35,16 @@ public static partial class ItemsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         // The auction house's window: anyone may look, limited per client address.
         var reads = api.MapGroup("").AllowAnonymous().RequireRateLimiting(HttpLimits.Anonymous);
-        reads.MapGet("/", ListItems).WithName(nameof(ListItems)).WithSummary("List items, newest first");
+        reads.MapGet("/", ListItems).WithName(nameof(ListItems))
+            .WithSummary("List items (open: ending soonest first; closed: latest end first; all: newest first)")
+            .WithDescription("`?status=open`: the auctions still open, the one ending soonest first; `?status=closed`: the closed ones, " +
+                "the latest end first; without a status: every item, the newest first. An item is open until the streamer closes it, " +
+                "within a few seconds after its `bidding_enddate`. " + ReserveVisibility);
         reads.MapGet("/{id}", GetItem).WithName(nameof(GetItem)).WithSummary("Get an item with its live winning bid")
+            .WithDescription(ReserveVisibility)
             .ProducesProblem(StatusCodes.Status404NotFound);
         reads.MapGet("/{id}/bids", ListItemBids).WithName(nameof(ListItemBids)).WithSummary("List an item's accepted bids, highest first")
+            .WithDescription("Public: a bid's `max_value` (its bidder's automatic maximum) is never shown here (null).")
             .ProducesProblem(StatusCodes.Status404NotFound);
         // The original system's route for the same listing, kept so its clients keep working.
         reads.MapGet("/bids/{id}", ListItemBids).WithName("ListItemBidsLegacy").WithSummary("List an item's bids (original route)")
@@ -65,21 +76,27 @@ public static partial class ItemsApi
             var currency = fields.OptionalText("currency", 3, DefaultCurrency);
             var pictures = fields.OptionalUrls("pictures", MaxPictures, MaxPictureUrlLength);
             var end = fields.RequiredDateTime("bidding_enddate");
+            var increment = fields.OptionalMoney("bid_increment") ?? AuctionTerms.DefaultBidIncrement;
+            var reserve = fields.OptionalMoney("reserve_price");
+            var softClose = fields.OptionalWholeNumber("soft_close_seconds", 0, AuctionTerms.MaxSoftCloseSeconds, 0);
             fields.Check(currency is null || CurrencyCode().IsMatch(currency), "currency", "must be 3 upper-case letters (ISO 4217), such as EUR.");
             fields.Check(end is null || end > now, "bidding_enddate", "must be in the future.");
+            fields.Check(reserve is null || initBid is null || reserve >= initBid, "reserve_price",
+                $"must be at least 'init_bid' ({initBid?.ToString("0.00", CultureInfo.InvariantCulture)}).");
             if (!fields.IsValid)
             {
                 return Problems.Invalid(fields.Errors);
             }
 
-            var item = new Item(TimeOrderedIds.Next(now), name!, initBid!.Value, 0m, null, null, currency!, pictures!, 0, now, end!.Value, seller);
+            var item = new Item(TimeOrderedIds.Next(now), name!, initBid!.Value, 0m, null, null, currency!, pictures!, 0, now, end!.Value, seller,
+                BidIncrement: increment, ReservePrice: reserve, SoftCloseSeconds: softClose!.Value);
             await store.CreateItemAsync(item, cancellationToken);
-            return TypedResults.Created($"/items/{item.Id}", ItemResponse.From(item, now));
+            return TypedResults.Created($"/items/{item.Id}", ItemResponse.From(item, seller));
         }
     }
 
     public static async Task<Results<Ok<PageResponse<ItemResponse>>, ValidationProblem>> ListItems(
-        [FromQuery] string? status, [AsParameters] PageQuery query, IAuctionStore store, TimeProvider time, CancellationToken cancellationToken)
+        [FromQuery] string? status, [AsParameters] PageQuery query, ClaimsPrincipal caller, IAuctionStore store, CancellationToken cancellationToken)
     {
         if (!Queries.TryParseStatus<ItemStatus>(status, out var itemStatus, out var error)
             || !Queries.TryParsePage(query, out var page, out error))
@@ -87,13 +104,13 @@ public static partial class ItemsApi
             return error;
         }
 
-        var now = time.GetUtcNow();
-        var items = await store.ListItemsAsync(itemStatus, now, page, cancellationToken);
-        return TypedResults.Ok(PageResponse<ItemResponse>.From(items, item => ItemResponse.From(item, now)));
+        var items = await store.ListItemsAsync(itemStatus, page, cancellationToken);
+        var viewer = caller.UserId();
+        return TypedResults.Ok(PageResponse<ItemResponse>.From(items, item => ItemResponse.From(item, viewer)));
     }
 
     public static async Task<Results<Ok<ItemResponse>, ValidationProblem, ProblemHttpResult>> GetItem(
-        string id, IAuctionStore store, TimeProvider time, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal caller, IAuctionStore store, CancellationToken cancellationToken)
     {
         if (!Queries.TryParseId(id, out var error, out var itemId))
         {
@@ -101,7 +118,7 @@ public static partial class ItemsApi
         }
 
         return await store.GetItemAsync(itemId, cancellationToken) is { } item
-            ? TypedResults.Ok(ItemResponse.From(item, time.GetUtcNow()))
+            ? TypedResults.Ok(ItemResponse.From(item, caller.UserId()))
             : Problems.NotFound("item", itemId);
     }
 
@@ -119,7 +136,7 @@ public static partial class ItemsApi
         }
 
         var bids = await store.ListItemBidsAsync(itemId, page, cancellationToken);
-        return TypedResults.Ok(PageResponse<BidResponse>.From(bids, BidResponse.From));
+        return TypedResults.Ok(PageResponse<BidResponse>.From(bids, BidResponse.Public));
     }
 
     [GeneratedRegex(CurrencyPattern)]

@@ -29,6 +29,9 @@ internal static class ApplicationServiceExtensions
             settings.Config.EnableIdempotence = true;
             settings.Config.LingerMs ??= 2;
             settings.Config.MessageTimeoutMs ??= 10_000;
+            // Said rather than assumed: the streamer finds an item's partition (to close it) by the same rule,
+            // CRC-32 of the key (ItemPartitioner), which is librdkafka's default for keyed messages.
+            settings.Config.Partitioner = Partitioner.ConsistentRandom;
         });
         builder.Services.AddSingleton<BidPublisher>();
         builder.Services.AddHostedService<IdempotencyKeyPruner>();

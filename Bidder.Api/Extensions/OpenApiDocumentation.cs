@@ -42,7 +42,7 @@ internal static class OpenApiDocumentation
             document.Tags = new HashSet<OpenApiTag>
             {
                 new() { Name = "Users", Description = "Bidders. A user's `bids` counts its accepted bids." },
-                new() { Name = "Items", Description = "Auctions, with the live winning bid." },
+                new() { Name = "Items", Description = "Auctions, with the live winning bid: open until the streamer closes them, just after their end date, with their result." },
                 new() { Name = "Bids", Description = "Posted bids (the original routes call them events): accepted or rejected by the streamer." },
             };
             return Task.CompletedTask;
@@ -108,6 +108,19 @@ internal static class OpenApiDocumentation
                 list.Items = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri", MaxLength = ItemsApi.MaxPictureUrlLength };
             }
 
+            // The closed lists of codes come from the one list each in the domain.
+            if (context.JsonTypeInfo.Type == typeof(ItemResponse) && schema.Properties?.TryGetValue("result", out var result) == true
+                && result is OpenApiSchema results)
+            {
+                results.Enum = [.. AuctionResult.All.Select(r => (JsonNode)JsonValue.Create(r)), null!];
+            }
+
+            if (context.JsonTypeInfo.Type == typeof(BidResponse) && schema.Properties?.TryGetValue("reason", out var reason) == true
+                && reason is OpenApiSchema reasons)
+            {
+                reasons.Description += " One of " + string.Join(", ", RejectReason.All.Select(r => $"`{r}`")) + ".";
+            }
+
             return Task.CompletedTask;
         });
 
@@ -138,12 +151,16 @@ internal static class OpenApiDocumentation
             ["currency"] = "EUR",
             ["pictures"] = new JsonArray("https://example.com/telescope.jpg"),
             ["bidding_enddate"] = "2030-01-31T18:00:00Z",
+            ["bid_increment"] = 1.00m,
+            ["reserve_price"] = 200.00m,
+            ["soft_close_seconds"] = 120,
         },
         [typeof(CreateBidRequest)] = new JsonObject
         {
             ["item_id"] = "0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f",
             ["user_id"] = "0194f3a2-9a77-7c01-8d2e-3f4a5b6c7d8e",
             ["value"] = 125.50m,
+            ["max_value"] = 150.00m,
             ["client"] = "web",
         },
     };

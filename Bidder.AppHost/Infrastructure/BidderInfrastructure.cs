@@ -66,7 +66,7 @@ public sealed class BidderInfrastructure
     /// <summary>Passes the topic names and partition counts on, so every service agrees with the broker.</summary>
     public IResourceBuilder<T> ConfigureTopics<T>(IResourceBuilder<T> service) where T : IResourceWithEnvironment
     {
-        foreach (var (key, topic) in new[] { ("Bids", Topics.Bids), ("InvalidBids", Topics.InvalidBids), ("ItemChangelog", Topics.ItemChangelog) })
+        foreach (var (key, topic) in new[] { ("Bids", Topics.Bids), ("InvalidBids", Topics.InvalidBids), ("ItemChangelog", Topics.ItemChangelog), ("Auctions", Topics.Auctions) })
         {
             var prefix = $"{KafkaTopicsOptions.SectionName.Replace(":", "__")}__{key}";
             service.WithEnvironment($"{prefix}__Name", topic.Name)

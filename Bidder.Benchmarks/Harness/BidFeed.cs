@@ -9,7 +9,8 @@ namespace Bidder.Benchmarks.Harness;
 /// Bids written straight to a topic in the API's format (the shared contract, keyed by item), so the
 /// pipeline benchmarks fill the topic faster than any HTTP client could. Most bids beat the item's last
 /// one (accepted: a database write and a changelog record each); one in ten is below the starting price
-/// (rejected: an invalid-bids record).
+/// (rejected: an invalid-bids record); one in five carries an automatic maximum a little above its value, so
+/// the next bids on its item are often outbid (rejected, and the item's price raised: both records).
 /// </summary>
 public static class BidFeed
 {
@@ -33,7 +34,8 @@ public static class BidFeed
                 value = next[index];
             }
 
-            var bid = new PostedBid(Guid.CreateVersion7(now), item.Id, users[random.Next(users.Count)], value, "bench", now);
+            decimal? max = i % 5 == 0 ? value + 2 : null;
+            var bid = new PostedBid(Guid.CreateVersion7(now), item.Id, users[random.Next(users.Count)], value, "bench", now, max);
             // Stamped with the bid's date, as the API does: the feed is produced over minutes, and the streamer
             // refuses a bid whose date is far from its message's timestamp.
             yield return new Message<string, byte[]> { Key = item.Id.ToString(), Value = BidMessage.From(bid).ToUtf8Json(), Timestamp = new Timestamp(bid.BidDate) };

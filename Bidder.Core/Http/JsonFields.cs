@@ -35,13 +35,29 @@ public sealed class JsonFields(JsonElement root)
             : Fail<Guid?>(name, "must be a UUID such as 0194f3a2-8c1d-7b3e-9f00-2a5b6c7d8e9f.");
 
     /// <summary>A positive amount with at most 2 fraction digits, sent as a JSON number.</summary>
-    public decimal? RequiredMoney(string name)
+    public decimal? RequiredMoney(string name) => Field(name, out var value) ? Amount(name, value) : Missing<decimal?>(name);
+
+    /// <summary>Absent or null: null. Present: an amount as <see cref="RequiredMoney"/> takes it, else an error.</summary>
+    public decimal? OptionalMoney(string name) =>
+        Field(name, out var value) && value.ValueKind != JsonValueKind.Null ? Amount(name, value) : null;
+
+    /// <summary>Absent or null: <paramref name="defaultValue"/>. Present: a whole number from <paramref name="min"/> to <paramref name="max"/>, else an error.</summary>
+    public int? OptionalWholeNumber(string name, int min, int max, int defaultValue)
     {
-        if (!Field(name, out var value))
+        if (!Field(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
-            return Missing<decimal?>(name);
+            return defaultValue;
         }
 
+        // Read as a decimal, so that 60.0 counts as the whole number it is and 1e100 is refused rather than overflowing.
+        return value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var number)
+            && number == decimal.Truncate(number) && number >= min && number <= max
+            ? (int)number
+            : Fail<int?>(name, $"must be a whole number from {min} to {max}.");
+    }
+
+    private decimal? Amount(string name, JsonElement value)
+    {
         if (value.ValueKind != JsonValueKind.Number)
         {
             return Fail<decimal?>(name, "must be a number, such as 12.50.");

@@ -11,7 +11,7 @@ public static class KafkaExtensions
         builder.Services.AddOptions<KafkaTopicsOptions>()
             .BindConfiguration(KafkaTopicsOptions.SectionName)
             .ValidateDataAnnotations()
-            .Validate(o => o.All.Select(t => t.Name).Distinct().Count() == 3, "The three topic names must differ.")
+            .Validate(o => o.All.Select(t => t.Name).Distinct().Count() == o.All.Count(), "The topic names must differ.")
             .Validate(o => o.Bids.Partitions == o.ItemChangelog.Partitions, "bids and item-changelog must have the same partition count (co-partitioned).")
             .ValidateOnStart();
         builder.Services.AddHostedService<KafkaTopicsInitializer>();

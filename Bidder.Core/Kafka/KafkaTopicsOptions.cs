@@ -22,7 +22,14 @@ public sealed class KafkaTopicsOptions
     [Required]
     public TopicOptions ItemChangelog { get; set; } = new() { Name = "item-changelog", Partitions = 8, Compacted = true };
 
-    public IEnumerable<TopicOptions> All => [Bids, InvalidBids, ItemChangelog];
+    /// <summary>
+    /// One record per closed auction (key: the item id) with its result and winner, for other backends to
+    /// consume. Compacted: a record sent again after a crash is the same record, and compaction keeps one.
+    /// </summary>
+    [Required]
+    public TopicOptions Auctions { get; set; } = new() { Name = "auctions", Partitions = 8, Compacted = true };
+
+    public IEnumerable<TopicOptions> All => [Bids, InvalidBids, ItemChangelog, Auctions];
 }
 
 public sealed class TopicOptions

@@ -31,8 +31,12 @@ public interface IAuctionStore
 
     Task<Item?> GetItemAsync(Guid id, CancellationToken cancellationToken);
 
-    /// <summary>Newest first; with a status, only the items open (or closed) at <paramref name="now"/>.</summary>
-    Task<Page<Item>> ListItemsAsync(ItemStatus? status, DateTimeOffset now, PageRequest page, CancellationToken cancellationToken);
+    /// <summary>
+    /// Without a status: newest first (by id). Open items: ending soonest first; closed items: the latest end
+    /// first (both by end date, then id, from an index on the end date; the cursor's sort value is the end
+    /// date in Unix milliseconds). An item is open until the streamer closes it.
+    /// </summary>
+    Task<Page<Item>> ListItemsAsync(ItemStatus? status, PageRequest page, CancellationToken cancellationToken);
 
     Task<Bid?> GetBidAsync(Guid id, CancellationToken cancellationToken);
 
@@ -80,8 +84,8 @@ public interface IBatchRecorder
     Task<IReadOnlyDictionary<Guid, Bid>> GetBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The stored accepted bids among <paramref name="ids"/> whose batch was not recorded to the end (its user
-    /// count or item state may be missing): a store without atomic batches (MongoDB without a replica set)
+    /// The stored bids among <paramref name="ids"/> that changed their item (accepted, or outbid) and whose batch
+    /// was not recorded to the end (the user count or the item state may be missing): a store without atomic batches (MongoDB without a replica set)
     /// reports them so the streamer records them again; an atomic store (SQLite) has none and asks nothing.
     /// </summary>
     Task<IReadOnlySet<Guid>> FindIncompleteBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
@@ -89,15 +93,27 @@ public interface IBatchRecorder
     /// <summary>
     /// Records what the streamer made of a batch, idempotently, so that replaying a batch after a crash
     /// changes nothing: a bid whose id is already stored is skipped (and not counted again); each user's
-    /// <c>bids</c> grows by its newly stored accepted bids; an item takes the given bidding state only if
-    /// it is newer (more accepted bids) and its winning bid higher than the stored one, so no write can
-    /// lower a winning bid. A bid of any decimal value can be stored (values beyond what fits in cents are
+    /// <c>bids</c> grows by its newly stored accepted bids; an item takes the given bidding state (every field
+    /// of <see cref="AuctionState"/>, the end date and the close included) only if it is newer (a higher
+    /// version) and its winning bid not lower than the stored one, so no write can lower a winning bid or
+    /// reopen a closed auction. A bid of any decimal value can be stored (values beyond what fits in cents are
     /// kept as they came; they are never accepted).
     /// </summary>
     Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The auctions the streamer has to close or to announce, ending earliest first, at most
+    /// <paramref name="limit"/>: open items whose end date is at or before <paramref name="endedBy"/>, and
+    /// closed items whose record on the auctions topic is not confirmed yet (<see cref="MarkClosesPublishedAsync"/>).
+    /// Served by indexes on the end date, so its cost follows the auctions due, not the table.
+    /// </summary>
+    Task<IReadOnlyList<Item>> FindItemsToCloseAsync(DateTimeOffset endedBy, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Records that the auctions topic holds the close records of these (closed) items, so they are not announced again.</summary>
+    Task MarkClosesPublishedAsync(IReadOnlyCollection<Guid> itemIds, CancellationToken cancellationToken);
 }
 
-/// <summary>The streamer's output for one batch: every processed bid and the latest state of each item it changed.</summary>
+/// <summary>The streamer's output for one batch (of bids, or of closes): every processed bid and the latest state of each item it changed.</summary>
 public sealed record ProcessedBatch(IReadOnlyList<Bid> Bids, IReadOnlyList<ItemBiddingState> Items);
 
 /// <summary>The database did not answer (down, locked, read-only, timed out): a retry later may succeed.</summary>

@@ -41,6 +41,8 @@ internal static class ApplicationServiceExtensions
             settings.Config.Acks = Acks.All;
             settings.Config.EnableIdempotence = true;
             settings.Config.LingerMs ??= 5;
+            // Changelog and auctions records go where the item's bids are (ItemPartitioner): the API's rule.
+            settings.Config.Partitioner = Partitioner.ConsistentRandom;
         });
 
         builder.Services.AddSingleton<ItemTable>();
@@ -52,6 +54,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton<PipelineMonitor>();
         builder.Services.AddSingleton(services => new BidRules(services.GetRequiredService<IOptions<StreamerOptions>>().Value.MaxBidValue));
         builder.Services.AddSingleton<BatchProcessor>();
+        builder.Services.AddSingleton<AuctionCloser>();
         builder.Services.AddHostedService<BidPipeline>();
         builder.Services.AddHealthChecks().AddCheck<PipelineHealth>("pipeline", tags: ["ready"]);
 

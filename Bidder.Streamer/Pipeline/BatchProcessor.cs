@@ -49,7 +49,7 @@ public sealed record BatchLookups(
 /// again, whether it comes back with a replay of the same offsets (after a crash or a rebalance) or as a
 /// copy at a new offset (a client's retry); its reject is published again, so none is missing downstream.
 /// An item's row is the newest of the batch's, the table's and the database's, so a state the changelog
-/// missed is taken from the database and sent again; the winning bid can only rise to a higher valid bid.
+/// missed is taken from the database and sent again; the winning bid can only rise.
 /// A message whose processing throws is set aside as unprocessable; the rest of the batch goes on.
 /// </summary>
 public sealed class BatchProcessor(BidRules rules, ItemTable table)
@@ -119,12 +119,15 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
             outcome.Replayed++;
             if (lookups.Incomplete.Contains(message.Id))
             {
-                // Its batch was cut short: recorded again as decided then. The item's row holds the bid already
-                // if the winning bid reached its value (an item's accepted bids rise strictly).
+                // Its batch was cut short: recorded again as decided then. The item holds the bid's effect if its
+                // version reached the one the bid produced; else the same rules on the same state decide the same.
                 outcome.Bids.Add(recorded);
-                if (recorded.Status == BidStatus.Accepted && row is not null && recorded.Value > row.WinningBid)
+                if (recorded.ItemVersion is { } version && row is not null && row.State.Version < version
+                    && lookups.Items.TryGetValue(message.ItemId, out var changed)
+                    && rules.Decide(message.ToPostedBid(), userExists: true, changed, row.State) is { After: { } again } decision
+                    && decision.Verdict.Reason == recorded.Reason)
                 {
-                    outcome.Rows[(partition, message.ItemId)] = row.After(recorded, offset, recorded.CreatedDate);
+                    outcome.Rows[(partition, message.ItemId)] = row.After(again, offset, recorded.CreatedDate);
                 }
             }
 
@@ -138,22 +141,25 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
 
         var bid = message.ToPostedBid();
         lookups.Items.TryGetValue(bid.ItemId, out var item);
-        var verdict = rules.Evaluate(bid, lookups.Users.Contains(bid.UserId), item, row?.WinningBid ?? 0m);
+        var (verdict, after) = rules.Decide(bid, lookups.Users.Contains(bid.UserId), item, row?.State);
         var processed = new Bid(bid.Id, bid.ItemId, bid.UserId, bid.Value, bid.Client, bid.BidDate, now,
-            verdict.IsAccepted ? BidStatus.Accepted : BidStatus.Rejected, verdict.Reason, verdict.Detail);
-        var invalid = verdict.IsAccepted ? null : new InvalidBidMessage(message, verdict.Reason!, verdict.Detail!, now);
-        var after = verdict.IsAccepted ? row!.After(processed, offset, now) : null;
+            verdict.IsAccepted ? BidStatus.Accepted : BidStatus.Rejected, verdict.Reason, verdict.Detail, bid.MaxValue, after?.Version);
 
         seen[message.Id] = message;
         outcome.Bids.Add(processed);
         if (after is not null)
         {
+            // Accepted, or outbid: either changes the item (an outbid bid raises the leader's price).
+            outcome.Rows[(partition, bid.ItemId)] = row!.After(after, offset, now);
+        }
+
+        if (verdict.IsAccepted)
+        {
             outcome.Accepted++;
-            outcome.Rows[(partition, bid.ItemId)] = after;
         }
         else
         {
-            outcome.Reject(message.ItemId.ToString(), invalid!);
+            outcome.Reject(message.ItemId.ToString(), new InvalidBidMessage(message, verdict.Reason!, verdict.Detail!, now));
         }
     }
 
@@ -176,7 +182,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         }
 
         var stored = ItemTableEntry.FromDatabase(item, offset);
-        if (stored.Bids > (kept?.Bids ?? 0))
+        if (stored.State.Version > (kept?.State.Version ?? 0))
         {
             outcome.Rows[(partition, itemId)] = stored;
             return stored;
@@ -191,6 +197,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         && recorded.UserId == message.UserId
         && recorded.Value == message.Value
         && recorded.Client == message.Client
+        && recorded.MaxValue == message.MaxValue
         && recorded.BidDate.ToUnixTimeMilliseconds() == message.BidDate.ToUnixTimeMilliseconds();
 
     private static string ReusedId(Guid id) =>

@@ -57,6 +57,8 @@ public static class BidDecoder
         _ when bid.ItemId == Guid.Empty => "The field 'item_id' must be a UUID other than the nil UUID.",
         _ when bid.UserId == Guid.Empty => "The field 'user_id' must be a UUID other than the nil UUID.",
         _ when bid.Value <= 0 || !Money.HasAtMostTwoDecimals(bid.Value) => "The field 'value' must be positive with at most 2 decimal places.",
+        _ when bid.MaxValue is { } max && (max < bid.Value || !Money.HasAtMostTwoDecimals(max)) =>
+            "The field 'max_value' must be at least 'value', with at most 2 decimal places.",
         _ when TextRules.Problem(bid.Client, TextRules.MaxClientLength) is { } problem => $"The field 'client' {problem}",
         _ when bid.BidDate == default => "The field 'bid_date' is missing.",
         _ when message.Message.Key != bid.ItemId.ToString() =>

@@ -12,7 +12,8 @@ namespace Bidder.Streamer.Pipeline;
 /// <summary>
 /// The wiring of the stages, which knows nothing of the bidding rules:
 /// consume a batch -> decode -> look up (one read each for users, items, recorded bids) -> validate and
-/// route -> database (one transaction) -> invalid-bids and item-changelog (awaited) -> table -> commit.
+/// route -> database (one transaction) -> invalid-bids and item-changelog (awaited) -> table -> commit;
+/// between batches, and on an idle topic every poll, the <see cref="AuctionCloser"/> closes ended auctions.
 /// The database is written first and the offsets committed last, so a crash anywhere replays the batch,
 /// and replaying is harmless: recorded bids are recognized by id and not counted again.
 /// Faults are of two kinds. The database or Kafka not answering is retried, the batch whole, with
@@ -27,6 +28,7 @@ public sealed partial class BidPipeline(
     IProducer<string, byte[]> producer,
     IBatchRecorder store,
     BatchProcessor processor,
+    AuctionCloser closer,
     PartitionAssignments assignments,
     PipelineMonitor monitor,
     TimeProvider time,
@@ -76,6 +78,9 @@ public sealed partial class BidPipeline(
 
                     _stages.Completed(batch.Count);
                 }
+
+                // Also when no bid came: an auction ends whether or not anyone bids.
+                await closer.CloseDueAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -161,6 +166,7 @@ public sealed partial class BidPipeline(
             {
                 // A batch once started is finished even when stopping, so the offsets can be committed.
                 await ProcessIsolatingAsync(decoded);
+                closer.Observe(decoded);
                 _health.Succeeded();
                 return true;
             }

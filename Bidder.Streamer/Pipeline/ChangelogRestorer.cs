@@ -8,7 +8,7 @@ namespace Bidder.Streamer.Pipeline;
 
 /// <summary>
 /// Rebuilds one partition of the item table from the item-changelog topic: reads that partition from its
-/// start to its end as it stands now, keeping each item's newest state (the most bids, then the latest
+/// start to its end as it stands now, keeping each item's newest state (the highest version, then the latest
 /// source offset), not merely its last record: two replicas around a rebalance can leave an item's records
 /// out of order. Runs on every assignment, before the partition's bids are processed; gives up with a
 /// <see cref="TimeoutException"/> after <see cref="Deadline"/>, and the caller retries.
@@ -59,9 +59,8 @@ public sealed partial class ChangelogRestorer(
             }
 
             records++;
-            if (Read(result.Message.Value) is { } record)
+            if (Read(result.Message.Value) is { } record && record.ToEntry() is { } entry)
             {
-                var entry = ItemTableEntry.FromChangelog(record);
                 if (entry.IsNewerThan(rows.GetValueOrDefault(record.ItemId)))
                 {
                     rows[record.ItemId] = entry;

@@ -4,32 +4,26 @@ using Bidder.Domain;
 namespace Bidder.Streamer.Pipeline;
 
 /// <summary>
-/// One item's row of the table: its current winning bid, its count of accepted bids, and
-/// <see cref="SourceOffset"/>, the bids-topic offset at which the item was in this state (the offset of
-/// the bid that won, or of the message at which the streamer took the state from the database).
+/// One item's row of the table: its bidding state, when that last changed, and <see cref="SourceOffset"/>,
+/// the bids-topic offset at which the item was in this state (the offset of the bid that changed it, or of
+/// the message at which the streamer took the state from the database).
 /// </summary>
-public sealed record ItemTableEntry(decimal WinningBid, Guid? WinningUserId, Guid? WinningBidId, long Bids, DateTimeOffset UpdatedAt, long SourceOffset)
+public sealed record ItemTableEntry(AuctionState State, DateTimeOffset UpdatedAt, long SourceOffset)
 {
-    public static ItemTableEntry FromDatabase(Item item, long offset) =>
-        new(item.WinningBid, item.WinningUserId, item.WinningBidId, item.Bids, item.CreatedDate, offset);
-
-    public static ItemTableEntry FromChangelog(ItemChangelogMessage record) =>
-        new(record.WinningBid, record.WinningUserId, record.WinningBidId, record.Bids, record.UpdatedAt, record.SourceOffset);
+    public static ItemTableEntry FromDatabase(Item item, long offset) => new(item.State, item.CreatedDate, offset);
 
     /// <summary>
-    /// Whether this state came after <paramref name="other"/>: an item's accepted bids only grow, so more bids
-    /// is newer; between equal counts, the later source offset.
+    /// Whether this state came after <paramref name="other"/>: every change raises the version, so the higher
+    /// version is newer; between equal versions (two writers around a rebalance), the later source offset.
     /// </summary>
     public bool IsNewerThan(ItemTableEntry? other) =>
-        other is null || Bids > other.Bids || (Bids == other.Bids && SourceOffset > other.SourceOffset);
+        other is null || State.Version > other.State.Version || (State.Version == other.State.Version && SourceOffset > other.SourceOffset);
 
-    /// <summary>The row after <paramref name="bid"/> (found at <paramref name="offset"/>) won.</summary>
-    public ItemTableEntry After(Bid bid, long offset, DateTimeOffset now) =>
-        new(bid.Value, bid.UserId, bid.Id, Bids + 1, now, offset);
+    public ItemTableEntry After(AuctionState state, long offset, DateTimeOffset now) => new(state, now, offset);
 
-    public ItemChangelogMessage ToChangelog(Guid itemId) => new(itemId, WinningBid, WinningUserId, WinningBidId, Bids, UpdatedAt, SourceOffset);
+    public ItemChangelogMessage ToChangelog(Guid itemId) => ItemChangelogMessage.From(itemId, State, UpdatedAt, SourceOffset);
 
-    public ItemBiddingState ToState(Guid itemId) => new(itemId, WinningBid, WinningUserId, WinningBidId, Bids, UpdatedAt);
+    public ItemBiddingState ToState(Guid itemId) => new(itemId, State, UpdatedAt);
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Bidder.Domain;
 using Bidder.Domain.Contracts;
 
 namespace Bidder.Streamer.Pipeline;
@@ -19,10 +20,13 @@ public sealed record InvalidBidMessage(
     long? Offset = null);
 
 /// <summary>
-/// A record of the item-changelog topic (key: the item id): the item's bidding state after a bid was
-/// accepted. <see cref="Bids"/> orders an item's records (it only grows), then <see cref="SourceOffset"/>,
-/// the bids-topic offset at which the item was in this state, so a restore keeps the newest state whatever
-/// order two writers (around a rebalance) left the records in.
+/// A record of the item-changelog topic (key: the item id): the item's bidding state after a change (a bid
+/// accepted, a price raised by an automatic bid, the close). <see cref="Version"/> orders an item's records
+/// (it grows with every change), then <see cref="SourceOffset"/>, the bids-topic offset at which the item was
+/// in this state, so a restore keeps the newest state whatever order two writers (around a rebalance) left
+/// the records in. <see cref="LeaderMax"/> is the leading bid's automatic maximum: the table needs it to
+/// decide the next bid, so this internal topic carries it; whatever serves the topic to people must not.
+/// Records written before versions (version 0) are skipped on restore: the database holds their state.
 /// </summary>
 public sealed record ItemChangelogMessage(
     Guid ItemId,
@@ -31,7 +35,22 @@ public sealed record ItemChangelogMessage(
     Guid? WinningBidId,
     long Bids,
     DateTimeOffset UpdatedAt,
-    long SourceOffset);
+    long SourceOffset,
+    long Version = 0,
+    decimal? LeaderMax = null,
+    DateTimeOffset? BiddingEnddate = null,
+    DateTimeOffset? ClosedAt = null,
+    string? Result = null)
+{
+    public static ItemChangelogMessage From(Guid itemId, AuctionState state, DateTimeOffset updatedAt, long sourceOffset) =>
+        new(itemId, state.WinningBid, state.WinningUserId, state.WinningBidId, state.Bids, updatedAt, sourceOffset,
+            state.Version, state.LeaderMax, state.EndDate, state.ClosedAt, state.Result);
+
+    /// <summary>The row this record restores; null for a record from before versions (or without an end date).</summary>
+    public ItemTableEntry? ToEntry() => Version <= 0 || BiddingEnddate is not { } end
+        ? null
+        : new(new AuctionState(WinningBid, WinningUserId, WinningBidId, LeaderMax, Bids, Version, end, ClosedAt, Result), UpdatedAt, SourceOffset);
+}
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

@@ -36,6 +36,9 @@ public sealed partial class PartitionAssignments(
 
     public IReadOnlyCollection<int> Assigned => _assigned;
 
+    /// <summary>How many times partitions were assigned or taken away.</summary>
+    public long Rebalances { get; private set; }
+
     /// <summary>Changes whenever the partition is assigned or taken away: a message fetched under another generation is not ours to process.</summary>
     public long Generation(int partition) => _generations.GetValueOrDefault(partition);
 
@@ -43,6 +46,7 @@ public sealed partial class PartitionAssignments(
     {
         var added = partitions.Select(p => p.Partition.Value).ToList();
         LogAssigned(string.Join(", ", added));
+        Rebalances++;
         foreach (var partition in added)
         {
             _assigned.Add(partition);
@@ -59,6 +63,7 @@ public sealed partial class PartitionAssignments(
     {
         var removed = partitions.Select(p => p.Partition.Value).ToList();
         LogRevoked(lost ? "lost" : "revoked", string.Join(", ", removed));
+        Rebalances++;
         foreach (var partition in removed)
         {
             _assigned.Remove(partition);

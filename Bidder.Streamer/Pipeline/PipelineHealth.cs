@@ -15,6 +15,9 @@ public enum PipelineProblem
 
     /// <summary>An assigned partition's item table could not be restored from the changelog yet.</summary>
     Restore,
+
+    /// <summary>Closing the auctions that have ended fails (database or Kafka unreachable) and is being retried.</summary>
+    Close,
 }
 
 /// <summary>
@@ -55,6 +58,7 @@ public sealed class PipelineHealth(TimeProvider time, IOptions<StreamerOptions> 
         PipelineProblem.Batch => "a batch failed",
         PipelineProblem.Consume => "polling bids failed",
         PipelineProblem.Restore => "restoring the item table failed",
+        PipelineProblem.Close => "closing ended auctions failed",
         _ => problem.ToString(),
     };
 }

@@ -14,6 +14,9 @@ public enum Stage
     Produce,
     Table,
     Commit,
+
+    /// <summary>Closing ended auctions, between batches (not part of a batch's time).</summary>
+    Close,
 }
 
 /// <summary>

@@ -22,6 +22,7 @@ public sealed class StreamerMetrics
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _replayed;
     private readonly Counter<long> _lost;
+    private readonly Counter<long> _closed;
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _delay;
 
@@ -33,12 +34,15 @@ public sealed class StreamerMetrics
         _rejected = meter.CreateCounter<long>("bidder.bids.rejected", "{bid}", "Bids rejected, by reason.");
         _replayed = meter.CreateCounter<long>("bidder.bids.replayed", "{bid}", "Bids seen again after a crash or rebalance, and not counted twice.");
         _lost = meter.CreateCounter<long>("bidder.bids.lost", "{bid}", "Bids deleted by the broker's retention before the streamer reached them.");
+        _closed = meter.CreateCounter<long>("bidder.auctions.closed", "{auction}", "Auctions closed, by result.");
         _batchSize = meter.CreateHistogram<int>("bidder.pipeline.batch.size", "{bid}", "Bids per processed batch.");
         _delay = meter.CreateHistogram("bidder.bids.end_to_end.delay", "s", "From bid_date (the API took the bid) to the batch being durable.",
             advice: SecondsBuckets);
     }
 
     public void Lost(long count) => _lost.Add(count);
+
+    public void Closed(string result) => _closed.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void SetAside(int consumed)
     {

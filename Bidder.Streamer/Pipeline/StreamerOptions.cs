@@ -34,6 +34,17 @@ public sealed class StreamerOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the streamer looks for auctions that have ended (also when no bid comes).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan CloseInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long after its end an auction waits before it is closed, and how far the streamer's partition must
+    /// have got past the end: time for a bid the API took just before the end to reach the bids topic.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan CloseGrace { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The health check turns Unhealthy when batches have been failing for this long.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan UnhealthyAfter { get; set; } = TimeSpan.FromSeconds(10);

@@ -91,6 +91,17 @@ public class OpenApiDocumentTests(EmbeddedApp fixture)
         await AssertRefusedAsync("/items/", Item(b => b["pictures"] = new JsonArray([.. Enumerable.Repeat("https://example.com/a.png", picturesMax + 1).Select(u => (JsonNode)u)])), "pictures");
         await AssertRefusedAsync("/items/", Item(b => b["pictures"] = new JsonArray(Url(pictureMax + 1))), "pictures[0]");
 
+        var incrementMin = item["bid_increment"]!["minimum"]!.GetValue<decimal>();
+        var softCloseMin = item["soft_close_seconds"]!["minimum"]!.GetValue<int>();
+        var softCloseMax = item["soft_close_seconds"]!["maximum"]!.GetValue<int>();
+        await AssertTakenAsync("/items/", Item(b => { b["bid_increment"] = incrementMin; b["soft_close_seconds"] = softCloseMax; b["reserve_price"] = b["init_bid"]!.GetValue<decimal>(); }));
+        await AssertTakenAsync("/items/", Item(b => b["soft_close_seconds"] = softCloseMin));
+        await AssertRefusedAsync("/items/", Item(b => b["bid_increment"] = incrementMin - 0.01m), "bid_increment");
+        await AssertRefusedAsync("/items/", Item(b => b["soft_close_seconds"] = softCloseMax + 1), "soft_close_seconds");
+        await AssertRefusedAsync("/items/", Item(b => b["soft_close_seconds"] = softCloseMin - 1), "soft_close_seconds");
+        // The reserve's floor is the item's own starting price (the schema's minimum is only money's).
+        await AssertRefusedAsync("/items/", Item(b => b["reserve_price"] = b["init_bid"]!.GetValue<decimal>() - 0.01m), "reserve_price");
+
         var clientMax = bid["client"]!["maxLength"]!.GetValue<int>();
         JsonObject Bid(Action<JsonObject> change)
         {
@@ -103,7 +114,54 @@ public class OpenApiDocumentTests(EmbeddedApp fixture)
         await AssertRefusedAsync("/events/", Bid(b => b["client"] = new string('c', clientMax + 1)), "client");
         await AssertRefusedAsync("/events/", Bid(b => b["value"] = bid["value"]!["maximum"]!.GetValue<decimal>() + 1m), "value");
         await AssertRefusedAsync("/events/", Bid(b => b["value"] = bid["value"]!["minimum"]!.GetValue<decimal>() - 0.01m), "value");
+
+        // A maximum reaches from the bid's own value up to money's ceiling.
+        await AssertTakenAsync("/events/", Bid(b => b["max_value"] = b["value"]!.GetValue<decimal>()));
+        await AssertTakenAsync("/events/", Bid(b => b["max_value"] = bid["max_value"]!["maximum"]!.GetValue<decimal>()));
+        await AssertRefusedAsync("/events/", Bid(b => b["max_value"] = b["value"]!.GetValue<decimal>() - 0.01m), "max_value");
+        await AssertRefusedAsync("/events/", Bid(b => b["max_value"] = bid["max_value"]!["maximum"]!.GetValue<decimal>() + 1m), "max_value");
     }
+
+    [Fact]
+    public async Task The_document_describes_the_auction_terms_the_listing_order_and_what_is_private()
+    {
+        var document = await _http.GetObjectAsync("/openapi/v1.json");
+        var schemas = document["components"]!["schemas"]!;
+
+        var create = schemas["CreateItemRequest"]!["properties"]!.AsObject();
+        Assert.Equal(0.01m, create["bid_increment"]!["minimum"]!.GetValue<decimal>());
+        Assert.Equal(0.01m, create["bid_increment"]!["default"]!.GetValue<decimal>());
+        Assert.Equal(0, create["soft_close_seconds"]!["minimum"]!.GetValue<int>());
+        Assert.Equal(3600, create["soft_close_seconds"]!["maximum"]!.GetValue<int>());
+        Assert.Equal(0, create["soft_close_seconds"]!["default"]!.GetValue<int>());
+        Assert.Contains("init_bid", Description(create["reserve_price"]));
+        Assert.Equal(["name", "init_bid", "bidding_enddate"], schemas["CreateItemRequest"]!["required"]!.AsArray().Select(v => v!.GetValue<string>()));
+
+        var item = schemas["ItemResponse"]!["properties"]!.AsObject();
+        foreach (var field in (string[])["bid_increment", "reserve_price", "reserve_met", "soft_close_seconds", "minimum_next_bid", "result", "closed_at"])
+        {
+            Assert.True(item.ContainsKey(field), $"ItemResponse has no '{field}'");
+            Assert.False(string.IsNullOrWhiteSpace(Description(item[field])), $"ItemResponse's '{field}' is not described");
+        }
+
+        Assert.Contains("seller", Description(item["reserve_price"]));
+        Assert.Equal(["sold", "unsold", "reserve_not_met", null], (item["result"]!["enum"]?.AsArray() ?? []).Select(v => v?.GetValue<string>()));
+        Assert.Contains("streamer closes", Description(item["status"]));
+
+        Assert.Contains("max_value", schemas["CreateBidRequest"]!["properties"]!.AsObject().Select(p => p.Key));
+        Assert.Equal(0.01m, schemas["CreateBidRequest"]!["properties"]!["max_value"]!["minimum"]!.GetValue<decimal>());
+        var bid = schemas["BidResponse"]!["properties"]!.AsObject();
+        Assert.Contains("private", Description(bid["max_value"]), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("`outbid`", Description(bid["reason"]));
+        Assert.Contains("`outbid`", document["paths"]!["/events/{id}"]!["get"]!["description"]!.GetValue<string>());
+
+        var listItems = document["paths"]!["/items"]!["get"]!;
+        Assert.Contains("ending soonest first", listItems["description"]!.GetValue<string>());
+        Assert.Contains("latest end first", listItems["description"]!.GetValue<string>());
+        Assert.Contains("max_value", document["paths"]!["/items/{id}/bids"]!["get"]!["description"]!.GetValue<string>());
+    }
+
+    private static string Description(JsonNode? property) => property?["description"]?.GetValue<string>() ?? "";
 
     private async Task AssertTakenAsync(string path, JsonObject body)
     {

@@ -40,7 +40,44 @@ public class PostBidTests(EmbeddedApp fixture)
         Assert.Equal(itemId.ToString(), payload["item_id"]!.GetValue<string>());
         Assert.Equal(userId.ToString(), payload["user_id"]!.GetValue<string>());
         Assert.Equal(15.25m, payload["value"]!.GetValue<decimal>());
+        Assert.False(payload.ContainsKey("max_value"), "a bid without a maximum travels without one");
         Assert.NotNull(message.Headers.FirstOrDefault(h => h.Key == "traceparent"));
+    }
+
+    [Fact]
+    public async Task A_bids_maximum_is_answered_to_its_bidder_and_travels_on_the_topic()
+    {
+        var itemId = Guid.CreateVersion7();
+
+        using var response = await PostBidAsync(itemId, fixture.Bidder.Id, 15.25m, idempotencyKey: null, maxValue: 40m);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var bid = await response.ReadObjectAsync();
+        Assert.Equal(15.25m, bid["value"]!.GetValue<decimal>());
+        Assert.Equal(40m, bid["max_value"]!.GetValue<decimal>());
+        var payload = JsonNode.Parse(Assert.Single(await BidMessagesAsync(bid.Id())).Value)!.AsObject();
+        Assert.Equal(15.25m, payload["value"]!.GetValue<decimal>());
+        Assert.Equal(40m, payload["max_value"]!.GetValue<decimal>());
+    }
+
+    // The maximum is part of the bid: a retry that changes it is another bid, which the key cannot stand for.
+    [Fact]
+    public async Task Reusing_an_idempotency_key_with_a_different_maximum_gets_422_and_the_same_maximum_the_first_bid()
+    {
+        var (itemId, userId) = (Guid.CreateVersion7(), fixture.Bidder.Id);
+        var key = $"reuse-max-{Guid.NewGuid()}";
+        using var first = await PostBidAsync(itemId, userId, 20m, key, maxValue: 30m);
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+
+        using var again = await PostBidAsync(itemId, userId, 20m, key, maxValue: 30m);
+        using var higher = await PostBidAsync(itemId, userId, 20m, key, maxValue: 35m);
+        using var none = await PostBidAsync(itemId, userId, 20m, key);
+
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        // The first answer, maximum included (the key's record keeps it).
+        Assert.True(JsonNode.DeepEquals(await first.ReadObjectAsync(), await again.ReadObjectAsync()));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, higher.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, none.StatusCode);
     }
 
     [Fact]
@@ -179,11 +216,12 @@ public class PostBidTests(EmbeddedApp fixture)
         await fixture.WaitHealthyAsync();
     }
 
-    private Task<HttpResponseMessage> PostBidAsync(Guid itemId, Guid userId, decimal value, string? idempotencyKey, HttpClient? http = null)
+    private Task<HttpResponseMessage> PostBidAsync(Guid itemId, Guid userId, decimal value, string? idempotencyKey, HttpClient? http = null, decimal? maxValue = null)
     {
+        var max = maxValue is { } m ? $", \"max_value\": {m.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "";
         var request = new HttpRequestMessage(HttpMethod.Post, "/events/")
         {
-            Content = new StringContent($$"""{"item_id": "{{itemId}}", "user_id": "{{userId}}", "value": {{value.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}""", Encoding.UTF8, "application/json"),
+            Content = new StringContent($$"""{"item_id": "{{itemId}}", "user_id": "{{userId}}", "value": {{value.ToString(System.Globalization.CultureInfo.InvariantCulture)}}{{max}}}""", Encoding.UTF8, "application/json"),
         };
         if (idempotencyKey is not null)
         {

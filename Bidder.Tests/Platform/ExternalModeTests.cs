@@ -12,7 +12,7 @@ public class ExternalModeTests
     public async Task Services_use_the_connection_strings_given_in_configuration()
     {
         using var cluster = new MockKafkaCluster();
-        foreach (var (topic, partitions) in new[] { ("bids", 8), ("invalid-bids", 8), ("item-changelog", 8) })
+        foreach (var (topic, partitions) in new[] { ("bids", 8), ("invalid-bids", 8), ("item-changelog", 8), ("auctions", 8) })
         {
             cluster.CreateTopic(topic, partitions);
         }

@@ -57,7 +57,7 @@ public abstract class BidderStoreContract
         var win = Accepted(sold, bidder, 20m, T0.AddSeconds(1));
         await store.RecordBatchAsync(new ProcessedBatch([win], [State(sold, win, bids: 1)]), Timeout);
 
-        var listed = (await store.ListItemsAsync(null, T0, new PageRequest(10, null), Timeout)).Items.ToDictionary(i => i.Id);
+        var listed = (await store.ListItemsAsync(null, new PageRequest(10, null), Timeout)).Items.ToDictionary(i => i.Id);
         var looked = await store.GetItemsAsync([sold.Id, unsold.Id], Timeout);
         foreach (var read in new[] { await store.GetItemAsync(sold.Id, Timeout), listed[sold.Id], looked[sold.Id] })
         {
@@ -117,23 +117,255 @@ public abstract class BidderStoreContract
         Assert.Equal(existing.Select(u => u.Id).Reverse(), seen);
     }
 
+    // An item is open until the streamer closes it: one whose end date has passed stays in the open listing
+    // until its close is written. Seen failing with the open listing not filtering on the close, and with the
+    // state write dropping the close.
     [Fact]
-    public async Task Items_filter_by_open_and_closed_at_a_given_time()
+    public async Task Items_are_open_until_closed_whatever_their_end_date()
+    {
+        var store = await CreateStoreAsync();
+        var ended = NewItem(T0, end: T0.AddHours(-1));
+        var closed = NewItem(T0.AddMilliseconds(1), end: T0.AddHours(-2));
+        var running = NewItem(T0.AddMilliseconds(2), end: T0.AddHours(3));
+        foreach (var item in new[] { ended, closed, running })
+        {
+            await store.CreateItemAsync(item, Timeout);
+        }
+
+        await store.RecordBatchAsync(new ProcessedBatch([], [Closed(closed, T0, AuctionResult.Unsold)]), Timeout);
+
+        var all = new PageRequest(10, null);
+        Assert.Equal([ended.Id, running.Id], (await store.ListItemsAsync(ItemStatus.Open, all, Timeout)).Items.Select(i => i.Id));
+        Assert.Equal([closed.Id], (await store.ListItemsAsync(ItemStatus.Closed, all, Timeout)).Items.Select(i => i.Id));
+        Assert.Equal([running.Id, closed.Id, ended.Id], (await store.ListItemsAsync(null, all, Timeout)).Items.Select(i => i.Id));
+        Assert.Equal(ItemStatus.Closed, (await store.GetItemAsync(closed.Id, Timeout))!.Status);
+        Assert.Equal(ItemStatus.Open, (await store.GetItemAsync(ended.Id, Timeout))!.Status);
+    }
+
+    // Fifteen items, ends out of creation order, five of them closed; four open ones share an end, and so do three
+    // closed ones, so a page of three breaks inside each run, where the id decides. Seen failing with the cursor on
+    // the end date alone (the rest of a run was skipped) and with the closed listing in ascending order.
+    [Fact]
+    public async Task Open_items_list_ending_soonest_first_and_closed_ones_latest_end_first_across_pages()
+    {
+        var store = await CreateStoreAsync();
+        int[] endHours = [5, 2, 9, 2, 7, 1, 2, 11, 2, 8, 11, 4, 11, 3, 12];
+        var items = endHours.Select((hours, i) => NewItem(T0.AddMilliseconds(i), end: T0.AddHours(hours))).ToList();
+        foreach (var item in items)
+        {
+            await store.CreateItemAsync(item, Timeout);
+        }
+
+        var closed = new[] { items[7], items[10], items[12], items[13], items[14] };
+        await store.RecordBatchAsync(new ProcessedBatch([], [.. closed.Select(item => Closed(item, T0.AddHours(12), AuctionResult.Unsold))]), Timeout);
+
+        var open = await WalkAsync(page => store.ListItemsAsync(ItemStatus.Open, page, Timeout), limit: 3);
+        var ended = await WalkAsync(page => store.ListItemsAsync(ItemStatus.Closed, page, Timeout), limit: 3);
+
+        Assert.Equal(
+            items.Except(closed).OrderBy(i => i.BiddingEndDate).ThenBy(i => i.Id).Select(i => i.Id),
+            open.Select(i => i.Id));
+        Assert.Equal(
+            closed.OrderByDescending(i => i.BiddingEndDate).ThenByDescending(i => i.Id).Select(i => i.Id),
+            ended.Select(i => i.Id));
+        Assert.All(ended, item => Assert.Equal(AuctionResult.Unsold, item.Result));
+    }
+
+    // Seen failing with the reserve left out of the insert.
+    [Fact]
+    public async Task An_items_auction_terms_read_back_everywhere_and_an_item_without_terms_has_the_defaults()
+    {
+        var store = await CreateStoreAsync();
+        var terms = NewItem(T0, initBid: 10m) with { BidIncrement = 2.5m, ReservePrice = 1234.56m, SoftCloseSeconds = 120 };
+        var plain = NewItem(T0.AddMilliseconds(1));
+        await store.CreateItemAsync(terms, Timeout);
+        await store.CreateItemAsync(plain, Timeout);
+
+        var listed = (await store.ListItemsAsync(ItemStatus.Open, new PageRequest(10, null), Timeout)).Items.ToDictionary(i => i.Id);
+        var looked = await store.GetItemsAsync([terms.Id, plain.Id], Timeout);
+        foreach (var (created, read) in new[]
+                 {
+                     (terms, await store.GetItemAsync(terms.Id, Timeout)), (terms, listed[terms.Id]), (terms, looked[terms.Id]),
+                     (plain, await store.GetItemAsync(plain.Id, Timeout)), (plain, listed[plain.Id]), (plain, looked[plain.Id]),
+                 })
+        {
+            Assert.Equal(created, read! with { Pictures = created.Pictures });
+        }
+    }
+
+    // Every field of the state is written: the leader's maximum, a soft close moving the end, then the close.
+    // Seen failing when the update still set the winner and count only (the end and the close were lost).
+    [Fact]
+    public async Task An_item_takes_every_field_of_its_state_a_moved_end_and_its_close_included()
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var bid = Accepted(item, user, 20m, T0.AddSeconds(1)) with { MaxValue = 75.5m, ItemVersion = 1 };
+        var moved = item.BiddingEndDate.AddMinutes(2);
+        var first = State(item, bid, bids: 1);
+        var leading = first with { State = first.State with { EndDate = moved } };
+
+        await store.RecordBatchAsync(new ProcessedBatch([bid], [leading]), Timeout);
+
+        var open = await store.GetItemAsync(item.Id, Timeout);
+        Assert.Equal(item.With(leading.State), open! with { Pictures = item.Pictures });
+        Assert.Equal(75.5m, open.LeaderMax);
+        Assert.Equal(moved, open.BiddingEndDate);
+        Assert.Equal(ItemStatus.Open, open.Status);
+
+        var close = Closed(open, moved.AddSeconds(3), AuctionResult.Sold);
+        await store.RecordBatchAsync(new ProcessedBatch([], [close]), Timeout);
+
+        var closed = await store.GetItemAsync(item.Id, Timeout);
+        Assert.Equal(item.With(close.State), closed! with { Pictures = item.Pictures });
+        Assert.Equal(moved.AddSeconds(3), closed.ClosedAt);
+        Assert.Equal(AuctionResult.Sold, closed.Result);
+        Assert.Equal(2, closed.Version);
+        Assert.Equal(ItemStatus.Closed, closed.Status);
+    }
+
+    // Seen failing with the guard on the bid count instead of the version (a state of an older version, as many
+    // bids and a higher price overwrote the newer one), and with no version guard at all.
+    [Fact]
+    public async Task A_state_with_an_older_version_never_overwrites_a_newer_one_even_at_a_higher_price()
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var bid = Accepted(item, user, 20m, T0.AddSeconds(1));
+        await store.RecordBatchAsync(new ProcessedBatch([bid], [State(item, bid, bids: 1, version: 5)]), Timeout);
+
+        await store.RecordBatchAsync(new ProcessedBatch([], [State(item, bid with { Value = 30m }, bids: 1, version: 4)]), Timeout);
+        await store.RecordBatchAsync(new ProcessedBatch([], [State(item, bid with { Value = 40m }, bids: 2, version: 5)]), Timeout);
+
+        var stored = await store.GetItemAsync(item.Id, Timeout);
+        Assert.Equal(20m, stored!.WinningBid);
+        Assert.Equal(5, stored.Version);
+        Assert.Equal(1, stored.Bids);
+    }
+
+    // The leader raising their own maximum, and a close, change the state at the same price: a newer state at an
+    // equal winning bid is taken. Seen failing with a strict "higher winning bid" guard.
+    [Fact]
+    public async Task A_newer_state_at_the_same_winning_bid_is_taken()
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var bid = Accepted(item, user, 20m, T0.AddSeconds(1)) with { MaxValue = 30m };
+        var first = State(item, bid, bids: 1);
+        await store.RecordBatchAsync(new ProcessedBatch([bid], [first]), Timeout);
+
+        var raised = first with { State = first.State with { LeaderMax = 50m, Bids = 2, Version = 2 } };
+        await store.RecordBatchAsync(new ProcessedBatch([], [raised]), Timeout);
+
+        var stored = await store.GetItemAsync(item.Id, Timeout);
+        Assert.Equal(50m, stored!.LeaderMax);
+        Assert.Equal(20m, stored.WinningBid);
+        Assert.Equal(2, stored.Version);
+    }
+
+    // Seen failing with the version guard left out: the older open state, at a higher price, reopened the auction.
+    [Fact]
+    public async Task A_closed_auction_is_never_reopened_by_an_older_state()
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var bid = Accepted(item, user, 20m, T0.AddSeconds(1));
+        var leading = State(item, bid, bids: 1);
+        var close = Closed(item.With(leading.State), T0.AddDays(8), AuctionResult.Sold);
+        await store.RecordBatchAsync(new ProcessedBatch([bid], [leading]), Timeout);
+        await store.RecordBatchAsync(new ProcessedBatch([], [close]), Timeout);
+
+        await store.RecordBatchAsync(new ProcessedBatch([], [leading]), Timeout);
+        await store.RecordBatchAsync(new ProcessedBatch([], [State(item, bid with { Value = 25m }, bids: 1)]), Timeout);
+
+        var stored = await store.GetItemAsync(item.Id, Timeout);
+        Assert.Equal(ItemStatus.Closed, stored!.Status);
+        Assert.Equal(AuctionResult.Sold, stored.Result);
+        Assert.Equal(20m, stored.WinningBid);
+        Assert.Empty((await store.ListItemsAsync(ItemStatus.Open, new PageRequest(10, null), Timeout)).Items);
+    }
+
+    // Three due items and three closes not yet announced, each created out of end order, so that a branch read in
+    // any order but the end date's, then cut at the limit, returns the wrong ones. Seen failing with the unannounced branch left out (a
+    // close written but not yet on the topic was never announced), with the published flag ignored (announced
+    // again), and with either branch read in id order or in reverse id order.
+    [Fact]
+    public async Task Auctions_to_close_are_the_due_open_ones_and_the_unannounced_closes_ending_earliest_first()
+    {
+        var store = await CreateStoreAsync();
+        var now = T0.AddHours(3);
+        var dueLater = NewItem(T0, end: T0.AddHours(2));
+        var dueFirst = NewItem(T0.AddMilliseconds(1), end: T0.AddHours(1));
+        var dueNow = NewItem(T0.AddMilliseconds(2), end: now);
+        var unannouncedLater = NewItem(T0.AddMilliseconds(3), end: T0.AddMinutes(150));
+        var notYet = NewItem(T0.AddMilliseconds(4), end: now.AddMilliseconds(1));
+        var unannounced = NewItem(T0.AddMilliseconds(5), end: T0.AddMinutes(90));
+        var announced = NewItem(T0.AddMilliseconds(6), end: T0.AddMinutes(30));
+        var unannouncedLast = NewItem(T0.AddMilliseconds(7), end: T0.AddMinutes(165));
+        foreach (var item in new[] { dueLater, dueNow, unannouncedLater, dueFirst, notYet, unannounced, announced, unannouncedLast })
+        {
+            await store.CreateItemAsync(item, Timeout);
+        }
+
+        var closes = new[] { unannouncedLater, unannounced, announced, unannouncedLast }.Select(item => Closed(item, now, AuctionResult.Unsold));
+        await store.RecordBatchAsync(new ProcessedBatch([], [.. closes]), Timeout);
+        await store.MarkClosesPublishedAsync([announced.Id], Timeout);
+
+        Assert.Equal(
+            [dueFirst.Id, unannounced.Id, dueLater.Id, unannouncedLater.Id, unannouncedLast.Id, dueNow.Id],
+            (await store.FindItemsToCloseAsync(now, 10, Timeout)).Select(i => i.Id));
+        Assert.Equal([dueFirst.Id, unannounced.Id], (await store.FindItemsToCloseAsync(now, 2, Timeout)).Select(i => i.Id));
+        Assert.Equal([dueFirst.Id], (await store.FindItemsToCloseAsync(now, 1, Timeout)).Select(i => i.Id));
+        Assert.Equal([unannounced.Id], (await store.FindItemsToCloseAsync(T0, 1, Timeout)).Select(i => i.Id));
+        Assert.Equal([dueFirst.Id], (await store.FindItemsToCloseAsync(T0.AddHours(1), 1, Timeout)).Select(i => i.Id));
+        var found = (await store.FindItemsToCloseAsync(T0, 10, Timeout)).First();
+        Assert.Equal(AuctionResult.Unsold, found.Result);
+        Assert.Equal(now, found.ClosedAt);
+    }
+
+    // An open item among the ids (a mistake) keeps its announcement for when it closes. Seen failing when the
+    // mark set the flag on whatever id it was given.
+    [Fact]
+    public async Task Marking_closes_published_takes_them_off_the_list_and_leaves_open_items_alone()
     {
         var store = await CreateStoreAsync();
         var closed = NewItem(T0, end: T0.AddHours(1));
-        var open = NewItem(T0.AddMilliseconds(1), end: T0.AddHours(3));
+        var open = NewItem(T0.AddMilliseconds(1), end: T0.AddHours(2));
         await store.CreateItemAsync(closed, Timeout);
         await store.CreateItemAsync(open, Timeout);
-        var now = T0.AddHours(2);
+        await store.RecordBatchAsync(new ProcessedBatch([], [Closed(closed, T0.AddHours(1), AuctionResult.Unsold)]), Timeout);
 
-        var openPage = await store.ListItemsAsync(ItemStatus.Open, now, new PageRequest(10, null), Timeout);
-        var closedPage = await store.ListItemsAsync(ItemStatus.Closed, now, new PageRequest(10, null), Timeout);
-        var allPage = await store.ListItemsAsync(null, now, new PageRequest(10, null), Timeout);
+        await store.MarkClosesPublishedAsync([closed.Id, open.Id, Guid.CreateVersion7()], Timeout);
+        await store.MarkClosesPublishedAsync([], Timeout);
 
-        Assert.Equal([open.Id], openPage.Items.Select(i => i.Id));
-        Assert.Equal([closed.Id], closedPage.Items.Select(i => i.Id));
-        Assert.Equal([open.Id, closed.Id], allPage.Items.Select(i => i.Id));
+        Assert.Equal([open.Id], (await store.FindItemsToCloseAsync(T0.AddHours(3), 10, Timeout)).Select(i => i.Id));
+        await store.RecordBatchAsync(new ProcessedBatch([], [Closed(open, T0.AddHours(3), AuctionResult.Unsold)]), Timeout);
+        Assert.Equal([open.Id], (await store.FindItemsToCloseAsync(T0.AddHours(3), 10, Timeout)).Select(i => i.Id));
+    }
+
+    // An outbid bid (rejected, yet it raised the price) carries the version it made; a maximum beyond cents (only
+    // ever a rejected bid's) is kept as it came. Seen failing with item_version not written, and with the maximum
+    // stored as plain cents (decimal.MaxValue does not fit).
+    [Fact]
+    public async Task A_bids_automatic_maximum_and_item_version_read_back_exactly()
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var leader = Accepted(item, user, 20m, T0.AddSeconds(1)) with { MaxValue = 90.25m, ItemVersion = 1 };
+        var outbid = Rejected(item, user, 30m, T0.AddSeconds(2), RejectReason.Outbid) with { MaxValue = 40m, ItemVersion = 2 };
+        var huge = Rejected(item, user, 50m, T0.AddSeconds(3), RejectReason.ValueTooHigh) with { MaxValue = decimal.MaxValue };
+        var plain = Accepted(item, user, 95m, T0.AddSeconds(4));
+
+        await store.RecordBatchAsync(new ProcessedBatch([leader, outbid, huge, plain], [State(item, plain, bids: 2, version: 3)]), Timeout);
+
+        var stored = await store.GetBidsAsync([leader.Id, outbid.Id, huge.Id, plain.Id], Timeout);
+        foreach (var bid in new[] { leader, outbid, huge, plain })
+        {
+            Assert.Equal(bid, stored[bid.Id]);
+            Assert.Equal(bid, await store.GetBidAsync(bid.Id, Timeout));
+        }
+
+        Assert.Equal(new[] { plain, huge, outbid, leader }, (await store.ListUserBidsAsync(user.Id, null, new PageRequest(10, null), Timeout)).Items);
     }
 
     [Fact]
@@ -337,11 +569,16 @@ public abstract class BidderStoreContract
     {
         var store = await CreateStoreAsync();
         var (user, item) = await SeedAsync(store);
-        var bid = Accepted(item, user, 20m, T0.AddSeconds(1));
+        var bid = Accepted(item, user, 20m, T0.AddSeconds(1)) with { MaxValue = 40m, ItemVersion = 1 };
+        var outbid = Rejected(item, user, 25m, T0.AddSeconds(2), RejectReason.Outbid) with { ItemVersion = 2 };
+        var raised = State(item, bid, bids: 1, version: 2);
+        var state = raised with { State = raised.State with { WinningBid = 26m } };
 
-        await store.RecordBatchAsync(new ProcessedBatch([bid], [State(item, bid, bids: 1)]), Timeout);
+        await store.RecordBatchAsync(new ProcessedBatch([bid, outbid], [state]), Timeout);
 
-        Assert.Empty(await store.FindIncompleteBidsAsync([bid.Id], Timeout));
+        Assert.Empty(await store.FindIncompleteBidsAsync([bid.Id, outbid.Id], Timeout));
+        Assert.Equal(1, (await store.GetUserAsync(user.Id, Timeout))!.Bids);
+        Assert.Equal(26m, (await store.GetItemAsync(item.Id, Timeout))!.WinningBid);
     }
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
@@ -385,6 +622,11 @@ public abstract class BidderStoreContract
     protected static Bid Rejected(Item item, User user, decimal value, DateTimeOffset at, string reason) =>
         new(Guid.CreateVersion7(at), item.Id, user.Id, value, "mobile", at, at.AddMilliseconds(50), BidStatus.Rejected, reason, $"{reason} detail");
 
-    protected static ItemBiddingState State(Item item, Bid winner, long bids) =>
-        new(item.Id, winner.Value, winner.UserId, winner.Id, bids, winner.CreatedDate);
+    /// <summary>The item's state with <paramref name="winner"/> leading at its value; the version is the bid count unless given.</summary>
+    protected static ItemBiddingState State(Item item, Bid winner, long bids, long? version = null) =>
+        new(item.Id, new AuctionState(winner.Value, winner.UserId, winner.Id, winner.MaxValue ?? winner.Value, bids, version ?? bids, item.BiddingEndDate, null, null), winner.CreatedDate);
+
+    /// <summary>The item's current state, closed at <paramref name="at"/>: one version on.</summary>
+    protected static ItemBiddingState Closed(Item item, DateTimeOffset at, string result) =>
+        new(item.Id, item.State with { ClosedAt = at, Result = result, Version = item.State.Version + 1 }, at);
 }

@@ -188,8 +188,9 @@ public class InMemoryMongoDatabase : DispatchProxy
             protected override object? Invoke(MethodInfo? method, object?[]? args) => method?.Name switch
             {
                 nameof(IMongoIndexManager<BsonDocument>.CreateOneAsync) when args![0] is CreateIndexModel<BsonDocument> model => CreateOne(model),
-                // The bidder store's own indexes: none unique, nothing the contract needs kept.
+                // The bidder store's own indexes: none unique, nothing the contract needs kept (nor dropped).
                 nameof(IMongoIndexManager<BsonDocument>.CreateManyAsync) => Task.FromResult<IEnumerable<string>>([]),
+                nameof(IMongoIndexManager<BsonDocument>.DropOneAsync) => Task.CompletedTask,
                 _ => throw new NotSupportedException($"The in-memory index manager does not serve {method?.Name}."),
             };
 

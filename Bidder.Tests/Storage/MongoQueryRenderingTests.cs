@@ -67,23 +67,99 @@ public class MongoQueryRenderingTests
     }
 
     [Fact]
-    public void Open_items_end_after_now_and_closed_items_at_or_before_it()
+    public void Open_items_have_no_close_and_list_ending_soonest_first_after_the_cursors_end_and_id()
     {
-        var after = new Cursor(0, CursorId);
+        var end = new BsonDateTime(Now.ToUnixTimeMilliseconds());
 
+        AssertBson(new BsonDocument("closed_at", BsonNull.Value), Render(MongoQueries.ItemsPage(ItemStatus.Open, after: null)));
         AssertBson(
             new BsonDocument
             {
-                { "bidding_enddate", new BsonDocument("$gt", new BsonDateTime(Now.ToUnixTimeMilliseconds())) },
-                { "_id", new BsonDocument("$lt", Uuid(CursorId)) },
+                { "closed_at", BsonNull.Value },
+                { "bidding_enddate", new BsonDocument("$gte", end) },
+                {
+                    "$or", new BsonArray
+                    {
+                        new BsonDocument("bidding_enddate", new BsonDocument("$gt", end)),
+                        new BsonDocument { { "bidding_enddate", end }, { "_id", new BsonDocument("$gt", Uuid(CursorId)) } },
+                    }
+                },
             },
-            Render(MongoQueries.ItemsPage(ItemStatus.Open, Now, after)));
+            Render(MongoQueries.ItemsPage(ItemStatus.Open, new Cursor(Now.ToUnixTimeMilliseconds(), CursorId))));
+        AssertBson(new BsonDocument { { "bidding_enddate", 1 }, { "_id", 1 } }, MongoQueries.ItemsOrder(ItemStatus.Open).Render(Args));
+    }
+
+    [Fact]
+    public void Closed_items_have_a_close_date_and_list_latest_end_first_before_the_cursors_end_and_id()
+    {
+        var end = new BsonDateTime(Now.ToUnixTimeMilliseconds());
+
+        AssertBson(new BsonDocument("closed_at", new BsonDocument("$type", 9)), Render(MongoQueries.ItemsPage(ItemStatus.Closed, after: null)));
         AssertBson(
-            new BsonDocument("bidding_enddate", new BsonDocument("$lte", new BsonDateTime(Now.ToUnixTimeMilliseconds()))),
-            Render(MongoQueries.ItemsPage(ItemStatus.Closed, Now, after: null)));
+            new BsonDocument
+            {
+                { "closed_at", new BsonDocument("$type", 9) },
+                { "bidding_enddate", new BsonDocument("$lte", end) },
+                {
+                    "$or", new BsonArray
+                    {
+                        new BsonDocument("bidding_enddate", new BsonDocument("$lt", end)),
+                        new BsonDocument { { "bidding_enddate", end }, { "_id", new BsonDocument("$lt", Uuid(CursorId)) } },
+                    }
+                },
+            },
+            Render(MongoQueries.ItemsPage(ItemStatus.Closed, new Cursor(Now.ToUnixTimeMilliseconds(), CursorId))));
+        AssertBson(new BsonDocument { { "bidding_enddate", -1 }, { "_id", -1 } }, MongoQueries.ItemsOrder(ItemStatus.Closed).Render(Args));
+    }
+
+    [Fact]
+    public void Items_without_a_status_list_newest_first()
+    {
+        AssertBson(new BsonDocument("_id", new BsonDocument("$lt", Uuid(CursorId))), Render(MongoQueries.ItemsPage(status: null, new Cursor(0, CursorId))));
+        AssertBson(new BsonDocument("_id", -1), MongoQueries.ItemsOrder(status: null).Render(Args));
+    }
+
+    // The planner uses a partial index only for a query that contains the index's condition: each item query
+    // holds its index's filter as is. Seen failing with the open filter written as $ne (which no partial index allows).
+    [Fact]
+    public void Each_item_query_contains_the_condition_of_the_partial_index_that_serves_it()
+    {
+        var indexes = MongoQueries.ItemIndexes.ToDictionary(index => index.Options.Name, index => index);
+        var open = (CreateIndexOptions<BsonDocument>)indexes["open_by_end"].Options;
+        var closed = (CreateIndexOptions<BsonDocument>)indexes["closed_by_end"].Options;
+        var toPublish = (CreateIndexOptions<BsonDocument>)indexes["closes_to_publish"].Options;
+
+        AssertContains(Render(open.PartialFilterExpression), Render(MongoQueries.ItemsPage(ItemStatus.Open, new Cursor(1, CursorId))));
+        AssertContains(Render(open.PartialFilterExpression), Render(MongoQueries.DueToClose(Now)));
+        AssertContains(Render(closed.PartialFilterExpression), Render(MongoQueries.ItemsPage(ItemStatus.Closed, new Cursor(1, CursorId))));
+        AssertBson(Render(toPublish.PartialFilterExpression), Render(MongoQueries.ClosesToPublish));
+        AssertBson(new BsonDocument("closed_at", BsonNull.Value), Render(open.PartialFilterExpression));
+        AssertBson(new BsonDocument("closed_at", new BsonDocument("$type", 9)), Render(closed.PartialFilterExpression));
         AssertBson(
-            new BsonDocument("_id", new BsonDocument("$lt", Uuid(CursorId))),
-            Render(MongoQueries.ItemsPage(status: null, Now, after)));
+            new BsonDocument { { "closed_at", new BsonDocument("$type", 9) }, { "close_published", false } },
+            Render(toPublish.PartialFilterExpression));
+    }
+
+    [Fact]
+    public void The_auctions_to_close_are_the_ended_open_ones_and_the_unannounced_closes_ending_earliest_first()
+    {
+        AssertBson(
+            new BsonDocument { { "closed_at", BsonNull.Value }, { "bidding_enddate", new BsonDocument("$lte", new BsonDateTime(Now.ToUnixTimeMilliseconds())) } },
+            Render(MongoQueries.DueToClose(Now)));
+        AssertBson(new BsonDocument { { "bidding_enddate", 1 }, { "_id", 1 } }, MongoQueries.EndingFirst.Render(Args));
+    }
+
+    [Fact]
+    public void Marking_closes_published_sets_the_flag_on_those_closed_items_only()
+    {
+        AssertBson(
+            new BsonDocument
+            {
+                { "_id", new BsonDocument("$in", new BsonArray { Uuid(ItemId) }) },
+                { "closed_at", new BsonDocument("$type", 9) },
+            },
+            Render(MongoQueries.ClosedAmong([ItemId, ItemId])));
+        AssertBson(new BsonDocument("$set", new BsonDocument("close_published", true)), MongoQueries.MarkClosePublished.Render(Args));
     }
 
     [Fact]
@@ -170,14 +246,20 @@ public class MongoQueryRenderingTests
         Assert.Equal(BidId.ToByteArray(bigEndian: true), id.Bytes);
     }
 
+    // An outbid bid raised its item's price: until the item holds that, a replay must process it again. Seen
+    // failing when only accepted bids were stored pending.
     [Fact]
-    public void An_accepted_bid_is_stored_pending_and_a_rejected_one_is_not()
+    public void A_bid_that_changed_its_item_is_stored_pending_and_one_that_did_not_is_not()
     {
-        var accepted = new Bid(BidId, ItemId, UserId, 5m, "web", Now, Now, BidStatus.Accepted, null, null);
+        var accepted = new Bid(BidId, ItemId, UserId, 5m, "web", Now, Now, BidStatus.Accepted, null, null, MaxValue: 9m, ItemVersion: 3);
+        var outbid = accepted with { Status = BidStatus.Rejected, Reason = RejectReason.Outbid, ItemVersion = 4 };
 
         Assert.True(MongoDocuments.ToNewEvent(accepted)["pending"].AsBoolean);
-        Assert.False(MongoDocuments.ToNewEvent(accepted with { Status = BidStatus.Rejected, Reason = "closed" }).Contains("pending"));
+        Assert.True(MongoDocuments.ToNewEvent(accepted with { ItemVersion = null })["pending"].AsBoolean);
+        Assert.True(MongoDocuments.ToNewEvent(outbid)["pending"].AsBoolean);
+        Assert.False(MongoDocuments.ToNewEvent(outbid with { Reason = RejectReason.TooLow, ItemVersion = null }).Contains("pending"));
         Assert.Equal(accepted, MongoDocuments.ToBid(RoundTrip(MongoDocuments.ToNewEvent(accepted))));
+        Assert.Equal(outbid, MongoDocuments.ToBid(RoundTrip(MongoDocuments.ToNewEvent(outbid))));
     }
 
     [Fact]
@@ -262,17 +344,26 @@ public class MongoQueryRenderingTests
             count.Update.Render(Args));
     }
 
+    // Seen failing with the guard on the bid count (an older version at a higher price overwrote the newer state)
+    // and with "version < v" alone, which no item written before versions matches: it would never take a state.
     [Fact]
-    public void An_item_takes_a_bidding_state_only_when_it_has_more_bids_and_a_higher_winning_bid()
+    public void An_item_takes_a_whole_bidding_state_only_when_it_is_a_newer_version_at_no_lower_winning_bid()
     {
-        var update = MongoQueries.ApplyItemState(new ItemBiddingState(ItemId, 12345.67m, UserId, BidId, 7, Now));
+        var state = new AuctionState(12345.67m, UserId, BidId, 20000m, 7, 9, Now.AddHours(1), null, null);
+        var update = MongoQueries.ApplyItemState(new ItemBiddingState(ItemId, state, Now));
 
         AssertBson(
             new BsonDocument
             {
                 { "_id", Uuid(ItemId) },
-                { "bids", new BsonDocument("$lt", new BsonInt64(7)) },
-                { "winning_bid", new BsonDocument("$lt", new BsonDecimal128(Decimal128.Parse("12345.67"))) },
+                {
+                    "$or", new BsonArray
+                    {
+                        new BsonDocument("version", new BsonDocument("$lt", new BsonInt64(9))),
+                        new BsonDocument("version", BsonNull.Value),
+                    }
+                },
+                { "winning_bid", new BsonDocument("$lte", new BsonDecimal128(Decimal128.Parse("12345.67"))) },
             },
             Render(update.Filter));
         AssertBson(
@@ -281,9 +372,29 @@ public class MongoQueryRenderingTests
                 { "winning_bid", new BsonDecimal128(Decimal128.Parse("12345.67")) },
                 { "winning_user_id", Uuid(UserId) },
                 { "winning_bid_id", Uuid(BidId) },
+                { "leader_max", new BsonDecimal128(Decimal128.Parse("20000")) },
                 { "bids", new BsonInt64(7) },
+                { "version", new BsonInt64(9) },
+                { "bidding_enddate", new BsonDateTime(Now.AddHours(1).ToUnixTimeMilliseconds()) },
+                { "closed_at", BsonNull.Value },
+                { "result", BsonNull.Value },
             }),
             update.Update.Render(Args));
+    }
+
+    // An item written before closes existed has no close_published field, which the unannounced-closes index
+    // requires: the close sets it. Seen failing when only new items were created with the flag.
+    [Fact]
+    public void A_close_sets_its_date_and_result_and_queues_its_announcement()
+    {
+        var state = new AuctionState(0m, null, null, null, 0, 1, Now, Now.AddSeconds(2), AuctionResult.Unsold);
+
+        var set = MongoQueries.ApplyItemState(new ItemBiddingState(ItemId, state, Now)).Update.Render(Args)["$set"].AsBsonDocument;
+
+        AssertBson(new BsonDateTime(Now.AddSeconds(2).ToUnixTimeMilliseconds()), set["closed_at"]);
+        AssertBson(new BsonString("unsold"), set["result"]);
+        AssertBson(BsonBoolean.False, set["close_published"]);
+        AssertBson(BsonNull.Value, set["leader_max"]);
     }
 
     [Fact]
@@ -298,7 +409,17 @@ public class MongoQueryRenderingTests
                 new BsonDocument { { "user_id", 1 }, { "status", 1 }, { "_id", -1 } },
             },
             KeysOf(MongoQueries.EventIndexes));
-        AssertBson(new BsonArray { new BsonDocument { { "bidding_enddate", 1 }, { "_id", -1 } } }, KeysOf(MongoQueries.ItemIndexes));
+        AssertBson(
+            new BsonArray
+            {
+                new BsonDocument { { "bidding_enddate", 1 }, { "_id", 1 } },
+                new BsonDocument { { "bidding_enddate", -1 }, { "_id", -1 } },
+                new BsonDocument { { "close_published", 1 }, { "bidding_enddate", 1 }, { "_id", 1 } },
+            },
+            KeysOf(MongoQueries.ItemIndexes));
+        Assert.Equal(["open_by_end", "closed_by_end", "closes_to_publish"], MongoQueries.ItemIndexes.Select(index => index.Options.Name));
+        // The index the listings used before: its default name, which InitializeAsync drops.
+        Assert.Equal("bidding_enddate_1__id_-1", MongoQueries.RetiredItemIndex);
     }
 
     [Fact]
@@ -350,9 +471,50 @@ public class MongoQueryRenderingTests
                 { "bids", new BsonInt64(0) },
                 { "created_date", new BsonDateTime(Now.ToUnixTimeMilliseconds()) },
                 { "bidding_enddate", new BsonDateTime(Now.AddDays(7).ToUnixTimeMilliseconds()) },
+                { "bid_increment", new BsonDecimal128(Decimal128.Parse("0.01")) },
+                { "reserve_price", BsonNull.Value },
+                { "soft_close_seconds", 0 },
+                { "leader_max", BsonNull.Value },
+                { "version", new BsonInt64(0) },
+                { "closed_at", BsonNull.Value },
+                { "result", BsonNull.Value },
+                { "close_published", false },
             },
             document);
         AssertSameItem(item, MongoDocuments.ToItem(RoundTrip(document)));
+    }
+
+    [Fact]
+    public void An_items_terms_and_state_map_back_exactly()
+    {
+        var item = new Item(ItemId, "Item", 10m, 250.5m, UserId, BidId, "EUR", [], 4, Now, Now.AddHours(1),
+            BidIncrement: 2.5m, ReservePrice: 300m, SoftCloseSeconds: 120, LeaderMax: 400.25m, Version: 6, ClosedAt: Now.AddHours(1), Result: AuctionResult.ReserveNotMet);
+
+        var document = MongoDocuments.ToDocument(item);
+
+        AssertBson(new BsonDecimal128(Decimal128.Parse("300")), document["reserve_price"]);
+        AssertBson(new BsonInt32(120), document["soft_close_seconds"]);
+        AssertBson(new BsonDateTime(Now.AddHours(1).ToUnixTimeMilliseconds()), document["closed_at"]);
+        AssertSameItem(item, MongoDocuments.ToItem(RoundTrip(document)));
+    }
+
+    // Seen failing (KeyNotFoundException) before the new fields were read as optional.
+    [Fact]
+    public void An_item_written_before_auction_terms_reads_with_the_defaults_open_at_version_0()
+    {
+        var item = new Item(ItemId, "Item", 10m, 12m, UserId, BidId, "EUR", [], 2, Now, Now.AddHours(1));
+        var old = MongoDocuments.ToDocument(item);
+        foreach (var field in new[] { "bid_increment", "reserve_price", "soft_close_seconds", "leader_max", "version", "closed_at", "result", "close_published" })
+        {
+            old.Remove(field);
+        }
+
+        var read = MongoDocuments.ToItem(RoundTrip(old));
+
+        AssertSameItem(item, read);
+        Assert.Equal(AuctionTerms.DefaultBidIncrement, read.BidIncrement);
+        Assert.Equal(ItemStatus.Open, read.Status);
+        Assert.Equal(2, read.State.Version);
     }
 
     [Fact]
@@ -406,6 +568,24 @@ public class MongoQueryRenderingTests
         Assert.Equal(bid, MongoDocuments.ToBid(RoundTrip(document)));
     }
 
+    // Left out when none, as in bids written before automatic bidding, which read back with neither.
+    [Fact]
+    public void A_bids_automatic_maximum_and_item_version_are_stored_and_left_out_when_none()
+    {
+        var bid = new Bid(BidId, ItemId, UserId, 10m, "web", Now, Now, BidStatus.Accepted, null, null, MaxValue: 12345.67m, ItemVersion: 8);
+
+        var document = MongoDocuments.ToDocument(bid);
+        var plain = MongoDocuments.ToDocument(bid with { MaxValue = null, ItemVersion = null });
+
+        AssertBson(new BsonDecimal128(Decimal128.Parse("12345.67")), document["max_value"]);
+        AssertBson(new BsonInt64(8), document["item_version"]);
+        Assert.Equal(bid, MongoDocuments.ToBid(RoundTrip(document)));
+        Assert.False(plain.Contains("max_value"));
+        Assert.False(plain.Contains("item_version"));
+        Assert.Equal(bid with { MaxValue = null, ItemVersion = null }, MongoDocuments.ToBid(RoundTrip(plain)));
+        Assert.Equal(decimal.MaxValue, MongoDocuments.ToBid(RoundTrip(MongoDocuments.ToDocument(bid with { MaxValue = decimal.MaxValue }))).MaxValue);
+    }
+
     [Fact]
     public void A_rejected_bid_keeps_its_reason_and_detail()
     {
@@ -449,6 +629,18 @@ public class MongoQueryRenderingTests
         Assert.Equal(record, MongoDocuments.ToIdempotencyRecord(RoundTrip(document)));
     }
 
+    // The key's stored bid is what a retry produces: seen failing (the retry lost its maximum) before it was kept.
+    [Fact]
+    public void An_idempotency_records_automatic_maximum_is_kept()
+    {
+        var record = new IdempotencyRecord("key", "sha256:abc", new PostedBid(BidId, ItemId, UserId, 10m, "web", Now, MaxValue: 55.5m), false, Now, Now);
+
+        var document = MongoDocuments.ToDocument(record);
+
+        AssertBson(new BsonDecimal128(Decimal128.Parse("55.5")), document["bid"]["max_value"]);
+        Assert.Equal(record, MongoDocuments.ToIdempotencyRecord(RoundTrip(document)));
+    }
+
     [Fact]
     public void Dates_come_back_in_utc_at_millisecond_precision()
     {
@@ -464,6 +656,16 @@ public class MongoQueryRenderingTests
         Assert.Equal(expected.ToJson(Canonical), actual.ToJson(Canonical));
 
     private static BsonBinaryData Uuid(Guid id) => new(id, GuidRepresentation.Standard);
+
+    /// <summary>Every element of <paramref name="condition"/> is in <paramref name="query"/>, as it is.</summary>
+    private static void AssertContains(BsonDocument condition, BsonDocument query)
+    {
+        foreach (var element in condition)
+        {
+            Assert.True(query.Contains(element.Name), $"{query} lacks {element.Name}");
+            AssertBson(element.Value, query[element.Name]);
+        }
+    }
 
     private static BsonDocument Render(FilterDefinition<BsonDocument> filter) => filter.Render(Args);
 

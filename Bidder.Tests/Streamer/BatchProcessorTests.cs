@@ -32,8 +32,8 @@ public class BatchProcessorTests
         Assert.Equal(["accepted", "rejected", "accepted", "rejected"], outcome.Bids.Select(b => b.Status.ToString().ToLowerInvariant()));
         Assert.Equal([RejectReason.TooLow, RejectReason.TooLow], outcome.Invalid.Select(i => i.Message.Reason));
         var row = Assert.Single(outcome.Rows).Value;
-        Assert.Equal(25m, row.WinningBid);
-        Assert.Equal(2, row.Bids);
+        Assert.Equal(25m, row.State.WinningBid);
+        Assert.Equal(2, row.State.Bids);
         Assert.Equal(2, row.SourceOffset);
         Assert.Equal(2, outcome.Accepted);
         Assert.Equal(2, outcome.RejectedByReason[RejectReason.TooLow]);
@@ -48,7 +48,7 @@ public class BatchProcessorTests
         Assert.Null(_table.Find(0, Lamp.Id));
         _table.Apply(outcome.Rows.Select(r => (r.Key.Partition, r.Key.ItemId, r.Value)));
 
-        Assert.Equal(20m, _table.Find(0, Lamp.Id)!.WinningBid);
+        Assert.Equal(20m, _table.Find(0, Lamp.Id)!.State.WinningBid);
         Assert.Equal(RejectReason.TooLow, _processor.Process(Decode(Bid(20m, 1)), Lookups(), Now).Invalid.Single().Message.Reason);
     }
 
@@ -60,7 +60,7 @@ public class BatchProcessorTests
         var outcome = _processor.Process(Decode(bid, bid with { }), Lookups(), Now);
 
         Assert.Single(outcome.Bids);
-        Assert.Equal(1, outcome.Rows.Single().Value.Bids);
+        Assert.Equal(1, outcome.Rows.Single().Value.State.Bids);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public class BatchProcessorTests
         };
         // The database and the restored table both hold the win already.
         var items = new Dictionary<Guid, Item> { [Lamp.Id] = Lamp with { WinningBid = 20m, WinningBidId = accepted.Message.Id, Bids = 1 } };
-        _table.Load(0, new Dictionary<Guid, ItemTableEntry> { [Lamp.Id] = new(20m, Alice, accepted.Message.Id, 1, Now, SourceOffset: 0) });
+        _table.Load(0, new Dictionary<Guid, ItemTableEntry> { [Lamp.Id] = Row(20m, accepted.Message.Id, 1) });
 
         var outcome = _processor.Process(Decode(accepted, rejected), Lookups(items: items, recorded: recorded), Now);
 
@@ -94,16 +94,16 @@ public class BatchProcessorTests
     {
         var earlier = Bid(20m, 0);
         var lost = Bid(30m, 5);
-        _table.Load(0, new Dictionary<Guid, ItemTableEntry> { [Lamp.Id] = new(20m, Alice, earlier.Message.Id, 1, Now, SourceOffset: 0) });
+        _table.Load(0, new Dictionary<Guid, ItemTableEntry> { [Lamp.Id] = Row(20m, earlier.Message.Id, 1) });
         var recorded = new Dictionary<Guid, Bid> { [lost.Message.Id] = Recorded(lost, BidStatus.Accepted, null) };
         var items = new Dictionary<Guid, Item> { [Lamp.Id] = Lamp with { WinningBid = 30m, WinningUserId = Alice, WinningBidId = lost.Message.Id, Bids = 2 } };
 
         var outcome = _processor.Process(Decode(lost), Lookups(items: items, recorded: recorded), Now);
 
         var row = Assert.Single(outcome.Rows).Value;
-        Assert.Equal(30m, row.WinningBid);
-        Assert.Equal(lost.Message.Id, row.WinningBidId);
-        Assert.Equal(2, row.Bids);
+        Assert.Equal(30m, row.State.WinningBid);
+        Assert.Equal(lost.Message.Id, row.State.WinningBidId);
+        Assert.Equal(2, row.State.Bids);
         Assert.Empty(outcome.Bids);
     }
 
@@ -151,8 +151,8 @@ public class BatchProcessorTests
         var high = Bid(30m, 1);
         var recorded = new Dictionary<Guid, Bid>
         {
-            [low.Message.Id] = Recorded(low, BidStatus.Accepted, null),
-            [high.Message.Id] = Recorded(high, BidStatus.Accepted, null),
+            [low.Message.Id] = Recorded(low, BidStatus.Accepted, null, itemVersion: 1),
+            [high.Message.Id] = Recorded(high, BidStatus.Accepted, null, itemVersion: 2),
         };
         // The store reached the item for the first bid only (an item's state is written whole per batch, so
         // this stands for a database whose item already holds the lower of two pending wins).
@@ -162,9 +162,29 @@ public class BatchProcessorTests
 
         Assert.Equal([low.Message.Id, high.Message.Id], outcome.Bids.Select(b => b.Id));
         var row = Assert.Single(outcome.Rows).Value;
-        Assert.Equal(30m, row.WinningBid);
-        Assert.Equal(2, row.Bids);
+        Assert.Equal(30m, row.State.WinningBid);
+        Assert.Equal(2, row.State.Bids);
         Assert.Equal(0, outcome.Accepted);
+    }
+
+    [Fact]
+    public void An_outbid_bid_is_rejected_and_still_raises_the_leaders_price_on_the_table_and_the_changelog()
+    {
+        var bob = Guid.CreateVersion7();
+        var leader = (new BidMessage(1, Guid.CreateVersion7(), Lamp.Id, Alice, 20m, "web", Now.AddMinutes(-1), MaxValue: 50m), 0L);
+        var challenger = (new BidMessage(1, Guid.CreateVersion7(), Lamp.Id, bob, 30m, "web", Now.AddMinutes(-1)), 1L);
+        var lookups = new BatchLookups(new HashSet<Guid> { Alice, bob }, new Dictionary<Guid, Item> { [Lamp.Id] = Lamp }, new Dictionary<Guid, Bid>(), new HashSet<Guid>());
+
+        var outcome = _processor.Process(Decode(leader, challenger), lookups, Now);
+
+        Assert.Equal([BidStatus.Accepted, BidStatus.Rejected], outcome.Bids.Select(b => b.Status));
+        Assert.Equal([1L, 2L], outcome.Bids.Select(b => b.ItemVersion!.Value));
+        Assert.Equal(50m, outcome.Bids[0].MaxValue);
+        Assert.Equal(RejectReason.Outbid, Assert.Single(outcome.Invalid).Message.Reason);
+        var row = Assert.Single(outcome.Rows).Value;
+        Assert.Equal((30.01m, Alice, 1L, 2L, 1L), (row.State.WinningBid, row.State.WinningUserId!.Value, row.State.Bids, row.State.Version, row.SourceOffset));
+        var changelog = Assert.Single(outcome.Changelog);
+        Assert.Equal((30.01m, 2L, 50m), (changelog.WinningBid, changelog.Version, changelog.LeaderMax!.Value));
     }
 
     [Fact]
@@ -209,8 +229,13 @@ public class BatchProcessorTests
     private static (BidMessage Message, long Offset) Bid(decimal value, long offset) =>
         (new BidMessage(1, Guid.CreateVersion7(), Lamp.Id, Alice, value, "web", Now.AddMinutes(-1)), offset);
 
-    private static Bid Recorded((BidMessage Message, long Offset) bid, BidStatus status, string? reason) =>
-        new(bid.Message.Id, bid.Message.ItemId, bid.Message.UserId, bid.Message.Value, "web", bid.Message.BidDate, Now.AddSeconds(-30), status, reason, reason);
+    private static Bid Recorded((BidMessage Message, long Offset) bid, BidStatus status, string? reason, long? itemVersion = null) =>
+        new(bid.Message.Id, bid.Message.ItemId, bid.Message.UserId, bid.Message.Value, "web", bid.Message.BidDate, Now.AddSeconds(-30), status, reason, reason,
+            ItemVersion: itemVersion);
+
+    /// <summary>A table row where Alice leads the lamp at <paramref name="winning"/> with <paramref name="bids"/> accepted bids.</summary>
+    private static ItemTableEntry Row(decimal winning, Guid bidId, long bids) =>
+        new(Lamp.State with { WinningBid = winning, WinningUserId = Alice, WinningBidId = bidId, LeaderMax = winning, Bids = bids, Version = bids }, Now, SourceOffset: 0);
 
     private static readonly TimeSpan Skew = TimeSpan.FromMinutes(5);
 

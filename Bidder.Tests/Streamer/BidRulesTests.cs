@@ -37,7 +37,7 @@ public class BidRulesTests
     {
         var bid = new PostedBid(Guid.CreateVersion7(), Lamp.Id, Guid.CreateVersion7(), value, "web", bidDate);
 
-        var verdict = Rules.Evaluate(bid, userExists, itemExists ? Lamp : null, winningBid);
+        var verdict = Evaluate(Rules, bid, userExists, itemExists ? Lamp : null, winningBid);
 
         Assert.True(reason == verdict.Reason, $"{name}: expected {reason ?? "accepted"}, got {verdict.Reason ?? "accepted"}");
         Assert.Equal(reason is null, verdict.Detail is null);
@@ -72,7 +72,7 @@ public class BidRulesTests
             _ => null,
         };
 
-        var verdict = Rules.Evaluate(bid, userExists, known, 0m);
+        var verdict = Evaluate(Rules, bid, userExists, known, 0m);
 
         Assert.True(reason == verdict.Reason, $"{name}: expected {reason ?? "accepted"}, got {verdict.Reason ?? "accepted"}");
         Assert.Equal(reason is null, verdict.Detail is null);
@@ -87,7 +87,7 @@ public class BidRulesTests
     {
         Assert.Equal(
             [RejectReason.Malformed, RejectReason.ValueTooHigh, RejectReason.UnknownUser, RejectReason.UnknownItem, RejectReason.OwnItem,
-             RejectReason.AuctionClosed, RejectReason.BelowInitBid, RejectReason.TooLow, RejectReason.Unprocessable],
+             RejectReason.AuctionClosed, RejectReason.BelowInitBid, RejectReason.TooLow, RejectReason.Outbid, RejectReason.Unprocessable],
             RejectReason.All);
     }
 
@@ -96,7 +96,14 @@ public class BidRulesTests
     {
         var bid = new PostedBid(Guid.CreateVersion7(), Lamp.Id, Guid.CreateVersion7(), 50m, "web", End.AddDays(-1));
 
-        Assert.Equal(RejectReason.ValueTooHigh, new BidRules(49.99m).Evaluate(bid, true, Lamp, 0m).Reason);
-        Assert.True(new BidRules(50m).Evaluate(bid, true, Lamp, 0m).IsAccepted);
+        Assert.Equal(RejectReason.ValueTooHigh, Evaluate(new BidRules(49.99m), bid, true, Lamp, 0m).Reason);
+        Assert.True(Evaluate(new BidRules(50m), bid, true, Lamp, 0m).IsAccepted);
+        Assert.Equal(RejectReason.ValueTooHigh, Evaluate(new BidRules(50m), bid with { MaxValue = 50.01m }, true, Lamp, 0m).Reason);
     }
+
+    /// <summary>The verdict on <paramref name="bid"/> when another bidder leads at <paramref name="winningBid"/> (0: nobody leads).</summary>
+    private static Verdict Evaluate(BidRules rules, PostedBid bid, bool userExists, Item? item, decimal winningBid) =>
+        rules.Decide(bid, userExists, item, item?.State is { } state && winningBid > 0
+            ? state with { WinningBid = winningBid, WinningUserId = Guid.CreateVersion7(), WinningBidId = Guid.CreateVersion7(), LeaderMax = winningBid, Bids = 1, Version = 1 }
+            : item?.State).Verdict;
 }

@@ -25,10 +25,12 @@ public class ChangelogRestorerTests
         {
             foreach (var record in new[]
             {
-                new ItemChangelogMessage(lamp, 30m, Guid.CreateVersion7(), Guid.CreateVersion7(), 3, now, SourceOffset: 12),
-                new ItemChangelogMessage(lamp, 20m, Guid.CreateVersion7(), Guid.CreateVersion7(), 2, now, SourceOffset: 7),
-                new ItemChangelogMessage(clock, 15m, Guid.CreateVersion7(), Guid.CreateVersion7(), 1, now, SourceOffset: 9),
-                new ItemChangelogMessage(clock, 15m, Guid.CreateVersion7(), Guid.CreateVersion7(), 1, now, SourceOffset: 4),
+                new ItemChangelogMessage(lamp, 30m, Guid.CreateVersion7(), Guid.CreateVersion7(), 3, now, SourceOffset: 12, Version: 4, BiddingEnddate: now),
+                new ItemChangelogMessage(lamp, 20m, Guid.CreateVersion7(), Guid.CreateVersion7(), 2, now, SourceOffset: 7, Version: 2, BiddingEnddate: now),
+                new ItemChangelogMessage(clock, 15m, Guid.CreateVersion7(), Guid.CreateVersion7(), 1, now, SourceOffset: 9, Version: 1, BiddingEnddate: now),
+                new ItemChangelogMessage(clock, 15m, Guid.CreateVersion7(), Guid.CreateVersion7(), 1, now, SourceOffset: 4, Version: 1, BiddingEnddate: now),
+                // Written before versions: the database holds its state, so a restore skips it.
+                new ItemChangelogMessage(lamp, 99m, Guid.CreateVersion7(), Guid.CreateVersion7(), 9, now, SourceOffset: 20),
             })
             {
                 await producer.ProduceAsync(new TopicPartition(topics.ItemChangelog.Name, 0),
@@ -41,7 +43,7 @@ public class ChangelogRestorerTests
 
         var rows = restorer.Restore(0);
 
-        Assert.Equal((30m, 3L), (rows[lamp].WinningBid, rows[lamp].Bids));
+        Assert.Equal((30m, 3L, 4L), (rows[lamp].State.WinningBid, rows[lamp].State.Bids, rows[lamp].State.Version));
         Assert.Equal(9, rows[clock].SourceOffset);
     }
 }

@@ -34,6 +34,7 @@ public sealed class IsolationTests : IDisposable
         cluster.CreateTopic(topics.Bids.Name, topics.Bids.Partitions);
         cluster.CreateTopic(topics.InvalidBids.Name, topics.InvalidBids.Partitions);
         cluster.CreateTopic(topics.ItemChangelog.Name, topics.ItemChangelog.Partitions);
+        cluster.CreateTopic(topics.Auctions.Name, topics.Auctions.Partitions);
         var database = $"Data Source={Path.Combine(_folder.FullName, "bidder.db")}";
         var store = new SqliteBidderStore(database);
         await store.InitializeAsync(TestContext.Current.CancellationToken);

@@ -10,7 +10,8 @@ namespace Bidder.Tests.Streamer;
 
 /// <summary>
 /// Several streamers share the bid partitions and end exactly where one would: two replicas from the
-/// AppHost (Bidder:Streamer:Replicas), and a second streamer joining mid-stream.
+/// AppHost (Bidder:Streamer:Replicas), closing the auctions of their own partitions once each, and a second
+/// streamer joining mid-stream.
 /// </summary>
 public class ReplicaTests
 {
@@ -34,12 +35,20 @@ public class ReplicaTests
         var database = (await app.GetConnectionStringAsync("bidderdb", TestContext.Current.CancellationToken))!;
         var bootstrapServers = (await app.GetConnectionStringAsync("kafka", TestContext.Current.CancellationToken))!;
         var (users, items) = await Seed.UsersAndItemsAsync(http, database, userCount: 20, itemCount: 40, initBidBase: 5m, "replica");
+        // Half the items end during the test: each replica closes those of its own partitions, each exactly once.
+        var soon = DateTimeOffset.UtcNow.AddSeconds(20);
+        var closing = new List<Item>();
+        for (var i = 0; i < items.Count; i += 2)
+        {
+            closing.Add(items[i] = await BidStream.SetTermsAsync(database, items[i], 1m, reserve: i % 4 == 0 ? 200m : null, softCloseSeconds: 0, end: soon));
+        }
 
-        var stream = new BidStream(seed: 42, users, items, count: 3000);
+        var stream = new BidStream(seed: 42, users, items, count: 3000, automaticShare: 0.3);
         stream.Produce(bootstrapServers);
         var recorded = await stream.RecordedAsync(database);
 
         await stream.AssertEndStateAsync(recorded, users, items, bootstrapServers, database);
+        await stream.AssertClosedAsync(closing, users, bootstrapServers, database);
     }
 
     [Fact]

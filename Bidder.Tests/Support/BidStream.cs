@@ -24,9 +24,13 @@ internal sealed class BidStream
     private readonly List<(string Key, byte[] Value, BidMessage? Bid, DateTimeOffset Timestamp)> _messages = [];
     private readonly List<TopicPartitionOffset> _malformedAt = [];
 
-    public BidStream(int seed, List<Guid> users, List<Item> items, int count, double malformedShare = 0.02, double duplicateShare = 0.02)
+    private readonly double _automaticShare;
+
+    /// <param name="automaticShare">The share of bids that carry an automatic maximum (max_value).</param>
+    public BidStream(int seed, List<Guid> users, List<Item> items, int count, double malformedShare = 0.02, double duplicateShare = 0.02, double automaticShare = 0)
     {
         _random = new Random(seed);
+        _automaticShare = automaticShare;
         _users = users;
         _items = items;
         var bids = new List<BidMessage>();
@@ -108,11 +112,18 @@ internal sealed class BidStream
 
     public int Count => _messages.Count;
 
-    /// <summary>What the streamer must end with: every bid's verdict, each item's winner and count, each user's count.</summary>
+    /// <summary>
+    /// What the streamer must end with: every bid's verdict, each item's winner, price, count and end, each
+    /// user's count. Written from the issue's rules, apart from BidRules: an offer is a bid's maximum, else its
+    /// value; a challenger whose offer beats the leader's leads at the leader's offer plus the increment,
+    /// clamped between its own value and offer; one that does not is outbid and lifts the leader's price to its
+    /// offer plus the increment, clamped between that price and the leader's offer; a leader whose offer
+    /// reaches the reserve pays at least the reserve.
+    /// </summary>
     public Expected Oracle(IReadOnlySet<Guid> existingUsers)
     {
         var verdicts = new Dictionary<Guid, string?>();
-        var winning = new Dictionary<Guid, (decimal Value, Guid User, Guid Bid, long Count)>();
+        var winning = new Dictionary<Guid, Auction>();
         var userCounts = new Dictionary<Guid, long>();
         var items = _items.ToDictionary(i => i.Id);
         // An item's seller is a user (the one who created it through the API), whether or not the stream names them.
@@ -120,25 +131,71 @@ internal sealed class BidStream
         foreach (var bid in Bids)
         {
             items.TryGetValue(bid.ItemId, out var item);
-            var current = winning.GetValueOrDefault(bid.ItemId);
+            var auction = winning.GetValueOrDefault(bid.ItemId) ?? new Auction { End = item?.BiddingEndDate ?? default };
+            var offer = bid.MaxValue ?? bid.Value;
             string? reason =
-                bid.Value > Ceiling ? "value_too_high"
+                bid.Value > Ceiling || offer > Ceiling ? "value_too_high"
                 : !existingUsers.Contains(bid.UserId) ? "unknown_user"
                 : item is null ? "unknown_item"
                 : item.SellerId == bid.UserId ? "own_item"
-                : bid.BidDate >= item.BiddingEndDate ? "auction_closed"
+                : bid.BidDate >= auction.End ? "auction_closed"
                 : bid.Value < item.InitBid ? "below_init_bid"
-                : bid.Value <= current.Value ? "too_low"
+                : offer < (auction.Count == 0 ? item.InitBid : auction.Price + item.BidIncrement) ? "too_low"
+                : auction.Count > 0 && auction.User != bid.UserId && offer <= auction.Offer ? "outbid"
                 : null;
             verdicts[bid.Id] = reason;
-            if (reason is null)
+            if (reason == "outbid")
             {
-                winning[bid.ItemId] = (bid.Value, bid.UserId, bid.Id, current.Count + 1);
+                auction.Price = Math.Clamp(offer + item!.BidIncrement, auction.Price, auction.Offer);
+            }
+            else if (reason is null)
+            {
+                if (auction.Count == 0 || auction.User == bid.UserId)
+                {
+                    auction.Price = Math.Max(auction.Price, bid.Value);
+                    auction.Offer = Math.Max(auction.Offer, offer);
+                }
+                else
+                {
+                    auction.Price = Math.Clamp(auction.Offer + item!.BidIncrement, bid.Value, offer);
+                    auction.Offer = offer;
+                }
+
+                (auction.User, auction.Bid) = (bid.UserId, bid.Id);
+                auction.Count++;
                 userCounts[bid.UserId] = userCounts.GetValueOrDefault(bid.UserId) + 1;
+                if (item!.SoftCloseSeconds > 0 && bid.BidDate > auction.End.AddSeconds(-item.SoftCloseSeconds))
+                {
+                    auction.End = bid.BidDate.AddSeconds(item.SoftCloseSeconds);
+                }
+            }
+
+            if (item?.ReservePrice is { } reserve && auction.Count > 0 && auction.Offer >= reserve && auction.Price < reserve)
+            {
+                auction.Price = reserve;
+            }
+
+            if (item is not null)
+            {
+                winning[bid.ItemId] = auction;
             }
         }
 
         return new Expected(verdicts, winning, userCounts);
+    }
+
+    /// <summary>The oracle's view of one auction: its leader, price, leader's offer, accepted bids and end.</summary>
+    public sealed class Auction
+    {
+        public decimal Price { get; set; }
+        public decimal Offer { get; set; }
+        public Guid User { get; set; }
+        public Guid Bid { get; set; }
+        public long Count { get; set; }
+        public DateTimeOffset End { get; set; }
+
+        public string Result(Item item) =>
+            Count == 0 ? "unsold" : item.ReservePrice is { } reserve && Price < reserve ? "reserve_not_met" : "sold";
     }
 
     /// <summary>
@@ -165,11 +222,12 @@ internal sealed class BidStream
         foreach (var item in items)
         {
             var stored = storedItems[item.Id];
-            var winner = expected.Winning.GetValueOrDefault(item.Id);
-            Assert.Equal(winner.Value, stored.WinningBid);
+            var winner = expected.Winning.GetValueOrDefault(item.Id) ?? new Auction { End = item.BiddingEndDate };
+            Assert.True(winner.Price == stored.WinningBid, $"item {item.Id}: winning bid {stored.WinningBid}, expected {winner.Price}");
             Assert.Equal(winner.Count, stored.Bids);
             Assert.Equal(winner.Count == 0 ? null : winner.User, stored.WinningUserId);
             Assert.Equal(winner.Count == 0 ? null : winner.Bid, stored.WinningBidId);
+            Assert.Equal(winner.End, stored.BiddingEndDate);
         }
 
         foreach (var user in users)
@@ -194,15 +252,51 @@ internal sealed class BidStream
 
         var lastStates = TopicReader.ReadAll(bootstrapServers, "item-changelog")
             .GroupBy(r => r.Message.Key)
-            // The newest state, as a restore reads it: the most bids, then the latest source offset.
+            // The newest state, as a restore reads it: the highest version, then the latest source offset.
             .ToDictionary(g => g.Key, g => g.Select(r => JsonNode.Parse(r.Message.Value)!.AsObject())
-                .MaxBy(r => (r["bids"]!.GetValue<long>(), r["source_offset"]!.GetValue<long>()))!);
-        foreach (var (itemId, winner) in expected.Winning)
+                .MaxBy(r => (r["version"]!.GetValue<long>(), r["source_offset"]!.GetValue<long>()))!);
+        foreach (var (itemId, winner) in expected.Winning.Where(w => w.Value.Count > 0))
         {
             var state = lastStates[itemId.ToString()];
-            Assert.Equal(winner.Value, state["winning_bid"]!.GetValue<decimal>());
+            Assert.Equal(winner.Price, state["winning_bid"]!.GetValue<decimal>());
             Assert.Equal(winner.Count, state["bids"]!.GetValue<long>());
             Assert.Equal(winner.Bid.ToString(), state["winning_bid_id"]!.GetValue<string>());
+        }
+    }
+
+    /// <summary>
+    /// Waits until every item of <paramref name="closing"/> is closed, then checks each against the oracle: the
+    /// item's result and close time, and exactly one record per item on the auctions topic, with the winner.
+    /// </summary>
+    /// <param name="exactlyOnce">One record per item; else (a crash around the close) a record sent again must be the same record.</param>
+    public async Task AssertClosedAsync(IReadOnlyCollection<Item> closing, List<Guid> users, string bootstrapServers, string database, bool exactlyOnce = true)
+    {
+        var expected = Oracle(users.ToHashSet());
+        var store = new SqliteBidderStore(database);
+        var ids = closing.Select(i => i.Id).ToList();
+        var closed = await Eventually.WaitAsync(() => store.GetItemsAsync(ids, TestContext.Current.CancellationToken),
+            found => found.Values.All(i => i.ClosedAt is not null), $"all {ids.Count} ending items to close",
+            found => $"{found.Values.Count(i => i.ClosedAt is not null)} closed");
+        var records = await Eventually.WaitAsync(
+            () => Task.FromResult(TopicReader.ReadAll(bootstrapServers, "auctions").Where(r => ids.Contains(Guid.Parse(r.Message.Key))).ToList()),
+            found => found.Select(r => r.Message.Key).Distinct().Count() == ids.Count, "a record on auctions for each closed item", found => $"{found.Count} records");
+        foreach (var item in closing)
+        {
+            var winner = expected.Winning.GetValueOrDefault(item.Id) ?? new Auction { End = item.BiddingEndDate };
+            var stored = closed[item.Id];
+            Assert.Equal(winner.Result(item), stored.Result);
+            Assert.Equal(ItemStatus.Closed, stored.Status);
+            Assert.True(stored.ClosedAt >= winner.End, $"item {item.Id} closed at {stored.ClosedAt:O}, before its end {winner.End:O}");
+            var sent = records.Where(r => r.Message.Key == item.Id.ToString()).Select(r => Encoding.UTF8.GetString(r.Message.Value)).ToList();
+            Assert.True(exactlyOnce ? sent.Count == 1 : sent.Distinct().Count() == 1, $"item {item.Id}: {sent.Count} record(s) on auctions: {string.Join(" | ", sent)}");
+            var record = JsonNode.Parse(sent[0])!.AsObject();
+            Assert.Equal(winner.Result(item), record["result"]!.GetValue<string>());
+            Assert.Equal(winner.Count, record["bids"]!.GetValue<long>());
+            Assert.Equal(winner.Count == 0 ? null : winner.Price, record["winning_bid"]?.GetValue<decimal>());
+            Assert.Equal(winner.Count == 0 ? null : winner.User.ToString(), record["winning_user_id"]?.GetValue<string>());
+            Assert.Equal(winner.Count == 0 ? null : winner.Bid.ToString(), record["winning_bid_id"]?.GetValue<string>());
+            Assert.Equal(item.SellerId?.ToString(), record["seller_id"]?.GetValue<string>());
+            Assert.Equal(stored.ClosedAt, record["closed_at"]!.GetValue<DateTimeOffset>());
         }
     }
 
@@ -237,8 +331,15 @@ internal sealed class BidStream
             >= 0.0775 and < 0.08 => decimal.MaxValue,
             _ => Math.Round(item.InitBid * 0.9m + (decimal)_random.NextDouble() * 400m, 2),
         };
-        var bidDate = kind is >= 0.08 and < 0.10 ? item.BiddingEndDate.AddSeconds(_random.Next(0, 60)) : item.BiddingEndDate.AddDays(-1);
-        return new BidMessage(1, Guid.CreateVersion7(), itemId, userId, value, _random.Next(3) == 0 ? "mobile 📱" : "web", bidDate);
+        var bidDate = kind switch
+        {
+            >= 0.08 and < 0.10 => item.BiddingEndDate.AddSeconds(_random.Next(0, 60)),
+            // In the last minutes before the (first) end: within a soft close, it moves the end.
+            >= 0.10 and < 0.14 when item.SoftCloseSeconds > 0 => item.BiddingEndDate.AddSeconds(-_random.Next(1, item.SoftCloseSeconds)),
+            _ => item.BiddingEndDate.AddDays(-1),
+        };
+        decimal? max = value < Ceiling && _random.NextDouble() < _automaticShare ? value + Math.Round((decimal)_random.NextDouble() * 300m, 2) : null;
+        return new BidMessage(1, Guid.CreateVersion7(), itemId, userId, value, _random.Next(3) == 0 ? "mobile 📱" : "web", bidDate, max);
     }
 
     /// <summary>
@@ -262,8 +363,35 @@ internal sealed class BidStream
         return sold;
     }
 
+    /// <summary>
+    /// Gives the item auction terms, straight in the database (as SellAsync does the seller), and returns it as
+    /// the streamer now reads it. <paramref name="end"/> moves its end date (a few seconds ahead: it closes in the test).
+    /// </summary>
+    public static async Task<Item> SetTermsAsync(string database, Item item, decimal increment, decimal? reserve, int softCloseSeconds, DateTimeOffset? end = null)
+    {
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(database))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var update = connection.CreateCommand();
+            update.CommandText = """
+                UPDATE items SET bid_increment = $increment, reserve_price = $reserve, soft_close_seconds = $soft, bidding_enddate = $end
+                WHERE id = $id
+                """;
+            update.Parameters.AddWithValue("$increment", Money.ToCents(increment));
+            update.Parameters.AddWithValue("$reserve", reserve is { } r ? Money.ToCents(r) : DBNull.Value);
+            update.Parameters.AddWithValue("$soft", softCloseSeconds);
+            update.Parameters.AddWithValue("$end", (end ?? item.BiddingEndDate).ToUnixTimeMilliseconds());
+            update.Parameters.AddWithValue("$id", item.Id.ToByteArray(bigEndian: true));
+            Assert.Equal(1, await update.ExecuteNonQueryAsync(TestContext.Current.CancellationToken));
+        }
+
+        var set = (await new SqliteBidderStore(database).GetItemAsync(item.Id, TestContext.Current.CancellationToken))!;
+        Assert.Equal((increment, reserve, softCloseSeconds), (set.BidIncrement, set.ReservePrice, set.SoftCloseSeconds));
+        return set;
+    }
+
     public sealed record Expected(
         Dictionary<Guid, string?> Verdicts,
-        Dictionary<Guid, (decimal Value, Guid User, Guid Bid, long Count)> Winning,
+        Dictionary<Guid, Auction> Winning,
         Dictionary<Guid, long> UserCounts);
 }

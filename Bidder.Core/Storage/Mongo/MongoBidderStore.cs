@@ -11,6 +11,9 @@ namespace Bidder.Core.Storage.Mongo;
 /// </summary>
 public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
 {
+    // The server's IndexNotFound: dropping an index that is not there.
+    private const int IndexNotFound = 27;
+
     // Each write of a bulk stands alone, so one refused write does not stop the others.
     private static readonly BulkWriteOptions Unordered = new() { IsOrdered = false };
 
@@ -36,6 +39,15 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             // Creating an index that already exists with the same keys and options is a no-op, so every process may run this.
             await _events.Indexes.CreateManyAsync(MongoQueries.EventIndexes, cancellationToken);
             await _items.Indexes.CreateManyAsync(MongoQueries.ItemIndexes, cancellationToken);
+            try
+            {
+                await _items.Indexes.DropOneAsync(MongoQueries.RetiredItemIndex, cancellationToken);
+            }
+            catch (MongoCommandException ex) when (ex.Code == IndexNotFound)
+            {
+                // Never there (a database made since), or another process dropped it first.
+            }
+
             await _idempotencyKeys.Indexes.CreateManyAsync(MongoQueries.IdempotencyKeyIndexes, cancellationToken);
         }, "creating the indexes", cancellationToken);
 
@@ -55,9 +67,9 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
     public Task<Item?> GetItemAsync(Guid id, CancellationToken cancellationToken) =>
         FindOneAsync(_items, id, MongoDocuments.ToItem, "reading an item", cancellationToken);
 
-    public Task<Page<Item>> ListItemsAsync(ItemStatus? status, DateTimeOffset now, PageRequest page, CancellationToken cancellationToken) =>
-        ListAsync(_items, MongoQueries.ItemsPage(status, now, page.After), MongoQueries.NewestFirst, page.Limit, MongoDocuments.ToItem,
-            item => new Cursor(0, item.Id), "listing items", cancellationToken);
+    public Task<Page<Item>> ListItemsAsync(ItemStatus? status, PageRequest page, CancellationToken cancellationToken) =>
+        ListAsync(_items, MongoQueries.ItemsPage(status, page.After), MongoQueries.ItemsOrder(status), page.Limit, MongoDocuments.ToItem,
+            item => new Cursor(status is null ? 0 : item.BiddingEndDate.ToUnixTimeMilliseconds(), item.Id), "listing items", cancellationToken);
 
     public Task<Bid?> GetBidAsync(Guid id, CancellationToken cancellationToken) =>
         FindOneAsync(_events, id, MongoDocuments.ToBid, "reading a bid", cancellationToken);
@@ -169,27 +181,28 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
     /// containers mode runs a standalone mongo:8 (as Aspire's MongoDB resource does), like many single-node
     /// deployments; so every step is idempotent on its own, and the steps run in an order where a cut
     /// anywhere (a crash, a failed write) leaves what a retry completes:
-    /// 1. insert the bids, each accepted one marked <c>pending</c>; 2. count each pending bid into its user
-    /// (guarded per bid, <see cref="MongoQueries.CountBid"/>); 3. apply the item states (guarded by count and
-    /// value); 4. clear <c>pending</c>. A retry after a cut before step 4
-    /// finds the bids pending (<see cref="FindIncompleteBidsAsync"/>); the streamer passes them again, and
-    /// steps 2 and 3 do for them only what is missing. After step 4 a replay changes nothing.
+    /// 1. insert the bids, each one that changed its item (accepted, or outbid and so raising the price) marked
+    /// <c>pending</c> (<see cref="MongoQueries.IsPendingUntilRecorded"/>); 2. count each pending accepted bid into
+    /// its user (guarded per bid, <see cref="MongoQueries.CountBid"/>); 3. apply the item states (guarded by
+    /// version and value); 4. clear <c>pending</c>. A retry after a cut before step 4 finds the bids pending
+    /// (<see cref="FindIncompleteBidsAsync"/>); the streamer passes them again, and steps 2 and 3 do for them
+    /// only what is missing. After step 4 a replay changes nothing.
     /// </summary>
     public Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken) =>
         GuardAsync(async () =>
         {
-            var accepted = batch.Bids.Where(bid => bid.Status == BidStatus.Accepted).DistinctBy(bid => bid.Id).ToList();
+            var changing = batch.Bids.Where(MongoQueries.IsPendingUntilRecorded).DistinctBy(bid => bid.Id).ToList();
             var inserted = await InsertNewBidsAsync(batch.Bids, cancellationToken);
-            var pending = accepted.Where(bid => inserted.Contains(bid.Id)).Select(bid => bid.Id).ToHashSet();
+            var pending = changing.Where(bid => inserted.Contains(bid.Id)).Select(bid => bid.Id).ToHashSet();
 
-            var alreadyStored = accepted.Where(bid => !inserted.Contains(bid.Id)).Select(bid => bid.Id).ToList();
+            var alreadyStored = changing.Where(bid => !inserted.Contains(bid.Id)).Select(bid => bid.Id).ToList();
             if (alreadyStored.Count > 0)
             {
                 var left = await _events.Find(MongoQueries.PendingAmong(alreadyStored)).Project(MongoQueries.IdOnly).ToListAsync(cancellationToken);
                 pending.UnionWith(left.Select(document => MongoDocuments.ReadUuid(document["_id"])));
             }
 
-            var toCount = accepted.Where(bid => pending.Contains(bid.Id)).ToList();
+            var toCount = changing.Where(bid => bid.Status == BidStatus.Accepted && pending.Contains(bid.Id)).ToList();
             if (toCount.Count > 0)
             {
                 await _users.BulkWriteAsync(
@@ -201,11 +214,42 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
                 await _items.BulkWriteAsync(batch.Items.Select(MongoQueries.ApplyItemState), Unordered, cancellationToken);
             }
 
-            if (toCount.Count > 0)
+            if (pending.Count > 0)
             {
                 await _events.UpdateManyAsync(MongoQueries.ByIds(pending), MongoQueries.MarkRecorded, cancellationToken: cancellationToken);
             }
         }, "recording a batch", cancellationToken);
+
+    /// <summary>
+    /// Two bounded reads, each from its partial index in end-date order and cut at the limit: the due open items
+    /// and the closes not yet announced; merged here in the same order (.NET orders UUIDs as their RFC bytes, as
+    /// the server orders standard UUIDs).
+    /// </summary>
+    public Task<IReadOnlyList<Item>> FindItemsToCloseAsync(DateTimeOffset endedBy, int limit, CancellationToken cancellationToken)
+    {
+        // MongoDB reads a limit of 0 as "no limit".
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return GuardAsync<IReadOnlyList<Item>>(async () =>
+        {
+            var due = await _items.Find(MongoQueries.DueToClose(endedBy)).Sort(MongoQueries.EndingFirst).Limit(limit).ToListAsync(cancellationToken);
+            var unannounced = await _items.Find(MongoQueries.ClosesToPublish).Sort(MongoQueries.EndingFirst).Limit(limit).ToListAsync(cancellationToken);
+            return due.Concat(unannounced)
+                .Select(MongoDocuments.ToItem)
+                .OrderBy(item => item.BiddingEndDate)
+                .ThenBy(item => item.Id)
+                .Take(limit)
+                .ToList();
+        }, "finding auctions to close", cancellationToken);
+    }
+
+    public Task MarkClosesPublishedAsync(IReadOnlyCollection<Guid> itemIds, CancellationToken cancellationToken) =>
+        GuardAsync(async () =>
+        {
+            if (itemIds.Count > 0)
+            {
+                await _items.UpdateManyAsync(MongoQueries.ClosedAmong(itemIds), MongoQueries.MarkClosePublished, cancellationToken: cancellationToken);
+            }
+        }, "marking closes published", cancellationToken);
 
     /// <summary>Inserts the bids not stored yet; returns the ids it stored.</summary>
     private async Task<IReadOnlySet<Guid>> InsertNewBidsAsync(IReadOnlyList<Bid> bids, CancellationToken cancellationToken)

@@ -13,7 +13,7 @@ internal static class MongoDocuments
     internal static BsonDocument ToNewEvent(Bid bid)
     {
         var document = ToDocument(bid);
-        if (bid.Status == BidStatus.Accepted)
+        if (MongoQueries.IsPendingUntilRecorded(bid))
         {
             document.Add(MongoQueries.PendingField, true);
         }
@@ -51,6 +51,14 @@ internal static class MongoDocuments
         // Left out, not null, when unknown: an item without a seller then has the same document as one written
         // before items knew their seller, so there is one shape to read and nothing to migrate.
         { "seller_id", MongoQueries.OptionalUuid(item.SellerId), item.SellerId is not null },
+        { "bid_increment", new BsonDecimal128(item.BidIncrement) },
+        { "reserve_price", MongoQueries.OptionalMoney(item.ReservePrice) },
+        { "soft_close_seconds", item.SoftCloseSeconds },
+        { "leader_max", MongoQueries.OptionalMoney(item.LeaderMax) },
+        { "version", new BsonInt64(item.Version) },
+        { "closed_at", MongoQueries.OptionalDate(item.ClosedAt) },
+        { "result", OptionalString(item.Result) },
+        { MongoQueries.ClosePublishedField, false },
     };
 
     internal static Item ToItem(BsonDocument document) => new(
@@ -65,7 +73,16 @@ internal static class MongoDocuments
         document["bids"].ToInt64(),
         ReadDate(document["created_date"]),
         ReadDate(document["bidding_enddate"]),
-        document.TryGetValue("seller_id", out var seller) ? ReadOptionalUuid(seller) : null);
+        ReadOptionalUuid(Field(document, "seller_id")),
+        // An item written before auction terms has today's: any higher bid, no reserve, no soft close; version 0
+        // (its state counts its bids as its version), open.
+        ReadOptionalMoney(Field(document, "bid_increment")) ?? AuctionTerms.DefaultBidIncrement,
+        ReadOptionalMoney(Field(document, "reserve_price")),
+        Field(document, "soft_close_seconds") is { IsBsonNull: false } softClose ? softClose.ToInt32() : 0,
+        ReadOptionalMoney(Field(document, "leader_max")),
+        Field(document, "version") is { IsBsonNull: false } version ? version.ToInt64() : 0,
+        ReadOptionalDate(Field(document, "closed_at")),
+        ReadOptionalString(Field(document, "result")));
 
     internal static BsonDocument ToDocument(Bid bid) => new()
     {
@@ -82,6 +99,9 @@ internal static class MongoDocuments
         { "status", MongoQueries.StatusName(bid.Status) },
         { "reason", OptionalString(bid.Reason) },
         { "detail", OptionalString(bid.Detail) },
+        // Left out when none, as in a bid written before automatic bidding: one shape to read, and most bids carry neither.
+        { "max_value", MongoQueries.OptionalMoney(bid.MaxValue), bid.MaxValue is not null },
+        { "item_version", bid.ItemVersion is { } itemVersion ? new BsonInt64(itemVersion) : BsonNull.Value, bid.ItemVersion is not null },
     };
 
     internal static Bid ToBid(BsonDocument document) => new(
@@ -99,7 +119,9 @@ internal static class MongoDocuments
             var other => throw new FormatException($"Bid {document["_id"]} has an unknown status '{other}'."),
         },
         ReadOptionalString(document["reason"]),
-        ReadOptionalString(document["detail"]));
+        ReadOptionalString(document["detail"]),
+        ReadOptionalMoney(Field(document, "max_value")),
+        Field(document, "item_version") is { IsBsonNull: false } itemVersion ? itemVersion.ToInt64() : null);
 
     internal static BsonDocument ToDocument(IdempotencyRecord record) => new()
     {
@@ -114,6 +136,7 @@ internal static class MongoDocuments
                 { "value", new BsonDecimal128(record.Bid.Value) },
                 { "client", record.Bid.Client },
                 { "bid_date", MongoQueries.Date(record.Bid.BidDate) },
+                { "max_value", MongoQueries.OptionalMoney(record.Bid.MaxValue), record.Bid.MaxValue is not null },
             }
         },
         { "produced", record.Produced },
@@ -133,7 +156,8 @@ internal static class MongoDocuments
                 ReadUuid(bid["user_id"]),
                 ReadMoney(bid["value"]),
                 bid["client"].AsString,
-                ReadDate(bid["bid_date"])),
+                ReadDate(bid["bid_date"]),
+                ReadOptionalMoney(Field(bid, "max_value"))),
             document["produced"].AsBoolean,
             ReadDate(document["created_date"]),
             // Keys stored before leases existed have none: released.
@@ -149,6 +173,13 @@ internal static class MongoDocuments
     internal static string? ReadOptionalString(BsonValue value) => value.IsBsonNull ? null : value.AsString;
 
     internal static decimal ReadMoney(BsonValue value) => Decimal128.ToDecimal(value.AsDecimal128);
+
+    internal static decimal? ReadOptionalMoney(BsonValue value) => value.IsBsonNull ? null : ReadMoney(value);
+
+    internal static DateTimeOffset? ReadOptionalDate(BsonValue value) => value.IsBsonNull ? null : ReadDate(value);
+
+    /// <summary>A field that documents written before it existed lack: missing reads as null.</summary>
+    internal static BsonValue Field(BsonDocument document, string name) => document.GetValue(name, BsonNull.Value);
 
     internal static DateTimeOffset ReadDate(BsonValue value) =>
         DateTimeOffset.FromUnixTimeMilliseconds(value.AsBsonDateTime.MillisecondsSinceEpoch);

@@ -18,8 +18,11 @@ internal static class SqliteRows
     public const int Rejected = 2;
 
     public const string UserColumns = "id, name, bids, created_date";
-    public const string ItemColumns = "id, name, init_bid, winning_bid, winning_user_id, winning_bid_id, currency, pictures, bids, created_date, bidding_enddate, seller_id";
-    public const string BidColumns = "id, item_id, user_id, value, client, bid_date, created_date, status, reason, detail";
+    public const string ItemColumns =
+        "id, name, init_bid, winning_bid, winning_user_id, winning_bid_id, currency, pictures, bids, created_date, bidding_enddate, seller_id, "
+        + "bid_increment, reserve_price, soft_close_seconds, leader_max, version, closed_at, result";
+
+    public const string BidColumns = "id, item_id, user_id, value, client, bid_date, created_date, status, reason, detail, max_value, item_version";
 
     internal static User ReadUser(DbDataReader r) => new(Guid(r, 0), r.GetString(1), r.GetInt64(2), FromMillis(r.GetInt64(3)));
 
@@ -35,7 +38,14 @@ internal static class SqliteRows
         r.GetInt64(8),
         FromMillis(r.GetInt64(9)),
         FromMillis(r.GetInt64(10)),
-        r.IsDBNull(11) ? null : Guid(r, 11));
+        r.IsDBNull(11) ? null : Guid(r, 11),
+        Money.FromCents(r.GetInt64(12)),
+        r.IsDBNull(13) ? null : Money.FromCents(r.GetInt64(13)),
+        r.GetInt32(14),
+        r.IsDBNull(15) ? null : Money.FromCents(r.GetInt64(15)),
+        r.GetInt64(16),
+        r.IsDBNull(17) ? null : FromMillis(r.GetInt64(17)),
+        r.IsDBNull(18) ? null : r.GetString(18));
 
     internal static Bid ReadBid(DbDataReader r) => new(
         Guid(r, 0),
@@ -47,8 +57,9 @@ internal static class SqliteRows
         FromMillis(r.GetInt64(6)),
         r.GetInt64(7) == Accepted ? BidStatus.Accepted : BidStatus.Rejected,
         r.IsDBNull(8) ? null : r.GetString(8),
-        r.IsDBNull(9) ? null : r.GetString(9));
-
+        r.IsDBNull(9) ? null : r.GetString(9),
+        r.IsDBNull(10) ? null : ReadValue(r, 10),
+        r.IsDBNull(11) ? null : r.GetInt64(11));
 
     /// <summary>
     /// Cents as an integer; an amount beyond what cents can hold (only ever a rejected bid's) as its exact
@@ -57,6 +68,9 @@ internal static class SqliteRows
     /// </summary>
     internal static object StoredValue(decimal value) =>
         Money.TryToCents(value, out var cents) ? cents : Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>A bid's automatic maximum, kept as <see cref="StoredValue(decimal)"/> keeps its value (it came from the topic too); none: NULL.</summary>
+    internal static object OptionalStoredValue(decimal? value) => value is { } amount ? StoredValue(amount) : DBNull.Value;
 
     internal static decimal ReadValue(DbDataReader reader, int ordinal) =>
         reader.GetValue(ordinal) is byte[] text
@@ -67,9 +81,14 @@ internal static class SqliteRows
 
     internal static object NullableKey(Guid? id) => id is { } value ? Key(value) : DBNull.Value;
 
+    /// <summary>An item's optional amount (a reserve, the leader's maximum), which the API and the rules keep within cents; none: NULL.</summary>
+    internal static object NullableCents(decimal? value) => value is { } amount ? Money.ToCents(amount) : DBNull.Value;
+
     internal static Guid Guid(DbDataReader reader, int ordinal) => new((byte[])reader.GetValue(ordinal), bigEndian: true);
 
     internal static long Millis(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
+
+    internal static object NullableMillis(DateTimeOffset? value) => value is { } date ? Millis(date) : DBNull.Value;
 
     internal static DateTimeOffset FromMillis(long value) => DateTimeOffset.FromUnixTimeMilliseconds(value);
 }
