@@ -168,12 +168,12 @@ public sealed partial class AuctionCloser(
         var sends = new List<Task<DeliveryResult<string, byte[]>>>(closed.Count + records.Count);
         foreach (var item in closed)
         {
-            sends.Add(producer.ProduceAsync(_topics.Auctions.Name, Traced(span, item.Id, AuctionClosedMessage.From(item).ToUtf8Json())));
+            sends.Add(producer.ProduceAsync(_topics.Auctions.Name, BidPipeline.Traced(span, item.Id.ToString(), AuctionClosedMessage.From(item).ToUtf8Json())));
         }
 
         foreach (var record in records)
         {
-            sends.Add(producer.ProduceAsync(_topics.ItemChangelog.Name, Traced(span, record.ItemId, PipelineJson.Serialize(record))));
+            sends.Add(producer.ProduceAsync(_topics.ItemChangelog.Name, BidPipeline.Traced(span, record.ItemId.ToString(), PipelineJson.Serialize(record))));
         }
 
         try
@@ -185,13 +185,6 @@ public sealed partial class AuctionCloser(
             KafkaTelemetry.SetError(span, ex.Error.Code.ToString(), ex.Error.Reason);
             throw;
         }
-    }
-
-    private static Message<string, byte[]> Traced(System.Diagnostics.Activity? span, Guid key, byte[] value)
-    {
-        var message = new Message<string, byte[]> { Key = key.ToString(), Value = value, Headers = [] };
-        KafkaTelemetry.Inject(span, message.Headers);
-        return message;
     }
 
     /// <summary>The wall clock while the partition is caught up; else the latest bid date processed on it.</summary>

@@ -317,7 +317,8 @@ public sealed partial class BidPipeline(
         }
     }
 
-    private static Message<string, byte[]> Traced(Activity? span, string key, byte[] value)
+    /// <summary>A record carrying <paramref name="span"/>'s context in its headers, so its consumers continue the trace.</summary>
+    internal static Message<string, byte[]> Traced(Activity? span, string key, byte[] value)
     {
         var message = new Message<string, byte[]> { Key = key, Value = value, Headers = [] };
         KafkaTelemetry.Inject(span, message.Headers);

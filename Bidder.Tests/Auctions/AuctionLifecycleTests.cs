@@ -67,9 +67,8 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
     [Fact]
     public async Task A_bid_below_the_minimum_next_bid_is_too_low_and_says_what_the_minimum_is()
     {
-        using var seller = await fixture.App.RegisterAsync("seller");
-        using var bidder = await fixture.App.RegisterAsync("bidder");
-        using var rival = await fixture.App.RegisterAsync("rival");
+        using var people = await PeopleAsync();
+        var (seller, bidder, rival) = (people.Seller, people.Bidder, people.Rival);
         var item = await CreateItemAsync(seller, new() { ["init_bid"] = 10, ["bid_increment"] = 2.5m }, DateTimeOffset.UtcNow.AddDays(1));
         Assert.Equal(10m, (await seller.Api.GetObjectAsync($"/items/{item}"))["minimum_next_bid"]!.GetValue<decimal>());
 
@@ -86,9 +85,8 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
     [Fact]
     public async Task Auctions_close_by_themselves_with_their_result_and_one_record_each()
     {
-        using var seller = await fixture.App.RegisterAsync("seller");
-        using var bidder = await fixture.App.RegisterAsync("bidder");
-        using var rival = await fixture.App.RegisterAsync("rival");
+        using var people = await PeopleAsync();
+        var (seller, bidder, rival) = (people.Seller, people.Bidder, people.Rival);
         var end = DateTimeOffset.UtcNow.AddSeconds(6);
         var unsold = await CreateItemAsync(seller, new() { ["init_bid"] = 5 }, end);
         var plain = await CreateItemAsync(seller, new() { ["init_bid"] = 5 }, end);
@@ -127,8 +125,7 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
         };
         foreach (var (id, (result, winning, winner, bids)) in expected)
         {
-            var closed = await Eventually.WaitAsync(() => bidder.Api.GetObjectAsync($"/items/{id}"),
-                i => i["status"]!.GetValue<string>() == "closed", $"item {id} to close", i => i.ToJsonString());
+            var closed = await ClosedAsync(bidder, id);
             Assert.Equal(result, closed["result"]!.GetValue<string>());
             Assert.True(closed["closed_at"]!.GetValue<DateTimeOffset>() >= end);
             Assert.Null(closed["minimum_next_bid"]?.GetValue<decimal?>());
@@ -152,9 +149,8 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
     [Fact]
     public async Task A_soft_close_moves_the_end_with_each_late_bid_and_the_auction_ends_after_a_quiet_spell()
     {
-        using var seller = await fixture.App.RegisterAsync("seller");
-        using var bidder = await fixture.App.RegisterAsync("bidder");
-        using var rival = await fixture.App.RegisterAsync("rival");
+        using var people = await PeopleAsync();
+        var (seller, bidder, rival) = (people.Seller, people.Bidder, people.Rival);
         // Every bid made now falls within the last 8 seconds before the end.
         var end = DateTimeOffset.UtcNow.AddSeconds(4);
         var item = await CreateItemAsync(seller, new() { ["init_bid"] = 5, ["soft_close_seconds"] = 8 }, end);
@@ -170,8 +166,7 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
         Assert.Equal(second["bid_date"]!.GetValue<DateTimeOffset>().AddSeconds(8), secondEnd);
         Assert.True(firstEnd > end && secondEnd > firstEnd);
 
-        var closed = await Eventually.WaitAsync(() => seller.Api.GetObjectAsync($"/items/{item}"),
-            i => i["status"]!.GetValue<string>() == "closed", "the auction to close", i => i.ToJsonString());
+        var closed = await ClosedAsync(seller, item);
         Assert.True(closed["closed_at"]!.GetValue<DateTimeOffset>() >= secondEnd, $"closed at {closed["closed_at"]}, the end was {secondEnd:O}");
         Assert.Equal("sold", closed["result"]!.GetValue<string>());
         Assert.Equal(rival.Id.ToString(), closed["winning_user_id"]!.GetValue<string>());
@@ -181,9 +176,8 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
     [Trait("Category", "Fault")]
     public async Task A_streamer_down_across_the_end_date_takes_the_bids_made_before_it_and_closes_once()
     {
-        using var seller = await fixture.App.RegisterAsync("seller");
-        using var bidder = await fixture.App.RegisterAsync("bidder");
-        using var rival = await fixture.App.RegisterAsync("rival");
+        using var people = await PeopleAsync();
+        var (seller, bidder, rival) = (people.Seller, people.Bidder, people.Rival);
         var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;
         var end = DateTimeOffset.UtcNow.AddSeconds(5);
         var item = await CreateItemAsync(seller, new() { ["init_bid"] = 5 }, end);
@@ -204,13 +198,31 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
             Assert.Equal("accepted", (await ProcessedAsync(id))["status"]!.GetValue<string>());
         }
 
-        var closed = await Eventually.WaitAsync(() => seller.Api.GetObjectAsync($"/items/{item}"),
-            i => i["status"]!.GetValue<string>() == "closed", "the auction to close", i => i.ToJsonString());
+        var closed = await ClosedAsync(seller, item);
         Assert.Equal(("sold", 15m, 3L), (closed["result"]!.GetValue<string>(), closed["winning_bid"]!.GetValue<decimal>(), closed["bids"]!.GetValue<long>()));
         var record = await AuctionRecordAsync(item);
         Assert.Equal(15m, record["winning_bid"]!.GetValue<decimal>());
         await fixture.WaitHealthyAsync();
     }
+
+    /// <summary>A seller and two bidders, signed in.</summary>
+    private sealed record People(SignedIn Seller, SignedIn Bidder, SignedIn Rival) : IDisposable
+    {
+        public void Dispose()
+        {
+            Seller.Dispose();
+            Bidder.Dispose();
+            Rival.Dispose();
+        }
+    }
+
+    private async Task<People> PeopleAsync() =>
+        new(await fixture.App.RegisterAsync("seller"), await fixture.App.RegisterAsync("bidder"), await fixture.App.RegisterAsync("rival"));
+
+    /// <summary>The item once the streamer has closed it.</summary>
+    private static Task<JsonObject> ClosedAsync(SignedIn reader, string item) =>
+        Eventually.WaitAsync(() => reader.Api.GetObjectAsync($"/items/{item}"),
+            i => i["status"]!.GetValue<string>() == "closed", $"item {item} to close", i => i.ToJsonString());
 
     private static async Task<string> CreateItemAsync(SignedIn seller, Dictionary<string, object> fields, DateTimeOffset end)
     {
