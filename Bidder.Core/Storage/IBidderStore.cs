@@ -95,8 +95,8 @@ public interface IBatchRecorder
     /// changes nothing: a bid whose id is already stored is skipped (and not counted again); each user's
     /// <c>bids</c> grows by its newly stored accepted bids; an item takes the given bidding state (every field
     /// of <see cref="AuctionState"/>, the end date and the close included) only if it is newer (a higher
-    /// version) and its winning bid not lower than the stored one, so no write can lower a winning bid or
-    /// reopen a closed auction. A bid of any decimal value can be stored (values beyond what fits in cents are
+    /// version) and its winning bid not lower than the stored one, and only while the stored item is open, so no
+    /// write can lower a winning bid, reopen a closed auction or close it twice. A bid of any decimal value can be stored (values beyond what fits in cents are
     /// kept as they came; they are never accepted).
     /// </summary>
     Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken);

@@ -54,24 +54,29 @@ public sealed partial class AuctionCloser(
     // The latest bid date processed per partition: the partition's clock while it lags.
     private readonly Dictionary<int, DateTimeOffset> _eventTimes = [];
 
-    // Committed offsets asked of the broker, per partition and assignment generation (rare: see Position).
-    private readonly Dictionary<(int Partition, long Generation), long> _committed = [];
+    // What the broker said of a partition when it was assigned, per assignment generation (see Start).
+    private readonly Dictionary<(int Partition, long Generation), (long High, long Position)> _starts = [];
 
     private DateTimeOffset _nextCheck;
     private int? _partitionCount;
     private long _countAtRebalance = -1;
 
-    /// <summary>Takes a processed batch's bid dates into the partitions' clocks.</summary>
+    /// <summary>
+    /// Takes a processed batch's bid dates into the partitions' clocks, never past now: a producer may date a
+    /// message in the future (with its timestamp to match), and that must not make a lagging partition's clock run ahead.
+    /// </summary>
     public void Observe(IEnumerable<DecodedBid> batch)
     {
+        var now = time.GetUtcNow();
         foreach (var decoded in batch)
         {
             if (decoded.Bid is { } bid)
             {
                 var partition = decoded.Source.Partition.Value;
-                if (!_eventTimes.TryGetValue(partition, out var seen) || bid.BidDate > seen)
+                var date = bid.BidDate < now ? bid.BidDate : now;
+                if (!_eventTimes.TryGetValue(partition, out var seen) || date > seen)
                 {
-                    _eventTimes[partition] = bid.BidDate;
+                    _eventTimes[partition] = date;
                 }
             }
         }
@@ -141,9 +146,11 @@ public sealed partial class AuctionCloser(
         if (closing.Count > 0)
         {
             await store.RecordBatchAsync(new ProcessedBatch([], [.. closing.Select(c => c.Row.ToState(c.Item.Id))]), CancellationToken.None);
-            // The records are made from the items as stored, so whoever sends one (again) sends the same.
+            // The records are made from the items as stored, so whoever sends one (again) sends the same; a close
+            // the store refused (a newer state got there first) goes neither to the changelog nor to the table.
             var stored = await store.GetItemsAsync([.. closing.Select(c => c.Item.Id)], CancellationToken.None);
             unpublished.AddRange(stored.Values.Where(item => item.ClosedAt is not null));
+            closing.RemoveAll(c => !stored.TryGetValue(c.Item.Id, out var item) || item.State != c.Row.State);
         }
 
         if (unpublished.Count == 0)
@@ -192,47 +199,47 @@ public sealed partial class AuctionCloser(
         IsCaughtUp(partition) ? now : _eventTimes.GetValueOrDefault(partition, DateTimeOffset.MinValue);
 
     /// <summary>
-    /// Whether every message of the partition has been processed: its position (where the next message
-    /// would come from) is at its high watermark, which the consumer knows from its last fetch. Unknown
-    /// before the first fetch answered, so a fresh assignment is not caught up until the broker said so.
+    /// Whether every message of the partition has been processed: its position (where the next message would
+    /// come from) has reached its high watermark. The consumer caches the high watermark from each fetch, but
+    /// keeps it across assignments (a partition that comes back carries its last one, older than the bids that
+    /// came meanwhile), so the broker is asked once per assignment, and the later of the two counts.
     /// </summary>
     private bool IsCaughtUp(int partition)
     {
         var topicPartition = new TopicPartition(_topics.Bids.Name, partition);
-        var high = consumer.GetWatermarkOffsets(topicPartition).High;
-        return high != Offset.Unset && Position(topicPartition) is { } position && position >= high.Value;
+        if (Start(topicPartition) is not { } start)
+        {
+            return false;
+        }
+
+        var cached = consumer.GetWatermarkOffsets(topicPartition).High;
+        var high = cached == Offset.Unset ? start.High : Math.Max(cached.Value, start.High);
+        var position = consumer.Position(topicPartition) is var consumed && consumed != Offset.Unset ? consumed.Value
+            : assignments.TryGetNextOffset(partition, out var next) ? next
+            : start.Position;
+        return position >= high;
     }
 
     /// <summary>
-    /// The consumer's position once it handed out a message of the partition; before that (an idle partition
-    /// since its assignment) where the pipeline left it, else the group's committed offset, asked once per assignment.
+    /// Asked of the broker once per assignment of the partition: its high watermark then, and where this group
+    /// starts reading it (the committed offset; the log start when nothing is committed or retention deleted past
+    /// it). Null when the broker does not answer: the partition then counts as lagging until it does.
     /// </summary>
-    private long? Position(TopicPartition partition)
+    private (long High, long Position)? Start(TopicPartition partition)
     {
-        var position = consumer.Position(partition);
-        if (position != Offset.Unset)
-        {
-            return position.Value;
-        }
-
-        if (assignments.TryGetNextOffset(partition.Partition.Value, out var next))
-        {
-            return next;
-        }
-
         var key = (partition.Partition.Value, assignments.Generation(partition.Partition.Value));
-        if (_committed.TryGetValue(key, out var committed))
+        if (_starts.TryGetValue(key, out var start))
         {
-            return committed;
+            return start;
         }
 
         try
         {
-            var offset = consumer.Committed([partition], BrokerTimeout).Single().Offset;
-            // Nothing committed yet: the group starts from the partition's first bid, offset 0.
-            committed = offset == Offset.Unset ? 0 : offset.Value;
-            _committed[key] = committed;
-            return committed;
+            var watermarks = consumer.QueryWatermarkOffsets(partition, BrokerTimeout);
+            var committed = consumer.Committed([partition], BrokerTimeout).Single().Offset;
+            start = (watermarks.High.Value, Math.Max(committed == Offset.Unset ? 0 : committed.Value, watermarks.Low.Value));
+            _starts[key] = start;
+            return start;
         }
         catch (KafkaException ex)
         {
@@ -284,7 +291,7 @@ public sealed partial class AuctionCloser(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Closing ended auctions failed; trying again in {DelayMs} ms.")]
     private partial void LogCloseFailed(Exception exception, double delayMs);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The committed offset of partition {Partition} is unknown ({Reason}): its auctions close once it has processed a bid.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The offsets of partition {Partition} are unknown ({Reason}): its auctions close once it has processed bids past their end, or the broker answers.")]
     private partial void LogPositionUnknown(int partition, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The broker has {Actual} partitions for {Topic}, the configuration says {Configured}: items are placed by the broker's count.")]

@@ -129,6 +129,15 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
                 {
                     outcome.Rows[(partition, message.ItemId)] = row.After(again, offset, recorded.CreatedDate);
                 }
+                else if (recorded.ItemVersion is null && recorded.Status == BidStatus.Accepted && row is not null && recorded.Value > row.State.WinningBid)
+                {
+                    // Recorded before versions (and before automatic bids): the bid made its value the winning bid.
+                    outcome.Rows[(partition, message.ItemId)] = row.After(row.State with
+                    {
+                        WinningBid = recorded.Value, WinningUserId = recorded.UserId, WinningBidId = recorded.Id, LeaderMax = recorded.Value,
+                        Bids = row.State.Bids + 1, Version = row.State.Version + 1,
+                    }, offset, recorded.CreatedDate);
+                }
             }
 
             if (recorded.Status == BidStatus.Rejected)
@@ -182,7 +191,9 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         }
 
         var stored = ItemTableEntry.FromDatabase(item, offset);
-        if (stored.State.Version > (kept?.State.Version ?? 0))
+        // A close in the database is final, whatever version the table holds (a replica that lost the partition
+        // may have closed it meanwhile: the store then refuses every later state).
+        if (stored.State.Version > (kept?.State.Version ?? 0) || (stored.State.IsClosed && kept is { State.IsClosed: false }))
         {
             outcome.Rows[(partition, itemId)] = stored;
             return stored;

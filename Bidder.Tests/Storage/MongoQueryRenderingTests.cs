@@ -356,6 +356,8 @@ public class MongoQueryRenderingTests
             new BsonDocument
             {
                 { "_id", Uuid(ItemId) },
+                // Only while open: a closed auction takes no later state.
+                { "closed_at", BsonNull.Value },
                 {
                     "$or", new BsonArray
                     {

@@ -188,6 +188,34 @@ public class BatchProcessorTests
     }
 
     [Fact]
+    public void A_close_in_the_database_wins_over_an_open_row_of_the_table_at_a_higher_version()
+    {
+        var earlier = Bid(20m, 0);
+        var row = Row(20m, earlier.Message.Id, 1);
+        _table.Load(0, new Dictionary<Guid, ItemTableEntry> { [Lamp.Id] = row with { State = row.State with { Version = 5 } } });
+        var closed = Lamp.With(row.State with { ClosedAt = Now.AddMinutes(-2), Result = AuctionResult.Sold, Version = 2 });
+
+        var outcome = _processor.Process(Decode(Bid(30m, 1)), Lookups(items: new Dictionary<Guid, Item> { [Lamp.Id] = closed }), Now);
+
+        Assert.Equal(RejectReason.AuctionClosed, Assert.Single(outcome.Invalid).Message.Reason);
+        Assert.True(Assert.Single(outcome.Rows).Value.State.IsClosed);
+    }
+
+    [Fact]
+    public void An_incomplete_bid_recorded_before_versions_is_applied_by_its_value()
+    {
+        var lost = Bid(30m, 5);
+        _table.Load(0, new Dictionary<Guid, ItemTableEntry> { [Lamp.Id] = Row(20m, Guid.CreateVersion7(), 1) });
+        var recorded = new Dictionary<Guid, Bid> { [lost.Message.Id] = Recorded(lost, BidStatus.Accepted, null) };
+        var items = new Dictionary<Guid, Item> { [Lamp.Id] = Lamp with { WinningBid = 20m, WinningUserId = Alice, Bids = 1 } };
+
+        var outcome = _processor.Process(Decode(lost), Lookups(items: items, recorded: recorded, incomplete: [lost.Message.Id]), Now);
+
+        var row = Assert.Single(outcome.Rows).Value;
+        Assert.Equal((30m, lost.Message.Id, 2L, 2L), (row.State.WinningBid, row.State.WinningBidId!.Value, row.State.Bids, row.State.Version));
+    }
+
+    [Fact]
     public void A_bid_whose_processing_throws_is_set_aside_as_unprocessable_and_the_rest_of_the_batch_flows()
     {
         var cursed = Guid.CreateVersion7();

@@ -110,6 +110,8 @@ internal static class MongoQueries
         return new UpdateOneModel<BsonDocument>(
             Filter.And(
                 Filter.Eq("_id", Uuid(itemState.ItemId)),
+                // A closed auction takes no state after its close, whatever version a stale writer gives it.
+                IsOpen,
                 Filter.Or(Filter.Lt("version", new BsonInt64(state.Version)), Filter.Eq("version", BsonNull.Value)),
                 Filter.Lte("winning_bid", new BsonDecimal128(state.WinningBid))),
             state.IsClosed ? update.Set(ClosePublishedField, BsonBoolean.False) : update);

@@ -309,7 +309,8 @@ public sealed class SqliteBidderStore : IBidderStore
             await using (var items = connection.CreateCommand())
             {
                 // A newer state only (a higher version), and never a lower winning bid, whatever order states arrive
-                // in: a closed item is never reopened, since its close is its last change. A row from before versions
+                // in; and none once the item is closed: a writer that lost its partition (and does not know yet)
+                // cannot reopen an auction another closed, nor close it twice. A row from before versions
                 // has 0, and any state the streamer writes counts at least its bids plus one.
                 // The end date and the close are set by a second statement, only for a state the first one took
                 // (changes(): the rows the statement before changed) and only where they differ: they rarely change (a
@@ -318,7 +319,7 @@ public sealed class SqliteBidderStore : IBidderStore
                 items.CommandText = """
                     UPDATE items SET winning_bid = $winning, winning_user_id = $winner, winning_bid_id = $bid, leader_max = $leader_max,
                         bids = $bids, version = $version
-                    WHERE id = $id AND version < $version AND winning_bid <= $winning;
+                    WHERE id = $id AND closed_at IS NULL AND version < $version AND winning_bid <= $winning;
                     UPDATE items SET bidding_enddate = $end, closed_at = $closed_at, result = $result
                     WHERE changes() = 1 AND id = $id AND (bidding_enddate <> $end OR closed_at IS NOT $closed_at OR result IS NOT $result);
                     """;
