@@ -102,12 +102,14 @@ public interface IBatchRecorder
     Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The auctions the streamer has to close or to announce, ending earliest first, at most
+    /// The auctions the streamer has to close or to announce, ending earliest first (by end date, then id), at most
     /// <paramref name="limit"/>: open items whose end date is at or before <paramref name="endedBy"/>, and
-    /// closed items whose record on the auctions topic is not confirmed yet (<see cref="MarkClosesPublishedAsync"/>).
+    /// closed items whose record on the auctions topic is not confirmed yet (<see cref="MarkClosesPublishedAsync"/>);
+    /// only those after <paramref name="after"/> in that order (its end date in Unix milliseconds and its id; from
+    /// the start when null), so a caller can read on past the items it leaves to others.
     /// Served by indexes on the end date, so its cost follows the auctions due, not the table.
     /// </summary>
-    Task<IReadOnlyList<Item>> FindItemsToCloseAsync(DateTimeOffset endedBy, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<Item>> FindItemsToCloseAsync(DateTimeOffset endedBy, int limit, Cursor? after, CancellationToken cancellationToken);
 
     /// <summary>Records that the auctions topic holds the close records of these (closed) items, so they are not announced again.</summary>
     Task MarkClosesPublishedAsync(IReadOnlyCollection<Guid> itemIds, CancellationToken cancellationToken);

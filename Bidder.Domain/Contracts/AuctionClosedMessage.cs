@@ -12,18 +12,18 @@ namespace Bidder.Domain.Contracts;
 public sealed record AuctionClosedMessage(
     Guid ItemId,
     string Result,
-    decimal? WinningBid,
+    decimal WinningBid,
     Guid? WinningUserId,
     Guid? WinningBidId,
     Guid? SellerId,
     long Bids,
     DateTime ClosedAt)
 {
-    /// <summary>The record of a closed item; <see cref="WinningBid"/> is null when nobody bid.</summary>
+    /// <summary>The record of a closed item, as the item reads: <see cref="WinningBid"/> 0 and no winner when nobody bid.</summary>
     public static AuctionClosedMessage From(Item item) => new(
         item.Id,
         item.Result ?? throw new ArgumentException($"Item {item.Id} is not closed.", nameof(item)),
-        item.WinningBidId is null ? null : item.WinningBid,
+        item.WinningBid,
         item.WinningUserId,
         item.WinningBidId,
         item.SellerId,

@@ -17,7 +17,10 @@ namespace Bidder.Streamer.Pipeline;
 /// that ended more than <see cref="StreamerOptions.CloseGrace"/> ago (an index on the end date answers, so
 /// nothing about open items is held in memory), and for closed items whose record is not on the auctions
 /// topic yet. An item's partition is computed from its id as the producer does (<see cref="ItemPartitioner"/>);
-/// items of other partitions are left to their owners.
+/// items of other partitions are left to their owners. The answer is read in pages, earliest end first, for up to
+/// <see cref="StreamerOptions.MaxBatchSize"/> items to act on per check: the items left (to other owners, or to a
+/// lagging partition's clock) stay first in the answer, so the check reads on past them (<see cref="SelectDueAsync"/>),
+/// up to <see cref="MaxPagesPerCheck"/> pages; only more pages of them than that would hold up the auctions ending later.
 /// </para>
 /// <para>
 /// When: an auction closes only once its partition's clock is past its end plus the grace, so no bid the API
@@ -47,6 +50,9 @@ public sealed partial class AuctionCloser(
     ILogger<AuctionCloser> logger)
 {
     private static readonly TimeSpan BrokerTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The most pages of due items one check reads (<see cref="SelectDueAsync"/>).</summary>
+    internal const int MaxPagesPerCheck = 10;
 
     private readonly StreamerOptions _options = options.Value;
     private readonly KafkaTopicsOptions _topics = topics.Value;
@@ -108,39 +114,25 @@ public sealed partial class AuctionCloser(
 
     private async Task CloseAsync(DateTimeOffset now)
     {
-        var due = await store.FindItemsToCloseAsync(now - _options.CloseGrace, _options.MaxBatchSize, CancellationToken.None);
-        if (due.Count == 0)
-        {
-            return;
-        }
-
-        var count = PartitionCount();
+        var endedBy = now - _options.CloseGrace;
+        // Asked at the first due item only: while the broker cannot say, each asking waits out its timeout.
+        int? count = null;
+        var due = await SelectDueAsync(
+            after => store.FindItemsToCloseAsync(endedBy, _options.MaxBatchSize, after, CancellationToken.None),
+            _options.MaxBatchSize,
+            item => Decide(item, count ??= PartitionCount(), now));
         var closing = new List<(int Partition, Item Item, ItemTableEntry Row)>();
         var unpublished = new List<Item>();
-        foreach (var item in due)
+        foreach (var (partition, item, row) in due)
         {
-            var partition = ItemPartitioner.Partition(item.Id, count);
-            if (!assignments.IsAssigned(partition))
-            {
-                continue;
-            }
-
-            if (item.ClosedAt is not null)
+            if (row is null)
             {
                 unpublished.Add(item);
-                continue;
             }
-
-            // The newer of the table's row and the database's (written first, so normally the same).
-            var kept = table.Find(partition, item.Id);
-            var state = kept is not null && kept.State.Version > item.State.Version ? kept.State : item.State;
-            if (state.IsClosed || state.EndDate + _options.CloseGrace > Clock(partition, now))
+            else
             {
-                continue;
+                closing.Add((partition, item, row));
             }
-
-            var closed = BidRules.Close(item, state, now);
-            closing.Add((partition, item, new ItemTableEntry(closed, now, kept?.SourceOffset ?? -1)));
         }
 
         if (closing.Count > 0)
@@ -166,6 +158,74 @@ public sealed partial class AuctionCloser(
             monitor.Metrics.Closed(row.State.Result!);
             LogClosed(item.Id, row.State.Result!, row.State.WinningBid, row.State.Bids);
         }
+    }
+
+    /// <summary>
+    /// Reads the due items page by page (<paramref name="readPage"/>: at most <paramref name="pageSize"/> after a
+    /// cursor, in end order) and keeps what <paramref name="select"/> makes of them, up to a page's worth. The items
+    /// it passes over (of other replicas' partitions, or of a partition of ours still lagging) stay due, so they
+    /// stay first in line: while a page comes back full and fewer were kept it reads on past them, else more than a
+    /// page of them would hold up every auction ending later, on caught-up partitions too. At most
+    /// <see cref="MaxPagesPerCheck"/> pages, so one check stays short.
+    /// </summary>
+    internal static async Task<List<T>> SelectDueAsync<T>(Func<Cursor?, Task<IReadOnlyList<Item>>> readPage, int pageSize, Func<Item, T?> select)
+        where T : class
+    {
+        var kept = new List<T>();
+        Cursor? after = null;
+        for (var pages = 0; pages < MaxPagesPerCheck; pages++)
+        {
+            var page = await readPage(after);
+            foreach (var item in page)
+            {
+                if (select(item) is { } selected)
+                {
+                    kept.Add(selected);
+                    if (kept.Count == pageSize)
+                    {
+                        return kept;
+                    }
+                }
+            }
+
+            if (page.Count < pageSize)
+            {
+                break;
+            }
+
+            after = new Cursor(page[^1].BiddingEndDate.ToUnixTimeMilliseconds(), page[^1].Id);
+        }
+
+        return kept;
+    }
+
+    /// <summary>
+    /// What this check does with a due item: announce it (closed, no row), close it (the row it takes), or nothing
+    /// (null) when it belongs to another replica's partition or its partition's clock is not past its end yet.
+    /// </summary>
+    private Due? Decide(Item item, int partitionCount, DateTimeOffset now)
+    {
+        var partition = ItemPartitioner.Partition(item.Id, partitionCount);
+        if (!assignments.IsAssigned(partition))
+        {
+            return null;
+        }
+
+        if (item.ClosedAt is not null)
+        {
+            return new Due(partition, item, null);
+        }
+
+        // The newer of the table's row and the database's (written first, so normally the same).
+        var kept = table.Find(partition, item.Id);
+        var state = kept is not null && kept.State.Version > item.State.Version ? kept.State : item.State;
+        if (state.IsClosed || state.EndDate + _options.CloseGrace > Clock(partition, now))
+        {
+            return null;
+        }
+
+        var closed = BidRules.Close(item, state, now);
+        return new Due(partition, item, new ItemTableEntry(closed, now, kept?.SourceOffset ?? -1));
     }
 
     private async Task ProduceAsync(IReadOnlyCollection<Item> closed, IEnumerable<ItemChangelogMessage> changelog)
@@ -284,6 +344,9 @@ public sealed partial class AuctionCloser(
 
         return _topics.Bids.Partitions;
     }
+
+    /// <summary>A due item of this replica's: closed already, to announce (no row), or to close with the row it takes.</summary>
+    private sealed record Due(int Partition, Item Item, ItemTableEntry? Row);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Closed auction {ItemId}: {Result} at {WinningBid} after {Bids} accepted bid(s).")]
     private partial void LogClosed(Guid itemId, string result, decimal winningBid, long bids);

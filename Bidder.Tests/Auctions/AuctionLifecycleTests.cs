@@ -115,9 +115,9 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
         Assert.Equal("open", byBidder["status"]!.GetValue<string>());
         Assert.Null(byBidder["result"]?.GetValue<string>());
 
-        var expected = new Dictionary<string, (string Result, decimal? Winning, Guid? Winner, long Bids)>
+        var expected = new Dictionary<string, (string Result, decimal Winning, Guid? Winner, long Bids)>
         {
-            [unsold] = ("unsold", null, null, 0),
+            [unsold] = ("unsold", 0m, null, 0),
             [plain] = ("sold", 7m, bidder.Id, 1),
             [notMet] = ("reserve_not_met", 50m, bidder.Id, 1),
             [metByMaximum] = ("sold", 120.01m, bidder.Id, 1),
@@ -132,7 +132,8 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
 
             var record = await AuctionRecordAsync(id);
             Assert.Equal(result, record["result"]!.GetValue<string>());
-            Assert.Equal(winning, record["winning_bid"]?.GetValue<decimal>());
+            Assert.Equal(winning, record["winning_bid"]!.GetValue<decimal>());
+            Assert.Equal(winning, closed["winning_bid"]!.GetValue<decimal>());
             Assert.Equal(winner?.ToString(), record["winning_user_id"]?.GetValue<string>());
             Assert.Equal(bids, record["bids"]!.GetValue<long>());
             Assert.Equal(seller.Id.ToString(), record["seller_id"]!.GetValue<string>());

@@ -334,14 +334,55 @@ public abstract class BidderStoreContract
 
         Assert.Equal(
             [dueFirst.Id, unannounced.Id, dueLater.Id, unannouncedLater.Id, unannouncedLast.Id, dueNow.Id],
-            (await store.FindItemsToCloseAsync(now, 10, Timeout)).Select(i => i.Id));
-        Assert.Equal([dueFirst.Id, unannounced.Id], (await store.FindItemsToCloseAsync(now, 2, Timeout)).Select(i => i.Id));
-        Assert.Equal([dueFirst.Id], (await store.FindItemsToCloseAsync(now, 1, Timeout)).Select(i => i.Id));
-        Assert.Equal([unannounced.Id], (await store.FindItemsToCloseAsync(T0, 1, Timeout)).Select(i => i.Id));
-        Assert.Equal([dueFirst.Id], (await store.FindItemsToCloseAsync(T0.AddHours(1), 1, Timeout)).Select(i => i.Id));
-        var found = (await store.FindItemsToCloseAsync(T0, 10, Timeout)).First();
+            (await store.FindItemsToCloseAsync(now, 10, null, Timeout)).Select(i => i.Id));
+        Assert.Equal([dueFirst.Id, unannounced.Id], (await store.FindItemsToCloseAsync(now, 2, null, Timeout)).Select(i => i.Id));
+        Assert.Equal([dueFirst.Id], (await store.FindItemsToCloseAsync(now, 1, null, Timeout)).Select(i => i.Id));
+        Assert.Equal([unannounced.Id], (await store.FindItemsToCloseAsync(T0, 1, null, Timeout)).Select(i => i.Id));
+        Assert.Equal([dueFirst.Id], (await store.FindItemsToCloseAsync(T0.AddHours(1), 1, null, Timeout)).Select(i => i.Id));
+        var found = (await store.FindItemsToCloseAsync(T0, 10, null, Timeout)).First();
         Assert.Equal(AuctionResult.Unsold, found.Result);
         Assert.Equal(now, found.ClosedAt);
+    }
+
+    // The closer reads on past the items it leaves to others with a cursor at the last one it read. Three items share
+    // an end, open and closed interleaved by id, so a cursor inside the tie must go on by id in both branches. Seen
+    // failing with the cursor left out of the unannounced branch, with ">=" for ">" (the cursor's own item again),
+    // and with the end date alone compared (the rest of the tie skipped).
+    [Fact]
+    public async Task Auctions_to_close_continue_after_the_cursors_end_and_id_in_both_branches()
+    {
+        var store = await CreateStoreAsync();
+        var now = T0.AddHours(5);
+        var tie = T0.AddHours(2);
+        var first = NewItem(T0, end: T0.AddHours(1));
+        var tiedOpen = NewItem(T0.AddMilliseconds(1), end: tie);
+        var tiedClosed = NewItem(T0.AddMilliseconds(2), end: tie);
+        var tiedLast = NewItem(T0.AddMilliseconds(3), end: tie);
+        var closedLater = NewItem(T0.AddMilliseconds(4), end: T0.AddHours(3));
+        var announced = NewItem(T0.AddMilliseconds(5), end: T0.AddHours(3));
+        var openLast = NewItem(T0.AddMilliseconds(6), end: T0.AddHours(4));
+        var notYet = NewItem(T0.AddMilliseconds(7), end: now.AddMilliseconds(1));
+        foreach (var item in new[] { openLast, tiedLast, closedLater, notYet, tiedClosed, announced, first, tiedOpen })
+        {
+            await store.CreateItemAsync(item, Timeout);
+        }
+
+        var closes = new[] { tiedClosed, closedLater, announced }.Select(item => Closed(item, now, AuctionResult.Unsold));
+        await store.RecordBatchAsync(new ProcessedBatch([], [.. closes]), Timeout);
+        await store.MarkClosesPublishedAsync([announced.Id], Timeout);
+
+        async Task<Guid[]> After(Item item, int limit) =>
+            [.. (await store.FindItemsToCloseAsync(now, limit, new Cursor(item.BiddingEndDate.ToUnixTimeMilliseconds(), item.Id), Timeout)).Select(i => i.Id)];
+
+        Assert.Equal([first.Id, tiedOpen.Id, tiedClosed.Id, tiedLast.Id, closedLater.Id, openLast.Id], (await store.FindItemsToCloseAsync(now, 10, null, Timeout)).Select(i => i.Id));
+        Assert.Equal([tiedOpen.Id, tiedClosed.Id, tiedLast.Id, closedLater.Id, openLast.Id], await After(first, 10));
+        Assert.Equal([tiedClosed.Id, tiedLast.Id], await After(tiedOpen, 2));
+        Assert.Equal([tiedLast.Id, closedLater.Id, openLast.Id], await After(tiedClosed, 10));
+        Assert.Equal([closedLater.Id], await After(tiedLast, 1));
+        Assert.Equal([openLast.Id], await After(closedLater, 10));
+        Assert.Empty(await After(openLast, 10));
+        // A position need not be an item's: the ones after it, however it falls among the tie.
+        Assert.Equal([tiedOpen.Id, tiedClosed.Id, tiedLast.Id], (await store.FindItemsToCloseAsync(now, 3, new Cursor(tie.ToUnixTimeMilliseconds(), Guid.Empty), Timeout)).Select(i => i.Id));
     }
 
     // An open item among the ids (a mistake) keeps its announcement for when it closes. Seen failing when the
@@ -359,9 +400,9 @@ public abstract class BidderStoreContract
         await store.MarkClosesPublishedAsync([closed.Id, open.Id, Guid.CreateVersion7()], Timeout);
         await store.MarkClosesPublishedAsync([], Timeout);
 
-        Assert.Equal([open.Id], (await store.FindItemsToCloseAsync(T0.AddHours(3), 10, Timeout)).Select(i => i.Id));
+        Assert.Equal([open.Id], (await store.FindItemsToCloseAsync(T0.AddHours(3), 10, null, Timeout)).Select(i => i.Id));
         await store.RecordBatchAsync(new ProcessedBatch([], [Closed(open, T0.AddHours(3), AuctionResult.Unsold)]), Timeout);
-        Assert.Equal([open.Id], (await store.FindItemsToCloseAsync(T0.AddHours(3), 10, Timeout)).Select(i => i.Id));
+        Assert.Equal([open.Id], (await store.FindItemsToCloseAsync(T0.AddHours(3), 10, null, Timeout)).Select(i => i.Id));
     }
 
     // An outbid bid (rejected, yet it raised the price) carries the version it made; a maximum beyond cents (only

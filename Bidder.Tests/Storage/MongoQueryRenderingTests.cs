@@ -130,9 +130,12 @@ public class MongoQueryRenderingTests
         var toPublish = (CreateIndexOptions<BsonDocument>)indexes["closes_to_publish"].Options;
 
         AssertContains(Render(open.PartialFilterExpression), Render(MongoQueries.ItemsPage(ItemStatus.Open, new Cursor(1, CursorId))));
-        AssertContains(Render(open.PartialFilterExpression), Render(MongoQueries.DueToClose(Now)));
+        AssertContains(Render(open.PartialFilterExpression), Render(MongoQueries.DueToClose(Now, after: null)));
+        AssertContains(Render(open.PartialFilterExpression), Render(MongoQueries.DueToClose(Now, new Cursor(1, CursorId))));
         AssertContains(Render(closed.PartialFilterExpression), Render(MongoQueries.ItemsPage(ItemStatus.Closed, new Cursor(1, CursorId))));
         AssertBson(Render(toPublish.PartialFilterExpression), Render(MongoQueries.ClosesToPublish));
+        AssertBson(Render(toPublish.PartialFilterExpression), Render(MongoQueries.ClosesToPublishAfter(after: null)));
+        AssertContains(Render(toPublish.PartialFilterExpression), Render(MongoQueries.ClosesToPublishAfter(new Cursor(1, CursorId))));
         AssertBson(new BsonDocument("closed_at", BsonNull.Value), Render(open.PartialFilterExpression));
         AssertBson(new BsonDocument("closed_at", new BsonDocument("$type", 9)), Render(closed.PartialFilterExpression));
         AssertBson(
@@ -145,8 +148,41 @@ public class MongoQueryRenderingTests
     {
         AssertBson(
             new BsonDocument { { "closed_at", BsonNull.Value }, { "bidding_enddate", new BsonDocument("$lte", new BsonDateTime(Now.ToUnixTimeMilliseconds())) } },
-            Render(MongoQueries.DueToClose(Now)));
+            Render(MongoQueries.DueToClose(Now, after: null)));
         AssertBson(new BsonDocument { { "bidding_enddate", 1 }, { "_id", 1 } }, MongoQueries.EndingFirst.Render(Args));
+    }
+
+    // Both reads go on after the cursor's (end date, id) in their ascending order, bounded below by its end date so
+    // the index scan starts at the cursor. Seen failing with the unannounced read ignoring the cursor and with the
+    // cursor taken in descending order.
+    [Fact]
+    public void The_auctions_to_close_continue_after_the_cursors_end_and_id()
+    {
+        var cursorEnd = new BsonDateTime(Now.AddHours(-1).ToUnixTimeMilliseconds());
+        var after = new BsonArray
+        {
+            new BsonDocument("bidding_enddate", new BsonDocument("$gt", cursorEnd)),
+            new BsonDocument { { "bidding_enddate", cursorEnd }, { "_id", new BsonDocument("$gt", Uuid(CursorId)) } },
+        };
+        var cursor = new Cursor(Now.AddHours(-1).ToUnixTimeMilliseconds(), CursorId);
+
+        AssertBson(
+            new BsonDocument
+            {
+                { "closed_at", BsonNull.Value },
+                { "bidding_enddate", new BsonDocument { { "$lte", new BsonDateTime(Now.ToUnixTimeMilliseconds()) }, { "$gte", cursorEnd } } },
+                { "$or", after },
+            },
+            Render(MongoQueries.DueToClose(Now, cursor)));
+        AssertBson(
+            new BsonDocument
+            {
+                { "closed_at", new BsonDocument("$type", 9) },
+                { "close_published", false },
+                { "bidding_enddate", new BsonDocument("$gte", cursorEnd) },
+                { "$or", after },
+            },
+            Render(MongoQueries.ClosesToPublishAfter(cursor)));
     }
 
     [Fact]

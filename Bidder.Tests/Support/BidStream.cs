@@ -237,12 +237,23 @@ internal sealed class BidStream
 
         // The topics: every reject once or more (consumers dedupe by event id), the poison messages, and each item's last state.
         var ours = expected.Verdicts.Keys.Select(k => k.ToString()).ToHashSet();
-        var invalid = TopicReader.ReadAll(bootstrapServers, "invalid-bids").Select(r => JsonNode.Parse(r.Message.Value)!.AsObject()).ToList();
+        // The database is written before the topics, so the last batch's records may still be on their way when
+        // every bid is recorded: wait until each reject is there (or the hang guard says it never came).
+        var rejected = expected.Verdicts.Where(v => v.Value is not null).Select(v => v.Key.ToString()).ToHashSet();
+        var invalid = await Eventually.WaitAsync(
+            () => Task.FromResult(TopicReader.ReadAll(bootstrapServers, "invalid-bids").Select(r => JsonNode.Parse(r.Message.Value)!.AsObject()).ToList()),
+            records => rejected.IsSubsetOf(records.Select(r => r["event"] is JsonObject e ? e["id"]!.GetValue<string>() : ""))
+                && records.Count(r => r["reason"]!.GetValue<string>() == "malformed") >= Malformed,
+            "a reject on invalid-bids for every rejected bid and malformed message", records => $"{records.Count} records");
         var rejects = invalid
             .Where(r => r["event"] is JsonObject e && ours.Contains(e["id"]!.GetValue<string>()))
             .GroupBy(r => r["event"]!["id"]!.GetValue<string>())
             .ToDictionary(g => Guid.Parse(g.Key), g => g.Select(r => r["reason"]!.GetValue<string>()).Distinct().Single());
-        Assert.Equal(expected.Verdicts.Where(v => v.Value is not null).ToDictionary(v => v.Key, v => v.Value!), rejects);
+        var expectedRejects = expected.Verdicts.Where(v => v.Value is not null).ToDictionary(v => v.Key, v => v.Value!);
+        var wrong = expectedRejects.Where(e => rejects.GetValueOrDefault(e.Key) != e.Value).Select(e => $"{e.Key}: {e.Value} expected, {rejects.GetValueOrDefault(e.Key) ?? "none"} on the topic")
+            .Concat(rejects.Keys.Except(expectedRejects.Keys).Select(k => $"{k}: {rejects[k]} on the topic, accepted expected ({recorded[k].Reason ?? "accepted"} recorded)"))
+            .ToList();
+        Assert.True(wrong.Count == 0, $"{wrong.Count} reject(s) on invalid-bids differ: {string.Join("; ", wrong.Take(10))}");
         var malformedAt = invalid
             .Where(r => r["reason"]!.GetValue<string>() == "malformed")
             .Select(r => (r["partition"]!.GetValue<int>(), r["offset"]!.GetValue<long>()))
@@ -250,11 +261,16 @@ internal sealed class BidStream
         Assert.Equal(Malformed, MalformedAt.Count);
         Assert.All(MalformedAt, at => Assert.Contains((at.Partition.Value, at.Offset.Value), malformedAt));
 
-        var lastStates = TopicReader.ReadAll(bootstrapServers, "item-changelog")
-            .GroupBy(r => r.Message.Key)
-            // The newest state, as a restore reads it: the highest version, then the latest source offset.
-            .ToDictionary(g => g.Key, g => g.Select(r => JsonNode.Parse(r.Message.Value)!.AsObject())
-                .MaxBy(r => (r["version"]!.GetValue<long>(), r["source_offset"]!.GetValue<long>()))!);
+        // The newest state of each item, as a restore reads it: the highest version, then the latest source offset;
+        // read until each item's has its final count (the last batch's records may still be on their way).
+        var lastStates = await Eventually.WaitAsync(
+            () => Task.FromResult(TopicReader.ReadAll(bootstrapServers, "item-changelog")
+                .GroupBy(r => r.Message.Key)
+                .ToDictionary(g => g.Key, g => g.Select(r => JsonNode.Parse(r.Message.Value)!.AsObject())
+                    .MaxBy(r => (r["version"]!.GetValue<long>(), r["source_offset"]!.GetValue<long>()))!)),
+            states => expected.Winning.Where(w => w.Value.Count > 0).All(w =>
+                states.TryGetValue(w.Key.ToString(), out var state) && state["bids"]!.GetValue<long>() >= w.Value.Count),
+            "each item's final state on item-changelog", states => $"{states.Count} items");
         foreach (var (itemId, winner) in expected.Winning.Where(w => w.Value.Count > 0))
         {
             var state = lastStates[itemId.ToString()];
@@ -292,7 +308,7 @@ internal sealed class BidStream
             var record = JsonNode.Parse(sent[0])!.AsObject();
             Assert.Equal(winner.Result(item), record["result"]!.GetValue<string>());
             Assert.Equal(winner.Count, record["bids"]!.GetValue<long>());
-            Assert.Equal(winner.Count == 0 ? null : winner.Price, record["winning_bid"]?.GetValue<decimal>());
+            Assert.Equal(winner.Count == 0 ? 0m : winner.Price, record["winning_bid"]!.GetValue<decimal>());
             Assert.Equal(winner.Count == 0 ? null : winner.User.ToString(), record["winning_user_id"]?.GetValue<string>());
             Assert.Equal(winner.Count == 0 ? null : winner.Bid.ToString(), record["winning_bid_id"]?.GetValue<string>());
             Assert.Equal(item.SellerId?.ToString(), record["seller_id"]?.GetValue<string>());

@@ -221,18 +221,18 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
         }, "recording a batch", cancellationToken);
 
     /// <summary>
-    /// Two bounded reads, each from its partial index in end-date order and cut at the limit: the due open items
-    /// and the closes not yet announced; merged here in the same order (.NET orders UUIDs as their RFC bytes, as
-    /// the server orders standard UUIDs).
+    /// Two bounded reads, each from its partial index in end-date order after the cursor and cut at the limit: the
+    /// due open items and the closes not yet announced; merged here in the same order (.NET orders UUIDs as their
+    /// RFC bytes, as the server orders standard UUIDs).
     /// </summary>
-    public Task<IReadOnlyList<Item>> FindItemsToCloseAsync(DateTimeOffset endedBy, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<Item>> FindItemsToCloseAsync(DateTimeOffset endedBy, int limit, Cursor? after, CancellationToken cancellationToken)
     {
         // MongoDB reads a limit of 0 as "no limit".
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         return GuardAsync<IReadOnlyList<Item>>(async () =>
         {
-            var due = await _items.Find(MongoQueries.DueToClose(endedBy)).Sort(MongoQueries.EndingFirst).Limit(limit).ToListAsync(cancellationToken);
-            var unannounced = await _items.Find(MongoQueries.ClosesToPublish).Sort(MongoQueries.EndingFirst).Limit(limit).ToListAsync(cancellationToken);
+            var due = await _items.Find(MongoQueries.DueToClose(endedBy, after)).Sort(MongoQueries.EndingFirst).Limit(limit).ToListAsync(cancellationToken);
+            var unannounced = await _items.Find(MongoQueries.ClosesToPublishAfter(after)).Sort(MongoQueries.EndingFirst).Limit(limit).ToListAsync(cancellationToken);
             return due.Concat(unannounced)
                 .Select(MongoDocuments.ToItem)
                 .OrderBy(item => item.BiddingEndDate)

@@ -133,9 +133,16 @@ internal static class MongoQueries
     /// <summary>Closed items whose record the auctions topic has not confirmed yet (<see cref="MarkClosePublished"/>).</summary>
     public static FilterDefinition<BsonDocument> ClosesToPublish { get; } = Filter.And(IsClosed, Filter.Eq(ClosePublishedField, BsonBoolean.False));
 
-    /// <summary>Open items whose end date has come: the auctions the streamer has to close.</summary>
-    public static FilterDefinition<BsonDocument> DueToClose(DateTimeOffset endedBy) =>
-        Filter.And(IsOpen, Filter.Lte("bidding_enddate", Date(endedBy)));
+    /// <summary>
+    /// Open items whose end date has come: the auctions the streamer has to close; after the cursor's (end date, id),
+    /// ending soonest first, read in order from the open items' partial index, whose condition (<see cref="IsOpen"/>) it repeats.
+    /// </summary>
+    public static FilterDefinition<BsonDocument> DueToClose(DateTimeOffset endedBy, Cursor? after) =>
+        AllOf([IsOpen, Filter.Lte("bidding_enddate", Date(endedBy)), .. AfterByEnd(after, ascending: true)]);
+
+    /// <summary>The <see cref="ClosesToPublish"/> after the cursor's (end date, id), ending soonest first, read in order from their partial index.</summary>
+    public static FilterDefinition<BsonDocument> ClosesToPublishAfter(Cursor? after) =>
+        AllOf([ClosesToPublish, .. AfterByEnd(after, ascending: true)]);
 
     /// <summary>Closed items only: an open item marked by mistake would otherwise never have its close announced.</summary>
     public static FilterDefinition<BsonDocument> ClosedAmong(IEnumerable<Guid> ids) => Filter.And(ByIds(ids.Distinct()), IsClosed);

@@ -353,13 +353,19 @@ public sealed class SqliteBidderStore : IBidderStore
             return 0;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<Item>> FindItemsToCloseAsync(DateTimeOffset endedBy, int limit, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<Item>> FindItemsToCloseAsync(DateTimeOffset endedBy, int limit, Cursor? after, CancellationToken cancellationToken) =>
         RunAsync<IReadOnlyList<Item>>(async connection =>
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = ItemsToCloseSql;
+            command.CommandText = ItemsToCloseSql(afterCursor: after is not null);
             command.Parameters.AddWithValue("$ended_by", SqliteRows.Millis(endedBy));
             command.Parameters.AddWithValue("$limit", limit);
+            if (after is { } cursor)
+            {
+                command.Parameters.AddWithValue("$after_end", cursor.SortValue);
+                command.Parameters.AddWithValue("$after_id", SqliteRows.Key(cursor.Id));
+            }
+
             var items = new List<Item>();
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
@@ -372,17 +378,23 @@ public sealed class SqliteBidderStore : IBidderStore
 
     /// <summary>
     /// The due open items and the unannounced closes, each branch read in end-date order from its own partial
-    /// index and cut at the limit, then merged: the cost follows the auctions due, however many items there are.
-    /// The branches are disjoint (open, closed), so UNION ALL needs no de-duplication.
+    /// index (its WHERE repeats the index's condition, see <see cref="SqliteSchema.Indexes"/>) and cut at the limit,
+    /// then merged: the cost follows the auctions due, however many items there are. The row value comparison
+    /// after the cursor is a range on each index. The branches are disjoint (open, closed), so UNION ALL needs no
+    /// de-duplication.
     /// </summary>
-    internal static readonly string ItemsToCloseSql = $"""
-        SELECT * FROM (SELECT {SqliteRows.ItemColumns} FROM items
-                       WHERE closed_at IS NULL AND bidding_enddate <= $ended_by ORDER BY bidding_enddate, id LIMIT $limit)
-        UNION ALL
-        SELECT * FROM (SELECT {SqliteRows.ItemColumns} FROM items
-                       WHERE closed_at IS NOT NULL AND close_published = 0 ORDER BY bidding_enddate, id LIMIT $limit)
-        ORDER BY bidding_enddate, id LIMIT $limit
-        """;
+    internal static string ItemsToCloseSql(bool afterCursor)
+    {
+        var after = afterCursor ? "AND (bidding_enddate, id) > ($after_end, $after_id)" : "";
+        return $"""
+            SELECT * FROM (SELECT {SqliteRows.ItemColumns} FROM items
+                           WHERE closed_at IS NULL AND bidding_enddate <= $ended_by {after} ORDER BY bidding_enddate, id LIMIT $limit)
+            UNION ALL
+            SELECT * FROM (SELECT {SqliteRows.ItemColumns} FROM items
+                           WHERE closed_at IS NOT NULL AND close_published = 0 {after} ORDER BY bidding_enddate, id LIMIT $limit)
+            ORDER BY bidding_enddate, id LIMIT $limit
+            """;
+    }
 
     public Task MarkClosesPublishedAsync(IReadOnlyCollection<Guid> itemIds, CancellationToken cancellationToken) =>
         RunAsync(async connection =>
