@@ -75,8 +75,21 @@ internal static class Seed
         }
 
         var file = new FileStream(shm, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
-        file.Lock(WalIndexLockOffset, WalIndexLockCount);
-        return new Held(file, pin);
+        // The services hold these bytes for a moment whenever they read or write (the streamer looks for ended
+        // auctions every second even when no bid comes): take them at the first moment they are free.
+        var deadline = HangGuard.Token;
+        while (true)
+        {
+            try
+            {
+                file.Lock(WalIndexLockOffset, WalIndexLockCount);
+                return new Held(file, pin);
+            }
+            catch (IOException) when (!deadline.IsCancellationRequested)
+            {
+                Thread.Sleep(5);
+            }
+        }
     }
 
     // The lock goes first (closing the file releases it), then the pinning connection.
