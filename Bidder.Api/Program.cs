@@ -14,6 +14,7 @@ app.MapApiExplorer();
 
 app.MapUsersApi();
 app.MapItemsApi();
+app.MapLiveApi();
 app.MapEventsApi();
 app.MapBenchmarkApi();
 

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Bidder.Api.Background;
 using Bidder.Api.Identity;
 using Bidder.Api.Kafka;
+using Bidder.Api.Live;
 using Bidder.Core.Http;
 using Bidder.Core.Kafka;
 using Bidder.Core.Storage;
@@ -34,6 +35,17 @@ internal static class ApplicationServiceExtensions
             settings.Config.Partitioner = Partitioner.ConsistentRandom;
         });
         builder.Services.AddSingleton<BidPublisher>();
+
+        // The live streams: every replica reads the item topics by assignment from their end, for its own subscribers.
+        builder.AddKafkaConsumer<string, byte[]>(KafkaTopicsInitializer.ConnectionName, settings =>
+        {
+            settings.Config.GroupId ??= "bidder-api-live";
+            settings.Config.EnableAutoCommit = false;
+            settings.Config.EnableAutoOffsetStore = false;
+        });
+        builder.Services.AddOptions<LiveOptions>().BindConfiguration(LiveOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<LiveHub>();
+        builder.Services.AddHostedService<LiveFeed>();
         builder.Services.AddHostedService<IdempotencyKeyPruner>();
 
         // The original system's JSON: snake_case names and lower-case enum values.
