@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using Bidder.Api.Live;
+using Bidder.Core.Live;
 using Bidder.Api.Requests;
 using Bidder.Core.Http;
 using Bidder.Core.Storage;

@@ -2,6 +2,8 @@ using Bidder.Core.Kafka;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 
+using Bidder.Core.Live;
+
 namespace Bidder.Api.Live;
 
 /// <summary>

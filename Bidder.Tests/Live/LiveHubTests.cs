@@ -1,4 +1,4 @@
-using Bidder.Api.Live;
+using Bidder.Core.Live;
 using Microsoft.Extensions.Options;
 
 namespace Bidder.Tests.Live;
@@ -22,6 +22,8 @@ public class LiveHubTests
             Assert.Equal(i, read.Item.WinningBid);
         }
 
+        // The two it held are still its to read; then its stream ends, dropped.
+        Assert.True(slow.TryRead(out _) && slow.TryRead(out _));
         await Assert.ThrowsAsync<SlowSubscriberException>(() => slow.Completion);
         Assert.Equal(1, hub.Subscribers);
         slowSubscription.Dispose();

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 using Bidder.Domain;
 using Bidder.Domain.Contracts;
 
-namespace Bidder.Api.Live;
+namespace Bidder.Core.Live;
 
 /// <summary>
 /// What the live streams tell about an item: its public bidding state after a change (a new winning bid, an

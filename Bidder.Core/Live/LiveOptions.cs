@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Bidder.Api.Live;
+namespace Bidder.Core.Live;
 
 /// <summary>The live streams' settings, bound from <c>Bidder:Live</c> and validated at start-up.</summary>
 public sealed class LiveOptions

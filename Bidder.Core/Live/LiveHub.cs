@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 
-namespace Bidder.Api.Live;
+namespace Bidder.Core.Live;
 
 /// <summary>One event of the live streams, numbered in the order this API process received it.</summary>
 public sealed record LiveEvent(long Sequence, ItemEvent Item);
