@@ -5,7 +5,6 @@ using Bidder.Core.Http;
 using Bidder.Core.Storage;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 
 namespace Bidder.Api.Apis;
 
