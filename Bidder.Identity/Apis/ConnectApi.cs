@@ -90,19 +90,33 @@ public static class ConnectApi
             return Refuse("The person is not signed in.", Errors.LoginRequired);
         }
 
+        if (account is null && request.HasPromptValue(PromptValues.Create))
+        {
+            // prompt=create (OpenID Connect's account creation): the registration page, then back here signed in.
+            return Results.Redirect($"/account/signup?returnUrl={Uri.EscapeDataString(ReturnUrl(context))}");
+        }
+
         if (account is null || request.HasPromptValue(PromptValues.Login))
         {
             // To the sign-in page, which comes back here with the same request once the person has signed in;
             // without "prompt", or prompt=login would send them to the page again and again.
-            var parameters = (context.Request.HasFormContentType ? context.Request.Form.AsEnumerable() : context.Request.Query.AsEnumerable())
-                .Where(parameter => parameter.Key != Parameters.Prompt);
-            var returnUrl = context.Request.PathBase + context.Request.Path + QueryString.Create(parameters);
             await context.SignOutAsync(IdentityConstants.ApplicationScheme);
-            return Results.Challenge(new AuthenticationProperties { RedirectUri = returnUrl }, [IdentityConstants.ApplicationScheme]);
+            return Results.Challenge(new AuthenticationProperties { RedirectUri = ReturnUrl(context) }, [IdentityConstants.ApplicationScheme]);
         }
 
         // Bidder's own front end is the only client of this flow: no consent page for a first-party app.
         return Results.SignIn(await PrincipalAsync(account, request.GetScopes(), store), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// This authorization request again, without "prompt": the page a person is sent to (sign in, register) comes
+    /// back here once, rather than again and again.
+    /// </summary>
+    private static string ReturnUrl(HttpContext context)
+    {
+        var parameters = (context.Request.HasFormContentType ? context.Request.Form.AsEnumerable() : context.Request.Query.AsEnumerable())
+            .Where(parameter => parameter.Key != Parameters.Prompt);
+        return context.Request.PathBase + context.Request.Path + QueryString.Create(parameters);
     }
 
     private static async Task<IResult> EndSession(HttpContext context)

@@ -32,6 +32,8 @@ internal static class OpenIddictSetup
                 server.AllowPasswordFlow();
             }
 
+            // prompt=create: the web app's "Register" opens the registration page rather than the sign-in page.
+            server.RegisterPromptValues(PromptValues.Create);
             server.RegisterScopes(Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.Roles, Scopes.OfflineAccess, BidderIdentityOptions.ApiScope);
             server.SetAccessTokenLifetime(identity.AccessTokenLifetime);
             if (identity.Issuer is not null)
