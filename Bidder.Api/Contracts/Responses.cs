@@ -30,6 +30,7 @@ public sealed record UserResponse(Guid Id, string Name, long Bids, DateTime Crea
 /// <param name="MinimumNextBid">What a bid (or its max_value) must reach to lead: init_bid before any bid, then winning_bid plus bid_increment; null once closed.</param>
 /// <param name="Result">null while open; once closed: sold (the leader buys at winning_bid), unsold (no bid was accepted) or reserve_not_met (the winning bid stayed below the reserve: nobody buys).</param>
 /// <param name="ClosedAt">When the streamer closed the auction (UTC); null while open.</param>
+/// <param name="Version">Orders the item's states: every change raises it, and the live streams' events carry it, so a client that read the item keeps whichever of the two is newer.</param>
 public sealed record ItemResponse(
     Guid Id,
     string Name,
@@ -49,14 +50,15 @@ public sealed record ItemResponse(
     int SoftCloseSeconds,
     decimal? MinimumNextBid,
     string? Result,
-    DateTime? ClosedAt)
+    DateTime? ClosedAt,
+    long Version)
 {
     /// <summary>The item as <paramref name="caller"/> (null: anonymous) may see it: the reserve price is its seller's alone.</summary>
     public static ItemResponse From(Item item, Guid? caller) => new(
         item.Id, item.Name, item.InitBid, item.WinningBid, item.WinningUserId, item.Currency, item.Pictures,
         item.Bids, item.CreatedDate.UtcDateTime, item.BiddingEndDate.UtcDateTime, item.Status, item.SellerId,
         item.BidIncrement, caller is not null && caller == item.SellerId ? item.ReservePrice : null, item.ReserveMet,
-        item.SoftCloseSeconds, item.MinimumNextBid, item.Result, item.ClosedAt?.UtcDateTime);
+        item.SoftCloseSeconds, item.MinimumNextBid, item.Result, item.ClosedAt?.UtcDateTime, item.State.Version);
 }
 
 /// <summary>A bid: <c>pending</c> from the moment Kafka holds it until the streamer has processed it.</summary>
