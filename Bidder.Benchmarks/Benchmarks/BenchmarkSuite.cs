@@ -10,6 +10,7 @@ public static class BenchmarkSuite
         yield return new IngestBenchmark(sizes);
         yield return new PipelineBenchmark(sizes);
         yield return new FreshnessBenchmark(sizes);
+        yield return new LiveFreshnessBenchmark(sizes);
         yield return new ScaleBenchmark(sizes);
     }
 }

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using Bidder.Benchmarks.Harness;
-using Confluent.Kafka;
 
 namespace Bidder.Benchmarks.Benchmarks;
 
@@ -24,7 +23,7 @@ public sealed class FreshnessBenchmark(BenchSizes sizes) : IBenchmark
 
     public async Task<BenchResult> RunAsync(BenchApp app)
     {
-        var roundTrip = await RoundTripAsync(app);
+        var roundTrip = await RoundTrip.MeasureAsync(app, BidsPerSecond, sizes.FreshnessWindow);
         var freshness = await FreshnessAsync(app);
 
         var p99 = Percentiles.Of(freshness, 99);
@@ -94,53 +93,5 @@ public sealed class FreshnessBenchmark(BenchSizes sizes) : IBenchmark
 
         using var json = JsonDocument.Parse(await response.Content.ReadAsStreamAsync());
         return json.RootElement.TryGetProperty("winning_bid", out var winning) && winning.ValueKind == JsonValueKind.Number ? winning.GetDecimal() : 0;
-    }
-
-    /// <summary>Produce at the same rate with the API's producer settings; a consumer in this process times each message's trip.</summary>
-    private async Task<List<double>> RoundTripAsync(BenchApp app)
-    {
-        var topic = $"bench-roundtrip-{Guid.NewGuid():N}";
-        await app.CreateTopicAsync(topic, 8);
-
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
-        {
-            BootstrapServers = app.BootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = 2,
-        }).Build();
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = app.BootstrapServers,
-            GroupId = $"bench-roundtrip-{Guid.NewGuid():N}",
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnableAutoCommit = false,
-        }).Build();
-
-        var partitions = app.Partitions(topic);
-        consumer.Assign(partitions.Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
-        var expected = (int)(BidsPerSecond * sizes.FreshnessWindow.TotalSeconds);
-        var latencies = new List<double>(expected);
-        var reading = Task.Run(() =>
-        {
-            while (latencies.Count < expected)
-            {
-                var result = consumer.Consume(TimeSpan.FromSeconds(30)) ?? throw new TimeoutException("The round-trip consumer stalled.");
-                latencies.Add(Stopwatch.GetElapsedTime(BitConverter.ToInt64(result.Message.Value)).TotalMilliseconds);
-            }
-        });
-
-        // A payload of a bid's size, led by the send time.
-        var payload = new byte[200];
-        await OpenLoop.RunAsync(BidsPerSecond, sizes.FreshnessWindow, k =>
-        {
-            var value = (byte[])payload.Clone();
-            BitConverter.TryWriteBytes(value, Stopwatch.GetTimestamp());
-            producer.Produce(topic, new Message<string, byte[]> { Key = (k % 100).ToString(System.Globalization.CultureInfo.InvariantCulture), Value = value });
-            return Task.CompletedTask;
-        });
-        producer.Flush(TimeSpan.FromSeconds(30));
-        await reading;
-        return latencies;
     }
 }

@@ -8,7 +8,7 @@ public sealed record BenchOptions(bool Quick, string Mode, IReadOnlySet<string> 
 
           --quick               a shorter run (under 3 minutes here): smaller sizes, shorter windows
           --mode <mode>         embedded (default) or containers: the AppHost's Bidder:Infrastructure
-          --only <names>        comma-separated subset of: ingest, pipeline, freshness, scale
+          --only <names>        comma-separated subset of: ingest, pipeline, freshness, freshness-live, scale
           --output <folder>     where the JSON results go (default .artifacts/benchmarks)
           --help                this text
         """;
@@ -63,7 +63,8 @@ public static class BenchmarkNames
     public const string Ingest = "ingest";
     public const string Pipeline = "pipeline";
     public const string Freshness = "freshness";
+    public const string FreshnessLive = "freshness-live";
     public const string Scale = "scale";
 
-    public static readonly IReadOnlyList<string> All = [Ingest, Pipeline, Freshness, Scale];
+    public static readonly IReadOnlyList<string> All = [Ingest, Pipeline, Freshness, FreshnessLive, Scale];
 }
