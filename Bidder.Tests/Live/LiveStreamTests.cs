@@ -12,8 +12,8 @@ namespace Bidder.Tests.Live;
 
 /// <summary>
 /// The live streams over real HTTP, as an EventSource client reads them: one item's stream starts with its
-/// state and follows its bids; a client that reconnects with Last-Event-ID gets what it missed; the stream
-/// goes on after the broker was down.
+/// state and follows its bids; a client that reconnects with Last-Event-ID gets what it missed; an idle stream
+/// gets heartbeats; the stream goes on after the broker was down.
 /// </summary>
 [Collection(EmbeddedAppCollection.Name)]
 public class LiveStreamTests(EmbeddedApp fixture)
@@ -91,6 +91,21 @@ public class LiveStreamTests(EmbeddedApp fixture)
     }
 
     [Fact]
+    public async Task An_idle_items_stream_gets_heartbeats_and_stays_open()
+    {
+        // The suite's apps beat every second (Accounts.AppSettings), passed on by the AppHost.
+        Assert.Contains(fixture.State("api").Snapshot.EnvironmentVariables, v => v is { Name: "Bidder__Live__Heartbeat", Value: "00:00:01" });
+        using var seller = await fixture.App.RegisterAsync("seller");
+        var item = await CreateItemAsync(seller);
+        using var stream = await SseStream.OpenAsync(Api(), $"/items/{item}/live");
+
+        Assert.Equal("item", (await stream.NextAsync()).Type);
+        // Nobody bids on it: the stream is kept alive by comments, one after another.
+        Assert.Equal("heartbeat", await stream.NextCommentAsync());
+        Assert.Equal("heartbeat", await stream.NextCommentAsync());
+    }
+
+    [Fact]
     public async Task An_unknown_item_has_no_stream()
     {
         using var response = await Api().GetAsync($"/items/{Guid.CreateVersion7()}/live", TestContext.Current.CancellationToken);
@@ -158,25 +173,51 @@ internal sealed class SseStream : IDisposable
         var deadline = HangGuard.Token;
         while (true)
         {
-            string? id = null, type = "message", data = null;
-            string? line;
-            while ((line = await _reader.ReadLineAsync(deadline)) is not null && line.Length > 0)
+            if (await ReadBlockAsync(deadline) is { Data: { } data } block)
             {
-                if (line.StartsWith("id: ", StringComparison.Ordinal)) id = line[4..];
-                else if (line.StartsWith("event: ", StringComparison.Ordinal)) type = line[7..];
-                else if (line.StartsWith("data: ", StringComparison.Ordinal)) data = line[6..];
-            }
-
-            Assert.NotNull(line);
-            if (data is not null)
-            {
-                var e = new Event(id ?? "", type, JsonNode.Parse(data)!.AsObject(), data);
+                var e = new Event(block.Id ?? "", block.Type, JsonNode.Parse(data)!.AsObject(), data);
                 if (wanted is null || wanted(e))
                 {
                     return e;
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The text of the next comment line (<c>: heartbeat</c> reads <c>heartbeat</c>), which an EventSource never
+    /// shows; events before it are skipped.
+    /// </summary>
+    public async Task<string> NextCommentAsync()
+    {
+        var deadline = HangGuard.Token;
+        while (true)
+        {
+            if ((await ReadBlockAsync(deadline)).Comments is [var comment, ..])
+            {
+                return comment;
+            }
+        }
+    }
+
+    private sealed record Block(string? Id, string Type, string? Data, IReadOnlyList<string> Comments);
+
+    /// <summary>The lines up to the next blank line: an event's fields, or comments (or the retry field); the stream must not end first.</summary>
+    private async Task<Block> ReadBlockAsync(CancellationToken deadline)
+    {
+        string? id = null, type = "message", data = null;
+        var comments = new List<string>();
+        string? line;
+        while ((line = await _reader.ReadLineAsync(deadline)) is not null && line.Length > 0)
+        {
+            if (line.StartsWith("id: ", StringComparison.Ordinal)) id = line[4..];
+            else if (line.StartsWith("event: ", StringComparison.Ordinal)) type = line[7..];
+            else if (line.StartsWith("data: ", StringComparison.Ordinal)) data = line[6..];
+            else if (line.StartsWith(':')) comments.Add(line[1..].TrimStart(' '));
+        }
+
+        Assert.NotNull(line);
+        return new Block(id, type, data, comments);
     }
 
     public void Dispose()
