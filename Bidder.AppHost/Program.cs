@@ -29,8 +29,6 @@ var api = builder.AddProject<Projects.Bidder_Api>("api")
     .WithUrlForEndpoint("http", _ => new() { Url = "/scalar", DisplayText = "Scalar API explorer" })
     .WithUrlForEndpoint("http", _ => new() { Url = "/openapi/v1.json", DisplayText = "OpenAPI document" });
 infrastructure.ConfigureTopics(api);
-// The API trusts the identity service's tokens (or the provider Bidder:Identity:Authority names); both get the limits.
-infrastructure.ConfigureIdentity(identity, api);
 
 var streamer = builder.AddProject<Projects.Bidder_Streamer>("streamer")
     .WithReference(kafka).WaitFor(kafka)
@@ -39,5 +37,15 @@ var streamer = builder.AddProject<Projects.Bidder_Streamer>("streamer")
     .WithHttpEndpoint()
     .WithHttpHealthCheck("/health");
 infrastructure.ConfigureTopics(streamer);
+
+// The auction house in a browser: reads and bids through the API, signs people in at the identity service.
+var web = builder.AddProject<Projects.Bidder_Web>("web")
+    .WithReference(api).WaitFor(api)
+    .WaitFor(identity)
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health");
+
+// The API and the web app trust the identity service's tokens (or the provider Bidder:Identity:Authority names).
+infrastructure.ConfigureIdentity(identity, api, web);
 
 builder.Build().Run();

@@ -78,18 +78,19 @@ public sealed class BidderInfrastructure
     }
 
     /// <summary>
-    /// Wires the identity service and the API together. The AppHost's own <c>Bidder:Identity</c> and
+    /// Wires the identity service, the API and the web app together. The AppHost's own <c>Bidder:Identity</c> and
     /// <c>Bidder:RateLimits</c> settings are passed on (configured in one place). Tokens name the identity service's
     /// URL as their issuer unless <c>Bidder:Identity:Issuer</c> is set (a deployment's public https URL), and the
     /// API trusts that issuer unless <c>Bidder:Identity:Authority</c> names another provider (Keycloak, Entra ID).
     /// When publishing (azd), the identity service signs with a key from the secret parameter
     /// <c>identity-signing-key</c> (an RSA private key, PEM), so tokens survive restarts and replicas agree.
     /// </summary>
-    public void ConfigureIdentity(IResourceBuilder<ProjectResource> identity, IResourceBuilder<ProjectResource> api)
+    public void ConfigureIdentity(IResourceBuilder<ProjectResource> identity, IResourceBuilder<ProjectResource> api, IResourceBuilder<ProjectResource> web)
     {
         PassOn(identity, "Bidder:Identity");
         PassOn(identity, "Bidder:RateLimits");
         PassOn(api, "Bidder:RateLimits");
+        PassOn(api, "Bidder:Live");
 
         var issuer = _builder.Configuration["Bidder:Identity:Issuer"];
         if (string.IsNullOrWhiteSpace(issuer))
@@ -100,18 +101,31 @@ public sealed class BidderInfrastructure
         // A registered user's Location is on the API.
         identity.WithEnvironment("Bidder__Identity__ApiUrl", api.GetEndpoint("http"));
 
-        var authority = _builder.Configuration["Bidder:Identity:Authority"];
-        if (!string.IsNullOrWhiteSpace(authority))
+        // The API and the web app trust the same provider: the one named, else the issuer, else the identity service.
+        var authority = _builder.Configuration["Bidder:Identity:Authority"] is { Length: > 0 } named ? named
+            : !string.IsNullOrWhiteSpace(issuer) ? issuer
+            : null;
+        if (authority is not null)
         {
             api.WithEnvironment("Bidder__Identity__Authority", authority);
-        }
-        else if (!string.IsNullOrWhiteSpace(issuer))
-        {
-            api.WithEnvironment("Bidder__Identity__Authority", issuer);
+            web.WithEnvironment("Bidder__Web__Authority", authority);
         }
         else
         {
             api.WithEnvironment("Bidder__Identity__Authority", identity.GetEndpoint("http"));
+            web.WithEnvironment("Bidder__Web__Authority", identity.GetEndpoint("http"));
+        }
+
+        // The web app signs in as bidder-web: the identity service sends codes only to where the web app really
+        // answers (its port may be chosen at start, as in tests), unless the settings name the addresses.
+        if (_builder.Configuration.GetSection("Bidder:Identity:WebRedirectUris").GetChildren().Any() is false)
+        {
+            identity.WithEnvironment("Bidder__Identity__WebRedirectUris__0", ReferenceExpression.Create($"{web.GetEndpoint("http")}/signin-oidc"));
+        }
+
+        if (_builder.Configuration.GetSection("Bidder:Identity:WebPostLogoutRedirectUris").GetChildren().Any() is false)
+        {
+            identity.WithEnvironment("Bidder__Identity__WebPostLogoutRedirectUris__0", ReferenceExpression.Create($"{web.GetEndpoint("http")}/signout-callback-oidc"));
         }
 
         if (_builder.Configuration["Bidder:Identity:Audience"] is { Length: > 0 } audience)
@@ -122,6 +136,8 @@ public sealed class BidderInfrastructure
         if (_builder.ExecutionContext.IsPublishMode)
         {
             identity.WithEnvironment("Bidder__Identity__SigningKey", _builder.AddParameter("identity-signing-key", secret: true));
+            // Container Apps' ingress ends TLS: the web app builds its sign-in callback from the forwarded scheme.
+            web.WithEnvironment("ASPNETCORE_FORWARDEDHEADERS_ENABLED", "true");
         }
     }
 

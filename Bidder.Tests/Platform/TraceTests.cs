@@ -68,7 +68,7 @@ public class TraceTests(EmbeddedApp fixture)
         }
     }
 
-    private static bool IsComplete(IReadOnlyList<ExportedSpan> trace, OtlpSink sink)
+    internal static bool IsComplete(IReadOnlyList<ExportedSpan> trace, OtlpSink sink)
     {
         var process = trace.FirstOrDefault(s => s.Name == "process bids");
         return trace.Any(s => s.Name == "POST /events/") && trace.Any(s => s.Name == "send bids")
@@ -79,7 +79,7 @@ public class TraceTests(EmbeddedApp fixture)
     /// The batch write that recorded the bid: a child of its process span when the bid led the batch,
     /// otherwise the leading bid's trace links to it.
     /// </summary>
-    private static ExportedSpan? RecordSpan(IReadOnlyList<ExportedSpan> trace, ExportedSpan process, OtlpSink sink) =>
+    internal static ExportedSpan? RecordSpan(IReadOnlyList<ExportedSpan> trace, ExportedSpan process, OtlpSink sink) =>
         trace.FirstOrDefault(s => s.Name == "bidder record batch" && s.ParentSpanId == process.SpanId)
         ?? (sink.LinkingTo(process.SpanId) is { Name: "bidder record batch" } linking ? linking : null);
 }

@@ -10,7 +10,7 @@ namespace Bidder.Tests.Support;
 /// </summary>
 public sealed class EmbeddedApp : IAsyncLifetime
 {
-    public static readonly string[] ResourceNames = ["kafka", "bidderdb", "identity", "api", "streamer"];
+    public static readonly string[] ResourceNames = ["kafka", "bidderdb", "identity", "api", "streamer", "web"];
 
     public DistributedApplication App { get; private set; } = null!;
 

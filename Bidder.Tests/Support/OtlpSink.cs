@@ -76,6 +76,9 @@ public sealed class OtlpSink : IAsyncDisposable
     public IReadOnlyList<ExportedSpan> Trace(string traceId) =>
         _traces.TryGetValue(traceId, out var spans) ? spans.ToList() : [];
 
+    /// <summary>The first span received that matches (the traces are searched one by one: for a test, not a hot path).</summary>
+    public ExportedSpan? Find(Func<ExportedSpan, bool> match) => _traces.Values.SelectMany(spans => spans).FirstOrDefault(match);
+
     /// <summary>The span that links to <paramref name="spanId"/> (a batch span links every message it handled).</summary>
     public ExportedSpan? LinkingTo(string spanId) => _byLinkedSpan.GetValueOrDefault(spanId);
 

@@ -1,0 +1,84 @@
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using Bidder.Tests.Support;
+using Microsoft.Playwright;
+
+namespace Bidder.Tests.Web;
+
+/// <summary>
+/// Debian's Chromium driven by Playwright, headless, one per test class. Each person a test needs gets a browser
+/// context of their own (their own cookies), as two people on two machines would.
+/// </summary>
+public sealed class Browser : IAsyncLifetime
+{
+    /// <summary>Debian's package (.ci/run installs it): Playwright's own browser download is blocked on these machines.</summary>
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    /// <summary>Where the tests' screenshots go; the README's pictures are taken from there.</summary>
+    public static readonly string ScreenshotFolder = Path.Combine(Repository.Root, ".artifacts", "screenshots");
+
+    private IPlaywright? _playwright;
+
+    public IBrowser Chromium { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: install Debian's chromium package (.ci/run does).");
+        // The pipeline takes well under a second per bid; the margin is for a loaded CI machine, not a wait.
+        Assertions.SetDefaultExpectTimeout(20_000);
+        _playwright = await Playwright.CreateAsync();
+        Chromium = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true, Args = ["--no-sandbox"] });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Chromium is not null)
+        {
+            await Chromium.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+    }
+
+    /// <summary>A fresh browser context (no cookies) with one page, on the web app.</summary>
+    public async Task<IPage> OpenAsync(DistributedApplication app, ViewportSize? viewport = null)
+    {
+        var context = await Chromium.NewContextAsync(new()
+        {
+            BaseURL = app.GetEndpoint("web", "http").ToString(),
+            ViewportSize = viewport ?? new ViewportSize { Width = 1280, Height = 900 },
+            Locale = "en-GB",
+        });
+        context.SetDefaultTimeout(30_000);
+        return await context.NewPageAsync();
+    }
+
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(ScreenshotFolder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ScreenshotFolder, $"{name}.png"), FullPage = true });
+    }
+}
+
+/// <summary>A person in a browser, registered and signed in through the web app and the identity service.</summary>
+public sealed record WebPerson(IPage Page, string Name, string Email, Guid Id)
+{
+    public static async Task<WebPerson> RegisterAsync(Browser browser, DistributedApplication app, string name, ViewportSize? viewport = null)
+    {
+        var page = await browser.OpenAsync(app, viewport);
+        var email = $"{Guid.NewGuid():N}@example.com";
+        await page.GotoAsync("/");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Register" }).ClickAsync();
+        // The identity service's registration page.
+        await page.GetByLabel("Name").FillAsync(name);
+        await page.GetByLabel("Email").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(Accounts.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Register" }).ClickAsync();
+        // Back on the web app, signed in.
+        await Assertions.Expect(page.GetByText($"Signed in as {name}")).ToBeVisibleAsync();
+        var id = Accounts.Subject(await app.TokenAsync(email, Accounts.Password));
+        return new WebPerson(page, name, email, id);
+    }
+
+    public Task DisposeAsync() => Page.Context.CloseAsync();
+}

@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+
+namespace Bidder.Web.Account;
+
+/// <summary>
+/// The signed-in person's tokens for one live page (a Blazor circuit). Taken from the sign-in cookie each time the
+/// page's connection opens (the only moment the circuit sees an HTTP request), and refreshed here when the access
+/// token nears its end, since a live page makes no page loads that would refresh the cookie. API calls read the
+/// token from here rather than from an ambient HttpContext, which a live event's callback does not have.
+/// </summary>
+public sealed class CircuitTokens(TokenRefresher refresher, TimeProvider time)
+{
+    /// <summary>A token with less than this left is refreshed before a call: it must outlive the call.</summary>
+    public static readonly TimeSpan MinimumLeft = TimeSpan.FromMinutes(2);
+
+    private readonly SemaphoreSlim _refreshing = new(1, 1);
+    private TokenSet? _tokens;
+
+    public void Capture(TokenSet tokens)
+    {
+        tokens = refresher.Newest(tokens);
+        if (_tokens is null || tokens.ExpiresAt > _tokens.ExpiresAt)
+        {
+            _tokens = tokens;
+        }
+    }
+
+    /// <summary>The access token to send, refreshed if it is about to end; null when nobody is signed in.</summary>
+    public async Task<string?> AccessTokenAsync(CancellationToken cancellationToken)
+    {
+        if (_tokens is not { } tokens || tokens.ExpiresAt - time.GetUtcNow() > MinimumLeft)
+        {
+            return _tokens?.AccessToken;
+        }
+
+        await _refreshing.WaitAsync(cancellationToken);
+        try
+        {
+            tokens = refresher.Newest(_tokens!);
+            if (tokens.ExpiresAt - time.GetUtcNow() <= MinimumLeft && (await refresher.RefreshAsync(tokens)).Tokens is { } refreshed)
+            {
+                tokens = refreshed;
+            }
+
+            _tokens = tokens;
+            // Expired and not refreshable: the API answers 401 and the page asks the person to sign in again.
+            return tokens.AccessToken;
+        }
+        finally
+        {
+            _refreshing.Release();
+        }
+    }
+}
+
+/// <summary>Hands each live page's connection the tokens its request's cookie holds.</summary>
+internal sealed class CircuitTokensHandler(IHttpContextAccessor accessor, CircuitTokens tokens) : CircuitHandler
+{
+    public override async Task OnConnectionUpAsync(Circuit circuit, CancellationToken cancellationToken)
+    {
+        if (accessor.HttpContext is { User.Identity.IsAuthenticated: true } context
+            && TokenSet.From((await context.AuthenticateAsync()).Properties) is { } captured)
+        {
+            tokens.Capture(captured);
+        }
+    }
+}
