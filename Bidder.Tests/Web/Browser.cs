@@ -60,6 +60,16 @@ public sealed class Browser : IAsyncLifetime
     }
 }
 
+public static class ItemPageActions
+{
+    /// <summary>Fills the item page's bid field and presses "Place bid", as a person would.</summary>
+    public static async Task PlaceBidAsync(this IPage page, string value)
+    {
+        await page.GetByLabel("Your bid (EUR)").FillAsync(value);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Place bid" }).ClickAsync();
+    }
+}
+
 /// <summary>A person in a browser, registered and signed in through the web app and the identity service.</summary>
 public sealed record WebPerson(IPage Page, string Name, string Email, Guid Id)
 {

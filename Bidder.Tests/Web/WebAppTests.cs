@@ -44,8 +44,7 @@ public sealed class WebAppTests(EmbeddedApp fixture, Browser browser) : IClassFi
 
         await page.GotoAsync($"/items/{item}");
         await Expect(page.GetByTestId("minimum-next-bid")).ToHaveTextAsync("10.00 EUR");
-        await page.GetByLabel("Your bid (EUR)").FillAsync("12.50");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Place bid" }).ClickAsync();
+        await page.PlaceBidAsync("12.50");
 
         await Expect(page.GetByTestId("bid-feedback")).ToHaveTextAsync("Your bid of 12.50 EUR was accepted.");
         await Expect(page.GetByTestId("price")).ToHaveTextAsync("12.50 EUR");
@@ -69,8 +68,7 @@ public sealed class WebAppTests(EmbeddedApp fixture, Browser browser) : IClassFi
         await bob.Page.GotoAsync($"/items/{item}");
         await Expect(bob.Page.GetByTestId("price")).ToHaveTextAsync("20.00 EUR");
 
-        await ann.Page.GetByLabel("Your bid (EUR)").FillAsync("25");
-        await ann.Page.GetByRole(AriaRole.Button, new() { Name = "Place bid" }).ClickAsync();
+        await ann.Page.PlaceBidAsync("25");
 
         // Bob's page was never reloaded: the live stream brought Ann's bid.
         await Expect(bob.Page.GetByTestId("price")).ToHaveTextAsync("25.00 EUR");
@@ -82,8 +80,7 @@ public sealed class WebAppTests(EmbeddedApp fixture, Browser browser) : IClassFi
         var card = await FindOnBoardAsync(bob.Page, item);
         await Expect(card.GetByTestId("price")).ToHaveTextAsync("25.00 EUR");
         await bob.Page.GotoAsync($"/items/{item}");
-        await bob.Page.GetByLabel("Your bid (EUR)").FillAsync("30");
-        await bob.Page.GetByRole(AriaRole.Button, new() { Name = "Place bid" }).ClickAsync();
+        await bob.Page.PlaceBidAsync("30");
         await Expect(ann.Page.GetByTestId("price")).ToHaveTextAsync("30.00 EUR");
         await ann.DisposeAsync();
         await bob.DisposeAsync();
@@ -103,8 +100,7 @@ public sealed class WebAppTests(EmbeddedApp fixture, Browser browser) : IClassFi
         await page.GotoAsync($"/items/{item}");
         await Expect(page.GetByTestId("price")).ToHaveTextAsync("40.00 EUR");
 
-        await page.GetByLabel("Your bid (EUR)").FillAsync("35");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Place bid" }).ClickAsync();
+        await page.PlaceBidAsync("35");
         await Expect(page.GetByTestId("bid-feedback")).ToContainTextAsync("Your bid of 35.00 EUR was rejected: Too low.");
         await Browser.ScreenshotAsync(page, "item-page-rejected");
 
@@ -120,8 +116,7 @@ public sealed class WebAppTests(EmbeddedApp fixture, Browser browser) : IClassFi
         var item = await CreateItemAsync("Closing soon", initBid: 5m, end: DateTimeOffset.UtcNow.AddSeconds(10));
         var page = person.Page;
         await page.GotoAsync($"/items/{item}");
-        await page.GetByLabel("Your bid (EUR)").FillAsync("6");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Place bid" }).ClickAsync();
+        await page.PlaceBidAsync("6");
         await Expect(page.GetByTestId("bid-feedback")).ToHaveTextAsync("Your bid of 6.00 EUR was accepted.");
 
         // The streamer closes it a few seconds after the end: the page hears it, no reload.
@@ -226,8 +221,7 @@ public sealed class WebAppTests(EmbeddedApp fixture, Browser browser) : IClassFi
         var person = await WebPerson.RegisterAsync(browser, fixture.App, "Gus Web");
         var page = person.Page;
         await page.GotoAsync($"/items/{item}");
-        await page.GetByLabel("Your bid (EUR)").FillAsync("2");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Place bid" }).ClickAsync();
+        await page.PlaceBidAsync("2");
         await Expect(page.GetByTestId("bid-feedback")).ToHaveTextAsync("Your bid of 2.00 EUR was accepted.");
 
         var press = (await Eventually.WaitAsync(

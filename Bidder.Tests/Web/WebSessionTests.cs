@@ -50,8 +50,7 @@ public sealed class WebSessionTests(Browser browser) : IClassFixture<Browser>, I
 
     private static async Task BidAsync(IPage page, string value)
     {
-        await page.GetByLabel("Your bid (EUR)").FillAsync(value);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Place bid" }).ClickAsync();
+        await page.PlaceBidAsync(value);
         await Expect(page.GetByTestId("bid-feedback")).ToHaveTextAsync($"Your bid of {value}.00 EUR was accepted.");
     }
 
