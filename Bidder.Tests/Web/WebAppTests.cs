@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Aspire.Hosting.Testing;
 using Bidder.Tests.Support;
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -246,6 +247,27 @@ public sealed class WebAppTests(EmbeddedApp fixture, Browser browser) : IClassFi
         Assert.Contains(chain, s => s.Service == "web" && s.Name.StartsWith("POST", StringComparison.Ordinal));
         var process = Assert.Single(spans, s => s.Service == "streamer" && s.Name == "process bids");
         Assert.NotNull(Platform.TraceTests.RecordSpan(spans, process, fixture.Telemetry));
+        await person.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Every_page_passes_the_axe_accessibility_rules()
+    {
+        var item = await CreateItemAsync("Accessible lot", initBid: 8m);
+        var person = await WebPerson.RegisterAsync(browser, fixture.App, "Ivy Web");
+        var page = person.Page;
+        await page.GotoAsync($"/items/{item}");
+        await page.PlaceBidAsync("9");
+        await Expect(page.GetByTestId("bid-feedback")).ToHaveTextAsync("Your bid of 9.00 EUR was accepted.");
+
+        foreach (var (path, ready) in new[] { ($"/items/{item}", "bid-history"), ("/", "countdown"), ("/my/bids", "my-bids"), ("/sell", "") })
+        {
+            await page.GotoAsync(path);
+            await (ready.Length > 0 ? page.GetByTestId(ready).First : page.GetByRole(AriaRole.Button, new() { Name = "Start auction" })).WaitForAsync();
+            var results = await page.RunAxe();
+            Assert.True(results.Violations.Length == 0, $"{path}: " + string.Join("; ", results.Violations.Select(v => $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Select(n => n.Target))}")));
+        }
+
         await person.DisposeAsync();
     }
 
