@@ -8,7 +8,12 @@ public static class BenchmarkSuite
     {
         var sizes = options.Quick ? BenchSizes.Quick : BenchSizes.Full;
         yield return new IngestBenchmark(sizes);
-        yield return new PipelineBenchmark(sizes);
+        var pipeline = new PipelineBenchmark(sizes);
+        yield return pipeline;
+        // Right after the pipeline, against its figure: the store alone, then a minimal writer against the store.
+        var store = new StoreBenchmark(sizes, pipeline);
+        yield return store;
+        yield return new MinimalWriterBenchmark(store);
         yield return new FreshnessBenchmark(sizes);
         yield return new LiveFreshnessBenchmark(sizes);
         yield return new ScaleBenchmark(sizes);

@@ -9,11 +9,15 @@ public sealed class PipelineBenchmark(BenchSizes sizes) : IBenchmark
 
     public string Description => $"{sizes.PipelineBids:N0} bids over {sizes.PipelineItems:N0} items, streamer vs a bare consumer";
 
+    /// <summary>The streamer's bids/s of this run, once measured: the <c>store</c> benchmark's ratio is against it.</summary>
+    public double? StreamerPerSecond { get; private set; }
+
     public async Task<BenchResult> RunAsync(BenchApp app)
     {
         var users = await Seeder.UsersAsync(app, 1_000, "pipeline");
         var items = await Seeder.ItemsAsync(app, await Accounts.RegisterAsync(app, "pipeline seller"), sizes.PipelineItems, "pipeline");
         var run = await PipelineRun.RunAsync(app, users, items, sizes.PipelineBids, withBareConsumer: true);
+        StreamerPerSecond = run.StreamerPerSecond;
 
         var ratio = run.StreamerPerSecond / run.BareConsumerPerSecond;
         return new BenchResult(Name, ratio, ">=0.5", ratio >= 0.5, new Dictionary<string, double>

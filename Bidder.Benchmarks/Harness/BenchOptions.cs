@@ -8,7 +8,8 @@ public sealed record BenchOptions(bool Quick, string Mode, IReadOnlySet<string> 
 
           --quick               a shorter run (under 3 minutes here): smaller sizes, shorter windows
           --mode <mode>         embedded (default) or containers: the AppHost's Bidder:Infrastructure
-          --only <names>        comma-separated subset of: ingest, pipeline, freshness, freshness-live, scale
+          --only <names>        comma-separated subset of: ingest, pipeline, store, freshness, freshness-live, scale
+                                (store is against the pipeline of the same run: it runs pipeline too)
           --output <folder>     where the JSON results go (default .artifacts/benchmarks)
           --help                this text
         """;
@@ -54,7 +55,10 @@ public sealed record BenchOptions(bool Quick, string Mode, IReadOnlySet<string> 
             return null;
         }
 
-        return options;
+        // The store's first line is a ratio against the pipeline's bids/s, measured in the same run.
+        return options.Only.Contains(BenchmarkNames.Store) && !options.Only.Contains(BenchmarkNames.Pipeline)
+            ? options with { Only = options.Only.Append(BenchmarkNames.Pipeline).ToHashSet() }
+            : options;
     }
 }
 
@@ -62,9 +66,10 @@ public static class BenchmarkNames
 {
     public const string Ingest = "ingest";
     public const string Pipeline = "pipeline";
+    public const string Store = "store";
     public const string Freshness = "freshness";
     public const string FreshnessLive = "freshness-live";
     public const string Scale = "scale";
 
-    public static readonly IReadOnlyList<string> All = [Ingest, Pipeline, Freshness, FreshnessLive, Scale];
+    public static readonly IReadOnlyList<string> All = [Ingest, Pipeline, Store, Freshness, FreshnessLive, Scale];
 }

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using Bidder.Benchmarks.Harness;
+using Bidder.Core.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace Bidder.Benchmarks.Benchmarks;
+
+/// <summary>
+/// The store's own limit: the rows the pipeline benchmark's streamer writes (the same feed, decided by the streamer's
+/// code beforehand, in batches of its size), written through the same adapter call, <c>RecordBatchAsync</c>, on a
+/// fresh SQLite file set up as the streamer's is, with nothing else on the clock: no Kafka, no decoding, no lookups,
+/// no rules. The pipeline's bids/s of the same run against it is how close the pipeline comes to its store.
+/// The embedded store only: in containers mode the streamer writes MongoDB, which this does not measure yet, so the
+/// ratio there compares unlike stores.
+/// </summary>
+public sealed class StoreBenchmark(BenchSizes sizes, PipelineBenchmark pipeline) : IBenchmark
+{
+    public string Name => BenchmarkNames.Store;
+
+    public string Description =>
+        $"the pipeline's {sizes.PipelineBids:N0} bids over {sizes.PipelineItems:N0} items through the SQLite adapter alone, vs the pipeline";
+
+    /// <summary>What was written, for <see cref="MinimalWriterBenchmark"/> to write again.</summary>
+    public StoreWorkload? Workload { get; private set; }
+
+    /// <summary>The folder of the files: the seeded one (before the feed) and the adapter's (after it). The minimal writer removes it.</summary>
+    public string? Folder { get; private set; }
+
+    public string SeededFile => Path.Combine(Folder!, "seeded.db");
+
+    public string StoreFile => Path.Combine(Folder!, "store.db");
+
+    public double? StorePerSecond { get; private set; }
+
+    public async Task<BenchResult> RunAsync(BenchApp app)
+    {
+        var pipelinePerSecond = pipeline.StreamerPerSecond
+            ?? throw new InvalidOperationException("The store's ratio is against the pipeline of the same run, which did not run.");
+
+        var workload = StoreWorkload.Build(sizes.PipelineBids, sizes.PipelineItems, app.Partitions(BenchApp.BidsTopic).Count);
+        Workload = workload;
+        Folder = StoreWorkload.NewFolder();
+        await workload.CreateSeededFileAsync(SeededFile);
+        File.Copy(SeededFile, StoreFile);
+
+        var store = new SqliteBidderStore(StoreWorkload.ConnectionString(StoreFile));
+        // The streamer initializes its store at start-up, before its first batch (idempotent on a made file).
+        await store.InitializeAsync(CancellationToken.None);
+        var clock = Stopwatch.StartNew();
+        foreach (var batch in workload.Batches)
+        {
+            await store.RecordBatchAsync(batch, CancellationToken.None);
+        }
+
+        clock.Stop();
+        SqliteConnection.ClearAllPools();
+
+        StorePerSecond = workload.Bids / clock.Elapsed.TotalSeconds;
+        Console.WriteLine($"   {Name}: {workload.Bids:N0} bids in {workload.Batches.Count:N0} batches: {workload.Accepted:N0} accepted, "
+            + $"{workload.ItemStates:N0} item states, written in {clock.Elapsed.TotalSeconds:0.00} s");
+        var ratio = pipelinePerSecond / StorePerSecond.Value;
+        return new BenchResult("pipeline-vs-store", ratio, ">=0.9", ratio >= 0.9, new Dictionary<string, double>
+        {
+            ["pipeline_bids_per_s"] = pipelinePerSecond,
+            ["store_bids_per_s"] = StorePerSecond.Value,
+        }, app.TakeStageReports());
+    }
+}
