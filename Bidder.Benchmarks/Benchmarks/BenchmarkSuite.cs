@@ -17,5 +17,6 @@ public static class BenchmarkSuite
         yield return new FreshnessBenchmark(sizes);
         yield return new LiveFreshnessBenchmark(sizes);
         yield return new ScaleBenchmark(sizes);
+        yield return new TailBenchmark(sizes);
     }
 }

@@ -8,7 +8,7 @@ public sealed record BenchOptions(bool Quick, string Mode, IReadOnlySet<string> 
 
           --quick               a shorter run (under 3 minutes here): smaller sizes, shorter windows
           --mode <mode>         embedded (default) or containers: the AppHost's Bidder:Infrastructure
-          --only <names>        comma-separated subset of: ingest, pipeline, store, freshness, freshness-live, scale
+          --only <names>        comma-separated subset of: ingest, pipeline, store, freshness, freshness-live, scale, tail
                                 (store is against the pipeline of the same run: it runs pipeline too)
           --output <folder>     where the JSON results go (default .artifacts/benchmarks)
           --help                this text
@@ -70,6 +70,7 @@ public static class BenchmarkNames
     public const string Freshness = "freshness";
     public const string FreshnessLive = "freshness-live";
     public const string Scale = "scale";
+    public const string Tail = "tail";
 
-    public static readonly IReadOnlyList<string> All = [Ingest, Pipeline, Store, Freshness, FreshnessLive, Scale];
+    public static readonly IReadOnlyList<string> All = [Ingest, Pipeline, Store, Freshness, FreshnessLive, Scale, Tail];
 }

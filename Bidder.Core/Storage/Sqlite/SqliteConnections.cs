@@ -41,7 +41,12 @@ internal static class SqliteConnections
             // whose offsets are committed) survives a power cut too; one sync per batch. A 32 MB page cache and
             // 64 MB of WAL between checkpoints: a batch updates one item row per accepted bid, spread over the
             // whole items table (BENCHMARKS.md, scale).
-            await ExecuteAsync(connection, "PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=16384;", cancellationToken);
+            // busy_timeout: a writer that finds the write lock taken (the API's create while the streamer commits a
+            // batch) waits inside SQLite, which retries after 1, 2, 5, 10... ms; without it Microsoft.Data.Sqlite retries
+            // every 150 ms, and a create under bid load took 150 ms where the lock was free after a few (BENCHMARKS.md, tail).
+            await ExecuteAsync(connection,
+                $"PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=16384; PRAGMA busy_timeout={BusyTimeoutMs(connection)};",
+                cancellationToken);
             return await work(connection);
         }
         catch (SqliteException ex) when (IsTransient(ex.SqliteErrorCode))
@@ -53,6 +58,9 @@ internal static class SqliteConnections
             throw new StorageConfigurationException($"The SQLite database cannot be used as configured: {ex.Message}", ex);
         }
     }
+
+    /// <summary>The connection's own lock wait (its Default Timeout), in milliseconds, for SQLite's busy handler.</summary>
+    private static int BusyTimeoutMs(SqliteConnection connection) => Math.Max(1, connection.DefaultTimeout) * 1000;
 
     public static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
     {
