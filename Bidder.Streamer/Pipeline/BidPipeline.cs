@@ -45,6 +45,7 @@ public sealed partial class BidPipeline(
     private readonly StreamerMetrics _metrics = monitor.Metrics;
     private readonly PipelineStages _stages = monitor.Stages;
     private readonly KafkaTopicsOptions _topics = topics.Value;
+    private readonly KnownUsers _knownUsers = new();
 
     // Gaps whose loss could not be checked because the broker did not answer: checked again after the next batch.
     private readonly List<(TopicPartition Partition, long From, long To)> _uncheckedGaps = [];
@@ -264,14 +265,21 @@ public sealed partial class BidPipeline(
     /// <summary>What the database knows of the batch's users, items and bids: one read each, the first three at once.</summary>
     private async Task<BatchLookups> LookUpAsync(List<BidMessage> bids)
     {
-        var users = store.FindUsersAsync([.. bids.Select(b => b.UserId)], CancellationToken.None);
+        // Bidders already confirmed are not asked about again (most bids come from people who bid before).
+        var unknownUsers = bids.Select(b => b.UserId).Where(id => !_knownUsers.Contains(id)).ToHashSet();
+        var users = unknownUsers.Count == 0
+            ? Task.FromResult<IReadOnlySet<Guid>>(new HashSet<Guid>())
+            : store.FindUsersAsync(unknownUsers, CancellationToken.None);
         var items = store.GetItemsAsync([.. bids.Select(b => b.ItemId)], CancellationToken.None);
         var recorded = await store.GetBidsAsync([.. bids.Select(b => b.Id)], CancellationToken.None);
         // Only a store without atomic batches ever has incomplete ones, and only among bids already recorded.
         var incomplete = recorded.Count == 0
             ? new HashSet<Guid>()
             : await store.FindIncompleteBidsAsync([.. recorded.Keys], CancellationToken.None);
-        return new BatchLookups(await users, await items, recorded, incomplete);
+        var found = await users;
+        _knownUsers.AddRange(found);
+        var existing = bids.Select(b => b.UserId).Where(id => found.Contains(id) || _knownUsers.Contains(id)).ToHashSet();
+        return new BatchLookups(existing, await items, recorded, incomplete);
     }
 
     /// <summary>Publishes a message that cannot be processed to invalid-bids, with the exception's type, so its partition moves on.</summary>
