@@ -64,6 +64,12 @@ public sealed partial class AuctionCloser(
     private readonly Dictionary<(int Partition, long Generation), (long High, long Position)> _starts = [];
 
     private DateTimeOffset _nextCheck;
+
+    /// <summary>
+    /// How many checks changed items (or tried to): a batch decided before such a check is decided again after
+    /// it, so no bid is judged against an item's state from before its close.
+    /// </summary>
+    public long Changes { get; private set; }
     private int? _partitionCount;
     private long _countAtRebalance = -1;
 
@@ -88,11 +94,16 @@ public sealed partial class AuctionCloser(
         }
     }
 
+    /// <summary>Whether the next <see cref="CloseDueAsync"/> will check: once due, it stays due until checked.</summary>
+    public bool IsDue() => IsDue(time.GetUtcNowMilliseconds());
+
+    private bool IsDue(DateTimeOffset now) => now >= _nextCheck && assignments.Assigned.Count > 0;
+
     /// <summary>Closes and announces what is due, at most once per <see cref="StreamerOptions.CloseInterval"/>; never throws but for a fatal fault.</summary>
     public async Task CloseDueAsync(CancellationToken stoppingToken)
     {
         var now = time.GetUtcNowMilliseconds();
-        if (now < _nextCheck || assignments.Assigned.Count == 0 || stoppingToken.IsCancellationRequested)
+        if (!IsDue(now) || stoppingToken.IsCancellationRequested)
         {
             return;
         }
@@ -137,6 +148,7 @@ public sealed partial class AuctionCloser(
 
         if (closing.Count > 0)
         {
+            Changes++;
             await store.RecordBatchAsync(new ProcessedBatch([], [.. closing.Select(c => c.Row.ToState(c.Item.Id))]), CancellationToken.None);
             // The records are made from the items as stored, so whoever sends one (again) sends the same; a close
             // the store refused (a newer state got there first) goes neither to the changelog nor to the table.

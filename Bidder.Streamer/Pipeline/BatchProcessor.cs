@@ -65,7 +65,11 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
     /// <summary>Takes a processed batch's rows into the table, once everything it produced is durable.</summary>
     public void Keep(BatchOutcome outcome) => table.Apply(outcome.Rows.Select(r => (r.Key.Partition, r.Key.ItemId, r.Value)));
 
-    public BatchOutcome Process(IReadOnlyList<DecodedBid> batch, BatchLookups lookups, DateTimeOffset now)
+    /// <summary>
+    /// Decides a batch. <paramref name="pending"/>: batches decided before this one and still being written (not
+    /// kept in the table yet), newest first; their rows come before the table's, as if those batches were done.
+    /// </summary>
+    public BatchOutcome Process(IReadOnlyList<DecodedBid> batch, BatchLookups lookups, DateTimeOffset now, IReadOnlyList<BatchOutcome>? pending = null)
     {
         var outcome = new BatchOutcome();
         var seen = new Dictionary<Guid, BidMessage>();
@@ -73,7 +77,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         {
             try
             {
-                Process(decoded, lookups, now, outcome, seen);
+                Process(decoded, lookups, now, outcome, seen, pending);
             }
             catch (Exception ex)
             {
@@ -84,7 +88,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         return outcome;
     }
 
-    private void Process(DecodedBid decoded, BatchLookups lookups, DateTimeOffset now, BatchOutcome outcome, Dictionary<Guid, BidMessage> seen)
+    private void Process(DecodedBid decoded, BatchLookups lookups, DateTimeOffset now, BatchOutcome outcome, Dictionary<Guid, BidMessage> seen, IReadOnlyList<BatchOutcome>? pending)
     {
         if (decoded.Bid is not { } message)
         {
@@ -105,7 +109,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
 
         var partition = decoded.Source.Partition.Value;
         var offset = decoded.Source.Offset.Value;
-        var row = Row(outcome, lookups, partition, message.ItemId, offset);
+        var row = Row(outcome, lookups, pending, partition, message.ItemId, offset);
 
         if (lookups.Recorded.TryGetValue(message.Id, out var recorded))
         {
@@ -173,18 +177,19 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
     }
 
     /// <summary>
-    /// The item's row as this batch sees it: changed earlier in the batch, else the newer of the table's and
-    /// the database's. The database is written before the changelog, so it is ahead when a crash fell between
-    /// the two: its state is then taken into the batch, and so sent to the changelog and the table again.
+    /// The item's row as this batch sees it: changed earlier in the batch, else the newer of the table's (the
+    /// newest pending batch's, where one changed the item) and the database's. The database is written before the
+    /// changelog, so it is ahead when a crash fell between the two: its state is then taken into the batch, and
+    /// so sent to the changelog and the table again.
     /// </summary>
-    private ItemTableEntry? Row(BatchOutcome outcome, BatchLookups lookups, int partition, Guid itemId, long offset)
+    private ItemTableEntry? Row(BatchOutcome outcome, BatchLookups lookups, IReadOnlyList<BatchOutcome>? pending, int partition, Guid itemId, long offset)
     {
         if (outcome.Rows.TryGetValue((partition, itemId), out var changed))
         {
             return changed;
         }
 
-        var kept = table.Find(partition, itemId);
+        var kept = Pending(pending, partition, itemId) ?? table.Find(partition, itemId);
         if (!lookups.Items.TryGetValue(itemId, out var item))
         {
             return kept;
@@ -200,6 +205,19 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         }
 
         return kept ?? stored;
+    }
+
+    private static ItemTableEntry? Pending(IReadOnlyList<BatchOutcome>? pending, int partition, Guid itemId)
+    {
+        foreach (var batch in pending ?? [])
+        {
+            if (batch.Rows.TryGetValue((partition, itemId), out var row))
+            {
+                return row;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>A bid on the topic with the id of a recorded bid is a copy of it only if it is the same bid to the millisecond the stores keep.</summary>

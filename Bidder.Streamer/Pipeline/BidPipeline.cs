@@ -14,6 +14,11 @@ namespace Bidder.Streamer.Pipeline;
 /// consume a batch -> decode -> look up (one read each for users, items, recorded bids) -> validate and
 /// route -> database (one transaction) -> invalid-bids and item-changelog (awaited) -> table -> commit;
 /// between batches, and on an idle topic every poll, the <see cref="AuctionCloser"/> closes ended auctions.
+/// Two batches overlap: while one is written (database, topics) on the thread pool, the loop polls, decodes,
+/// looks up and decides the next against it as if it were done (its item rows before the table's, its bids as
+/// recorded); the table takes a batch's rows and its offsets are committed only once its write is done, and a
+/// batch whose predecessor's write failed (or a close came between them) is decided again. A rebalance waits
+/// for the write under way and commits it before the partitions go (<see cref="FinishBeforeRevoke"/>).
 /// The database is written first and the offsets committed last, so a crash anywhere replays the batch,
 /// and replaying is harmless: recorded bids are recognized by id and not counted again.
 /// Faults are of two kinds. The database or Kafka not answering is retried, the batch whole, with
@@ -46,6 +51,17 @@ public sealed partial class BidPipeline(
     private readonly PipelineStages _stages = monitor.Stages;
     private readonly KafkaTopicsOptions _topics = topics.Value;
     private readonly KnownUsers _knownUsers = new();
+    private readonly KnownItems _knownItems = new();
+    private long _knownItemsRebalances;
+
+    /// <summary>How long a rebalance waits for the batch being written before its partitions go.</summary>
+    private static readonly TimeSpan RevokeWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>At most this many batches are written at once: one in the database while the one before awaits its records' delivery.</summary>
+    private const int MaxWriting = 2;
+
+    // The batches decided and being written (database, then topics), oldest first, while the loop polls and decides the next.
+    private readonly Queue<PreparedBatch> _writing = new();
 
     // Gaps whose loss could not be checked because the broker did not answer: checked again after the next batch.
     private readonly List<(TopicPartition Partition, long From, long To)> _uncheckedGaps = [];
@@ -57,6 +73,7 @@ public sealed partial class BidPipeline(
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         consumer.Subscribe(_topics.Bids.Name);
+        assignments.Revoking = FinishBeforeRevoke;
         LogStarted(_topics.Bids.Name);
         try
         {
@@ -69,20 +86,42 @@ public sealed partial class BidPipeline(
                     batch = await PollAsync(stoppingToken);
                 }
 
-                if (batch.Count > 0 && await ProcessUntilDoneAsync(batch, stoppingToken))
-                {
-                    using (_stages.Time(Stage.Commit))
-                    {
-                        CheckForDeletedBids(batch);
-                        Commit(batch);
-                    }
+                // Decided while the batches before it are still being written, as if they were done.
+                var next = batch.Count > 0 ? await PrepareAsync(batch) : null;
+                var closing = closer.IsDue();
 
-                    _stages.Completed(batch.Count);
+                // A close must not fall between a batch's decisions and its write: it waits for every write.
+                var asDecided = await CompleteWritesAsync(all: next?.Outcome is null || closing, stoppingToken);
+                var changes = closer.Changes;
+                if (closing)
+                {
+                    // Also when no bid came: an auction ends whether or not anyone bids.
+                    await closer.CloseDueAsync(stoppingToken);
+                    if (closer.Changes != changes)
+                    {
+                        _knownItems.Clear();
+                    }
                 }
 
-                // Also when no bid came: an auction ends whether or not anyone bids.
-                await closer.CloseDueAsync(stoppingToken);
+                if (next is null)
+                {
+                    continue;
+                }
+
+                if (asDecided && next.Outcome is not null && closer.Changes == changes && !stoppingToken.IsCancellationRequested)
+                {
+                    StartWrite(next);
+                    continue;
+                }
+
+                // Decided against what was not written as decided (or not decided at all): again, on its own.
+                next.Dispose();
+                await CompleteWritesAsync(all: true, stoppingToken);
+                await ProcessUntilDoneAsync(batch, stoppingToken);
             }
+
+            // Stopping: the batches being written are finished and their offsets committed.
+            await CompleteWritesAsync(all: true, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -120,7 +159,9 @@ public sealed partial class BidPipeline(
         var batch = new List<(ConsumeResult<string, byte[]> Result, long Generation)>();
         try
         {
-            var first = consumer.Consume(_options.PollTimeout);
+            // While batches are being written, only what is already fetched: with nothing there, the loop finishes
+            // them first rather than wait for bids with their table rows and offsets held back.
+            var first = consumer.Consume(_writing.Count == 0 ? _options.PollTimeout : TimeSpan.Zero);
             while (first is not null)
             {
                 batch.Add((first, assignments.Generation(first.Partition.Value)));
@@ -151,9 +192,133 @@ public sealed partial class BidPipeline(
             .Select(b => b.Result)];
     }
 
-    /// <summary>Processes the batch, retrying with backoff until it is durable; false only when stopping first.</summary>
+    /// <summary>
+    /// Decodes, looks up and decides a batch against the table and the batches still being written
+    /// (<see cref="_writing"/>). Its outcome stays null when that fails: the batch is then processed on its own,
+    /// with retries, once the ones before are done.
+    /// </summary>
+    private async Task<PreparedBatch> PrepareAsync(List<ConsumeResult<string, byte[]>> batch)
+    {
+        List<DecodedBid> decoded;
+        using (_stages.Time(Stage.Decode))
+        {
+            decoded = [.. batch.Select(message => BidDecoder.Decode(message, _options.MaxClockSkew))];
+        }
+
+        var prepared = new PreparedBatch(decoded, StartSpans(decoded))
+        {
+            Generations = batch.Select(m => m.Partition.Value).Distinct().ToDictionary(p => p, assignments.Generation),
+        };
+        try
+        {
+            await DecideAsync(prepared, [.. _writing.Reverse().Select(w => w.Outcome!)]);
+        }
+        catch (Exception)
+        {
+            // Whatever it was (the database not answering, mostly), the sequential path meets it again and deals with it.
+            prepared.Outcome = null;
+        }
+
+        return prepared;
+    }
+
+    /// <summary>
+    /// Hands a decided batch to the thread pool: its database write waits for the one before it (decided against
+    /// it, it is written after it or not at all); its records go to the producer right after its own write.
+    /// </summary>
+    private void StartWrite(PreparedBatch prepared)
+    {
+        var previous = _writing.Count > 0 ? _writing.Last().Persisted : Task.CompletedTask;
+        var persisted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        prepared.Persisted = persisted.Task;
+        prepared.Written = Task.Run(() => WriteAsync(prepared, previous, persisted));
+        _writing.Enqueue(prepared);
+    }
+
+    /// <summary>
+    /// Completes the batches being written, oldest first (all, or all but the newest <see cref="MaxWriting"/> - 1):
+    /// once written, the table takes its rows and its offsets are committed. True when each was written as decided;
+    /// when one failed, every write under way is awaited, and each that failed is processed again on its own, with
+    /// retries, in order (the batch decided against them must then be decided again).
+    /// </summary>
+    private async Task<bool> CompleteWritesAsync(bool all, CancellationToken stoppingToken)
+    {
+        var asDecided = true;
+        while (_writing.Count > (all ? 0 : MaxWriting - 1))
+        {
+            var written = _writing.Peek();
+            using (_stages.Time(Stage.Wait))
+            {
+                await Task.WhenAny(written.Written);
+                if (!written.Written.IsCompletedSuccessfully)
+                {
+                    // The later ones may depend on it: nothing is done again until every write has ended.
+                    await Task.WhenAll(_writing.Select(w => Task.WhenAny(w.Written)));
+                    (asDecided, all) = (false, true);
+                }
+            }
+
+            _writing.Dequeue();
+            using (written)
+            {
+                if (written.Written.IsCompletedSuccessfully)
+                {
+                    Keep(written);
+                    closer.Observe(written.Decoded);
+                    _health.Succeeded();
+                    Completed(written.Messages);
+                    continue;
+                }
+
+                _knownItems.Clear();
+                var fault = written.Written.Exception!.GetBaseException();
+                written.Failed(fault);
+                LogBatchFailed(fault, written.Decoded.Count, 1, 0);
+            }
+
+            // Of partitions still ours only: one revoked meanwhile is its new owner's to replay.
+            var again = written.Messages
+                .Where(m => assignments.IsAssigned(m.Partition.Value) && assignments.Generation(m.Partition.Value) == written.Generations[m.Partition.Value])
+                .ToList();
+            if (again.Count > 0)
+            {
+                await ProcessUntilDoneAsync(again, stoppingToken);
+            }
+        }
+
+        return asDecided;
+    }
+
+    /// <summary>
+    /// Partitions are being revoked (inside the poll, on the loop's thread): the writes under way are waited for
+    /// and the offsets of those partitions committed as far as every batch was written, so their new owner does
+    /// not decide those bids again beside this writer. The rest of each completion happens in the loop as usual.
+    /// </summary>
+    private void FinishBeforeRevoke(IReadOnlyList<int> partitions, bool lost)
+    {
+        if (_writing.Count == 0)
+        {
+            return;
+        }
+
+        using (_stages.Time(Stage.Wait))
+        {
+            // Bounded: the rebalance waits on it. What is not written by then is replayed by the new owner (harmless).
+            Task.WaitAny([Task.WhenAll(_writing.Select(w => Task.WhenAny(w.Written)))], RevokeWait);
+        }
+
+        var written = _writing.TakeWhile(w => w.Written.IsCompletedSuccessfully).SelectMany(w => w.Messages).ToList();
+        if (!lost && written.Count > 0)
+        {
+            Commit([.. written.Where(m => partitions.Contains(m.Partition.Value))]);
+        }
+    }
+
+    /// <summary>Processes the batch, retrying with backoff until it is durable, then commits it; false only when stopping first.</summary>
     private async Task<bool> ProcessUntilDoneAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken stoppingToken)
     {
+        // The path after a failure (or a close between batches): the database may be ahead of what is remembered.
+        _knownItems.Clear();
         List<DecodedBid> decoded;
         using (_stages.Time(Stage.Decode))
         {
@@ -169,6 +334,7 @@ public sealed partial class BidPipeline(
                 await ProcessIsolatingAsync(decoded);
                 closer.Observe(decoded);
                 _health.Succeeded();
+                Completed(batch);
                 return true;
             }
             catch (Exception ex) when (IsInfrastructureFault(ex) && !stoppingToken.IsCancellationRequested)
@@ -179,6 +345,18 @@ public sealed partial class BidPipeline(
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }
         }
+    }
+
+    /// <summary>A durable batch: its partitions' positions checked for bids deleted unread, its offsets committed.</summary>
+    private void Completed(List<ConsumeResult<string, byte[]>> batch)
+    {
+        using (_stages.Time(Stage.Commit))
+        {
+            CheckForDeletedBids(batch);
+            Commit(batch);
+        }
+
+        _stages.Completed(batch.Count);
     }
 
     /// <summary>
@@ -209,77 +387,155 @@ public sealed partial class BidPipeline(
 
     private async Task ProcessAsync(List<DecodedBid> batch)
     {
-        var spans = batch.Select(b => KafkaTelemetry.StartProcess(_topics.Bids.Name, b.Source.Message.Headers, b.Source.Partition, b.Source.Offset, ConsumerGroup)).ToList();
+        using var prepared = new PreparedBatch(batch, StartSpans(batch));
         try
         {
-            var bids = batch.Where(b => b.Bid is not null).Select(b => b.Bid!).ToList();
-            BatchLookups lookups;
-            using (_stages.Time(Stage.Lookup))
-            {
-                lookups = await LookUpAsync(bids);
-            }
+            await DecideAsync(prepared, pending: []);
+            await WriteAsync(prepared);
+        }
+        catch (Exception ex)
+        {
+            prepared.Failed(ex);
+            throw;
+        }
 
-            BatchOutcome outcome;
-            using (_stages.Time(Stage.Decide))
+        Keep(prepared);
+    }
+
+    private List<Activity?> StartSpans(List<DecodedBid> batch) =>
+        [.. batch.Select(b => KafkaTelemetry.StartProcess(_topics.Bids.Name, b.Source.Message.Headers, b.Source.Partition, b.Source.Offset, ConsumerGroup))];
+
+    /// <summary>Looks up and decides: against <paramref name="pending"/> (batches decided before, not kept yet, newest first) and the table.</summary>
+    private async Task DecideAsync(PreparedBatch prepared, IReadOnlyList<BatchOutcome> pending)
+    {
+        BatchLookups lookups;
+        using (_stages.Time(Stage.Lookup))
+        {
+            lookups = await LookUpAsync(prepared.Bids, pending);
+        }
+
+        using (_stages.Time(Stage.Decide))
+        {
+            prepared.Outcome = processor.Process(prepared.Decoded, lookups, time.GetUtcNowMilliseconds(), pending);
+            LogRejects(prepared.Outcome);
+        }
+    }
+
+    /// <summary>
+    /// The database first (one transaction), then the rejects and item states on their topics (awaited). When
+    /// <paramref name="previous"/> is given, the write waits for it, and <paramref name="persisted"/> is set once
+    /// the database holds this batch and its records are with the producer (in order, after the previous batch's).
+    /// </summary>
+    private async Task WriteAsync(PreparedBatch prepared, Task? previous = null, TaskCompletionSource? persisted = null)
+    {
+        var outcome = prepared.Outcome!;
+        Task delivered;
+        PipelineStages.StageTimer produce;
+        try
+        {
+            if (previous is not null && !await Succeeded(previous))
             {
-                outcome = processor.Process(batch, lookups, time.GetUtcNowMilliseconds());
-                LogRejects(outcome);
+                throw new InvalidOperationException("Not written: the batch it was decided after was not written.");
             }
 
             using (_stages.Time(Stage.Persist))
-            using (StartPersistSpan(spans, outcome))
+            using (StartPersistSpan(prepared.Spans, outcome))
             {
                 await store.RecordBatchAsync(outcome.ToDatabaseBatch(), CancellationToken.None);
             }
 
-            using (_stages.Time(Stage.Produce))
-            {
-                await ProduceAsync(outcome.Invalid, outcome.Changelog, spans.FirstOrDefault(s => s is not null)?.Context ?? default);
-            }
-
-            using (_stages.Time(Stage.Table))
-            {
-                processor.Keep(outcome);
-            }
-
-            _metrics.Record(outcome, batch.Count, bids.Select(b => b.BidDate), time.GetUtcNow());
+            produce = _stages.Time(Stage.Produce);
+            delivered = ProduceAsync(outcome.Invalid, outcome.Changelog, prepared.FirstContext);
+            persisted?.TrySetResult();
         }
         catch (Exception ex)
         {
-            foreach (var span in spans)
-            {
-                KafkaTelemetry.SetError(span, ex.GetType().FullName!, ex.Message);
-            }
-
+            persisted?.TrySetException(ex);
             throw;
         }
-        finally
+
+        using (produce)
         {
-            foreach (var span in spans)
-            {
-                span?.Dispose();
-            }
+            await delivered;
         }
     }
 
-    /// <summary>What the database knows of the batch's users, items and bids: one read each, the first three at once.</summary>
-    private async Task<BatchLookups> LookUpAsync(List<BidMessage> bids)
+    private static async Task<bool> Succeeded(Task task)
+    {
+        await Task.WhenAny(task);
+        return task.IsCompletedSuccessfully;
+    }
+
+    /// <summary>A written batch's rows go into the table, its counts into the metrics.</summary>
+    private void Keep(PreparedBatch prepared)
+    {
+        using (_stages.Time(Stage.Table))
+        {
+            processor.Keep(prepared.Outcome!);
+        }
+
+        _metrics.Record(prepared.Outcome!, prepared.Decoded.Count, prepared.Bids.Select(b => b.BidDate), time.GetUtcNow());
+    }
+
+    /// <summary>
+    /// What the database knows of the batch's users, items and bids: one read each, the first three at once, the
+    /// users and items only for those not confirmed before (<see cref="KnownUsers"/>, <see cref="KnownItems"/>).
+    /// The bids of <paramref name="pending"/> (being written, perhaps not committed yet) count as recorded.
+    /// </summary>
+    private async Task<BatchLookups> LookUpAsync(List<BidMessage> bids, IReadOnlyList<BatchOutcome> pending)
     {
         // Bidders already confirmed are not asked about again (most bids come from people who bid before).
         var unknownUsers = bids.Select(b => b.UserId).Where(id => !_knownUsers.Contains(id)).ToHashSet();
         var users = unknownUsers.Count == 0
             ? Task.FromResult<IReadOnlySet<Guid>>(new HashSet<Guid>())
             : store.FindUsersAsync(unknownUsers, CancellationToken.None);
-        var items = store.GetItemsAsync([.. bids.Select(b => b.ItemId)], CancellationToken.None);
-        var recorded = await store.GetBidsAsync([.. bids.Select(b => b.Id)], CancellationToken.None);
+        if (_knownItemsRebalances != assignments.Rebalances)
+        {
+            _knownItems.Clear();
+            _knownItemsRebalances = assignments.Rebalances;
+        }
+
+        var unknownItems = bids.Select(b => b.ItemId).Where(id => !_knownItems.TryGet(id, out _)).ToHashSet();
+        var items = unknownItems.Count == 0
+            ? Task.FromResult<IReadOnlyDictionary<Guid, Item>>(new Dictionary<Guid, Item>())
+            : store.GetItemsAsync(unknownItems, CancellationToken.None);
+        IReadOnlyDictionary<Guid, Bid> recorded = await store.GetBidsAsync([.. bids.Select(b => b.Id)], CancellationToken.None);
         // Only a store without atomic batches ever has incomplete ones, and only among bids already recorded.
-        var incomplete = recorded.Count == 0
+        IReadOnlySet<Guid> incomplete = recorded.Count == 0
             ? new HashSet<Guid>()
             : await store.FindIncompleteBidsAsync([.. recorded.Keys], CancellationToken.None);
+        if (pending.Count > 0)
+        {
+            // The batches being written hold them as decided, whatever of their writes the database shows yet.
+            var written = new Dictionary<Guid, Bid>();
+            foreach (var bid in pending.SelectMany(p => p.Bids))
+            {
+                written.TryAdd(bid.Id, bid);
+            }
+
+            var copies = bids.Where(b => written.ContainsKey(b.Id)).Select(b => b.Id).ToHashSet();
+            if (copies.Count > 0)
+            {
+                recorded = new Dictionary<Guid, Bid>(recorded.Where(r => !copies.Contains(r.Key)).Concat(copies.Select(id => KeyValuePair.Create(id, written[id]))));
+                incomplete = incomplete.Where(id => !copies.Contains(id)).ToHashSet();
+            }
+        }
+
         var found = await users;
         _knownUsers.AddRange(found);
         var existing = bids.Select(b => b.UserId).Where(id => found.Contains(id) || _knownUsers.Contains(id)).ToHashSet();
-        return new BatchLookups(existing, await items, recorded, incomplete);
+        var read = await items;
+        _knownItems.AddRange(read.Values);
+        var known = new Dictionary<Guid, Item>(read);
+        foreach (var id in bids.Select(b => b.ItemId))
+        {
+            if (!known.ContainsKey(id) && _knownItems.TryGet(id, out var item))
+            {
+                known[id] = item;
+            }
+        }
+
+        return new BatchLookups(existing, known, recorded, incomplete);
     }
 
     /// <summary>Publishes a message that cannot be processed to invalid-bids, with the exception's type, so its partition moves on.</summary>

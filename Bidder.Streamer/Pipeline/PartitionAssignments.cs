@@ -59,10 +59,18 @@ public sealed partial class PartitionAssignments(
         RestoreUnrestored(force: true);
     }
 
+    /// <summary>
+    /// Called first when partitions are revoked or lost (their numbers, and whether lost), while they are still
+    /// ours: the pipeline finishes the batch it is writing and commits its offsets of them, so their new owner
+    /// starts after it rather than deciding its bids again beside this writer.
+    /// </summary>
+    public Action<IReadOnlyList<int>, bool>? Revoking { get; set; }
+
     public void OnRevoked(IEnumerable<TopicPartition> partitions, bool lost)
     {
         var removed = partitions.Select(p => p.Partition.Value).ToList();
         LogRevoked(lost ? "lost" : "revoked", string.Join(", ", removed));
+        Revoking?.Invoke(removed, lost);
         Rebalances++;
         foreach (var partition in removed)
         {

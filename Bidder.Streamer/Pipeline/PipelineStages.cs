@@ -10,6 +10,9 @@ public enum Stage
     Decode,
     Lookup,
     Decide,
+
+    /// <summary>The loop waiting for the previous batch's write (persist and produce run beside the next batch's poll, lookups and decisions).</summary>
+    Wait,
     Persist,
     Produce,
     Table,

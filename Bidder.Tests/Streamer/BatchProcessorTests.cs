@@ -254,6 +254,27 @@ public class BatchProcessorTests
         Assert.Equal(BidStatus.Accepted, Assert.Single(outcome.Bids).Status);
     }
 
+    [Fact]
+    public void A_batch_decided_while_the_one_before_is_being_written_sees_that_ones_rows_before_the_tables()
+    {
+        // The table says the lamp is at 20; the batch being written (not kept yet) took it to 30, newest last.
+        _table.Load(0, new Dictionary<Guid, ItemTableEntry> { [Lamp.Id] = Row(20m, Guid.CreateVersion7(), 1) });
+        var older = _processor.Process(Decode(Bid(25m, 1)), Lookups(), Now);
+        var newer = _processor.Process(Decode(Bid(30m, 2)), Lookups(), Now, [older]);
+        Assert.Equal(30m, newer.Rows.Single().Value.State.WinningBid);
+
+        // A bid of 28 is too low against the pending 30, though the table (20) and the database (0) would take it.
+        var outcome = _processor.Process(Decode(Bid(28m, 3), Bid(31m, 4)), Lookups(), Now, [newer, older]);
+
+        Assert.Equal([BidStatus.Rejected, BidStatus.Accepted], outcome.Bids.Select(b => b.Status));
+        Assert.Equal(RejectReason.TooLow, outcome.Invalid.Single().Message.Reason);
+        var row = outcome.Rows.Single().Value.State;
+        Assert.Equal((31m, 4L), (row.WinningBid, row.Version));
+        // Deciding against pending batches changes neither them nor the table.
+        Assert.Equal(20m, _table.Find(0, Lamp.Id)!.State.WinningBid);
+        Assert.Equal(30m, newer.Rows.Single().Value.State.WinningBid);
+    }
+
     private static (BidMessage Message, long Offset) Bid(decimal value, long offset) =>
         (new BidMessage(1, Guid.CreateVersion7(), Lamp.Id, Alice, value, "web", Now.AddMinutes(-1)), offset);
 
