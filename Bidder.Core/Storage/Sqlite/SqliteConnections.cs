@@ -27,25 +27,46 @@ internal static class SqliteConnections
     }
 
     /// <summary>
+    /// The same database for the streamer's batch writes: a pool of connections of their own (the explicit private
+    /// cache is SQLite's default, it only makes the connection string, and so the pool, another one), so their
+    /// large page cache (<see cref="BatchCacheKibibytes"/>) stays warm between batches and no read shrinks it.
+    /// </summary>
+    public static string ForBatches(string preparedConnectionString) =>
+        new SqliteConnectionStringBuilder(preparedConnectionString) { Cache = SqliteCacheMode.Private }.ToString();
+
+    /// <summary>
+    /// The page cache of a batch writer's connection: a batch updates one item row per accepted bid, spread over the
+    /// whole items table, and the pages it changes stay in the cache until the commit (BENCHMARKS.md, scale).
+    /// </summary>
+    public const int BatchCacheKibibytes = 32 * 1024;
+
+    /// <summary>
+    /// The page cache of every other connection: reads of a few rows and single-row writes, which the operating
+    /// system's file cache serves as well; at 32 MB each, the pooled connections of a busy streamer held hundreds
+    /// of megabytes (BENCHMARKS.md, scale).
+    /// </summary>
+    public const int CacheKibibytes = 2 * 1024;
+
+    /// <summary>
     /// Runs <paramref name="work"/> on a new connection. An SQLite failure of the database becomes a
     /// <see cref="StorageUnavailableException"/> or <see cref="StorageConfigurationException"/>; any other
     /// (a constraint, a value SQLite refuses) concerns what was written and stays as it is.
     /// </summary>
-    public static async Task<T> RunAsync<T>(string connectionString, Func<SqliteConnection, Task<T>> work, CancellationToken cancellationToken)
+    public static async Task<T> RunAsync<T>(
+        string connectionString, Func<SqliteConnection, Task<T>> work, CancellationToken cancellationToken, int cacheKibibytes = CacheKibibytes)
     {
         try
         {
             await using var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync(cancellationToken);
             // Per connection. FULL: the WAL is synced at every commit, so a write that was acknowledged (a batch
-            // whose offsets are committed) survives a power cut too; one sync per batch. A 32 MB page cache and
-            // 64 MB of WAL between checkpoints: a batch updates one item row per accepted bid, spread over the
-            // whole items table (BENCHMARKS.md, scale).
+            // whose offsets are committed) survives a power cut too; one sync per batch. 64 MB of WAL between
+            // checkpoints: a batch's pages are many (BENCHMARKS.md, scale).
             // busy_timeout: a writer that finds the write lock taken (the API's create while the streamer commits a
             // batch) waits inside SQLite, which retries after 1, 2, 5, 10... ms; without it Microsoft.Data.Sqlite retries
             // every 150 ms, and a create under bid load took 150 ms where the lock was free after a few (BENCHMARKS.md, tail).
             await ExecuteAsync(connection,
-                $"PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=16384; PRAGMA busy_timeout={BusyTimeoutMs(connection)};",
+                $"PRAGMA synchronous=FULL; PRAGMA cache_size=-{cacheKibibytes}; PRAGMA wal_autocheckpoint=16384; PRAGMA busy_timeout={BusyTimeoutMs(connection)};",
                 cancellationToken);
             return await work(connection);
         }
