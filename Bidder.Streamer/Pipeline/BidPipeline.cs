@@ -57,7 +57,7 @@ public sealed partial class BidPipeline(
     /// <summary>How long a rebalance waits for the batch being written before its partitions go.</summary>
     private static readonly TimeSpan RevokeWait = TimeSpan.FromSeconds(30);
 
-    /// <summary>At most this many batches are written at once: one in the database while the one before awaits its records' delivery.</summary>
+    /// <summary>At most this many batches are written at once: one in the database while the one before sends its records.</summary>
     private const int MaxWriting = 2;
 
     // The batches decided and being written (database, then topics), oldest first, while the loop polls and decides the next.
@@ -223,15 +223,12 @@ public sealed partial class BidPipeline(
     }
 
     /// <summary>
-    /// Hands a decided batch to the thread pool: its database write waits for the one before it (decided against
-    /// it, it is written after it or not at all); its records go to the producer right after its own write.
+    /// Hands a decided batch to the thread pool, to be written after the batch before it (<see cref="WriteAsync"/>).
     /// </summary>
     private void StartWrite(PreparedBatch prepared)
     {
-        var previous = _writing.Count > 0 ? _writing.Last().Persisted : Task.CompletedTask;
-        var persisted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        prepared.Persisted = persisted.Task;
-        prepared.Written = Task.Run(() => WriteAsync(prepared, previous, persisted));
+        var previous = _writing.Count > 0 ? _writing.Last() : null;
+        prepared.Written = Task.Run(() => WriteAsync(prepared, previous));
         _writing.Enqueue(prepared);
     }
 
@@ -422,18 +419,20 @@ public sealed partial class BidPipeline(
     }
 
     /// <summary>
-    /// The database first (one transaction), then the rejects and item states on their topics (awaited). When
-    /// <paramref name="previous"/> is given, the write waits for it, and <paramref name="persisted"/> is set once
-    /// the database holds this batch and its records are with the producer (in order, after the previous batch's).
+    /// The database first (one transaction), then the rejects and item states on their topics (awaited). Given
+    /// <paramref name="previous"/> (the batch decided before, being written), the database write waits for its
+    /// database write (and fails when that failed: decided against it, this batch is written after it or not at
+    /// all), and the records go to the producer after its records, so each item's states reach the changelog in
+    /// order. The next batch's database write may start as soon as this one's is done.
     /// </summary>
-    private async Task WriteAsync(PreparedBatch prepared, Task? previous = null, TaskCompletionSource? persisted = null)
+    private async Task WriteAsync(PreparedBatch prepared, PreparedBatch? previous = null)
     {
         var outcome = prepared.Outcome!;
         Task delivered;
         PipelineStages.StageTimer produce;
         try
         {
-            if (previous is not null && !await Succeeded(previous))
+            if (previous is not null && !await Succeeded(previous.Persisted))
             {
                 throw new InvalidOperationException("Not written: the batch it was decided after was not written.");
             }
@@ -444,13 +443,20 @@ public sealed partial class BidPipeline(
                 await store.RecordBatchAsync(outcome.ToDatabaseBatch(), CancellationToken.None);
             }
 
+            prepared.MarkPersisted();
+            if (previous is not null)
+            {
+                await Task.WhenAny(previous.Sent);
+            }
+
             produce = _stages.Time(Stage.Produce);
+            // Every record is with the producer when this returns: it only awaits their delivery.
             delivered = ProduceAsync(outcome.Invalid, outcome.Changelog, prepared.FirstContext);
-            persisted?.TrySetResult();
+            prepared.MarkSent();
         }
-        catch (Exception ex)
+        catch (Exception)
         {
-            persisted?.TrySetException(ex);
+            prepared.Abandon();
             throw;
         }
 

@@ -7,7 +7,7 @@ namespace Bidder.Streamer.Pipeline;
 
 /// <summary>
 /// One batch on its way through the stages: its messages (decoded), one process span per message, and once
-/// decided its outcome and the write under way (<see cref="Persisted"/>, <see cref="Written"/>).
+/// decided its outcome and the write under way (<see cref="Persisted"/>, <see cref="Sent"/>, <see cref="Written"/>).
 /// </summary>
 internal sealed class PreparedBatch(List<DecodedBid> decoded, List<Activity?> spans) : IDisposable
 {
@@ -22,8 +22,14 @@ internal sealed class PreparedBatch(List<DecodedBid> decoded, List<Activity?> sp
     /// <summary>The assignment generation of each partition in the batch when it was polled: a partition that moved since is not ours to redo.</summary>
     public Dictionary<int, long> Generations { get; init; } = [];
 
-    /// <summary>Done once the database holds the batch and its records are handed to the producer: the next batch may be written.</summary>
-    public Task Persisted { get; set; } = Task.CompletedTask;
+    private readonly TaskCompletionSource _persisted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Done once the database holds the batch (cancelled when that failed): the next batch may be written.</summary>
+    public Task Persisted => _persisted.Task;
+
+    /// <summary>Done once its records are with the producer (cancelled when that failed): the next batch's may follow.</summary>
+    public Task Sent => _sent.Task;
 
     /// <summary>Done once the database holds the batch and the brokers its records.</summary>
     public Task Written { get; set; } = Task.CompletedTask;
@@ -31,6 +37,17 @@ internal sealed class PreparedBatch(List<DecodedBid> decoded, List<Activity?> sp
     public List<ConsumeResult<string, byte[]>> Messages => [.. Decoded.Select(d => d.Source)];
 
     public ActivityContext FirstContext => Spans.FirstOrDefault(s => s is not null)?.Context ?? default;
+
+    public void MarkPersisted() => _persisted.TrySetResult();
+
+    public void MarkSent() => _sent.TrySetResult();
+
+    /// <summary>The write failed: whatever of it was not done yet never will be.</summary>
+    public void Abandon()
+    {
+        _persisted.TrySetCanceled();
+        _sent.TrySetCanceled();
+    }
 
     public void Failed(Exception exception)
     {
