@@ -111,6 +111,14 @@ public sealed partial class BidPipeline(
                 if (asDecided && next.Outcome is not null && closer.Changes == changes && !stoppingToken.IsCancellationRequested)
                 {
                     StartWrite(next);
+                    if (batch.Count < _options.MaxBatchSize)
+                    {
+                        // Not lagging (the poll found less than a batch): this write is finished before the next poll,
+                        // so the bids arriving meanwhile make one batch, one commit, rather than many small ones
+                        // competing with the API for the CPU (BENCHMARKS.md, ingest). Lagging, writes overlap.
+                        await CompleteWritesAsync(all: true, stoppingToken);
+                    }
+
                     continue;
                 }
 
