@@ -108,6 +108,8 @@ public static class LiveApi
             await WriteAsync(response, hub.IdOf(e.Sequence), e.Item, cancellationToken);
         }
 
+        await response.Body.FlushAsync(cancellationToken);
+
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -128,6 +130,8 @@ public static class LiveApi
                     continue;
                 }
 
+                // Everything already queued, then one flush: a batch's item states arrive together, and a flush per
+                // event cost a write to the socket each (the API's CPU per bid, BENCHMARKS.md, ingest).
                 while (events.TryRead(out var e))
                 {
                     if (wanted(e.Item))
@@ -135,6 +139,8 @@ public static class LiveApi
                         await WriteAsync(response, hub.IdOf(e.Sequence), e.Item, cancellationToken);
                     }
                 }
+
+                await response.Body.FlushAsync(cancellationToken);
             }
         }
         catch (SlowSubscriberException ex)
@@ -152,6 +158,5 @@ public static class LiveApi
         await response.WriteAsync($"id: {id}\nevent: {item.Type}\ndata: ", cancellationToken);
         await response.Body.WriteAsync(item.ToUtf8Json(), cancellationToken);
         await response.WriteAsync("\n\n", cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
     }
 }
