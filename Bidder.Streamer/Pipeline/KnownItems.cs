@@ -9,11 +9,13 @@ namespace Bidder.Streamer.Pipeline;
 /// remembered item answers as the database would. The first read of an item after an assignment is what finds
 /// a database ahead of the changelog (a crash between the two), so everything is forgotten when partitions move,
 /// when a write fails and after a close. Bounded: past <see cref="Capacity"/> items it starts over, which costs
-/// one lookup per item, never a wrong answer. Used by the pipeline's one thread only.
+/// one lookup per item, never a wrong answer. The bound is memory's: where more items than that take bids at once,
+/// the batch's write, not its lookups, is what holds the pipeline back (BENCHMARKS.md, scale). Used by the
+/// pipeline's one thread only.
 /// </summary>
 public sealed class KnownItems
 {
-    public const int Capacity = 100_000;
+    public const int Capacity = 20_000;
 
     private readonly Dictionary<Guid, Item> _known = [];
 

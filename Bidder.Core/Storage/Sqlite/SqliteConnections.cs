@@ -42,8 +42,8 @@ internal static class SqliteConnections
 
     /// <summary>
     /// The page cache of every other connection: reads of a few rows and single-row writes, which the operating
-    /// system's file cache serves as well; at 32 MB each, the pooled connections of a busy streamer held hundreds
-    /// of megabytes (BENCHMARKS.md, scale).
+    /// system's file cache serves as well. At 32 MB each, the pooled connections of a busy streamer (its lookups run
+    /// beside its batch writes) held some 70 MB more (BENCHMARKS.md, "Pipeline: writes overlap").
     /// </summary>
     public const int CacheKibibytes = 2 * 1024;
 
