@@ -29,7 +29,7 @@ public sealed class FreshnessBenchmark(BenchSizes sizes) : IBenchmark
         var p99 = Percentiles.Of(freshness, 99);
         var baseline = Percentiles.Of(roundTrip, 99);
         var ratio = p99 / baseline;
-        return new BenchResult(Name, ratio, "<=5", ratio <= 5, new Dictionary<string, double>
+        return new BenchResult(Name, ratio, "<=2", ratio <= 2, new Dictionary<string, double>
         {
             ["p99_ms"] = p99,
             ["p50_ms"] = Percentiles.Of(freshness, 50),

@@ -20,12 +20,13 @@ public sealed class IngestBenchmark(BenchSizes sizes) : IBenchmark
     private const string NoopPath = "/benchmark/noop";
     private const int Bidders = 50;
     private const int Items = 200;
+    private const int Pairs = 3;
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(3);
 
     public string Name => BenchmarkNames.Ingest;
 
     public string Description =>
-        $"POST /events/ vs a no-op POST, both signed in ({Bidders} bidders, own tokens), {HttpLoad.Concurrency} clients, {sizes.IngestWindow.TotalSeconds} s each";
+        $"POST /events/ vs a no-op POST, both signed in ({Bidders} bidders, own tokens), {HttpLoad.Concurrency} clients, {sizes.IngestWindow.TotalSeconds} s each, the median of {Pairs} pairs";
 
     public async Task<BenchResult> RunAsync(BenchApp app)
     {
@@ -68,19 +69,30 @@ public sealed class IngestBenchmark(BenchSizes sizes) : IBenchmark
         }
 
         await app.WaitCaughtUpAsync(TimeSpan.FromMinutes(5));
-        var noop = await MeasureAsync(noopSigned, sizes.IngestWindow);
         var anonymous = noopRequiresSignIn ? null : await MeasureAsync(noopAnonymous, sizes.IngestWindow);
 
-        var before = app.EndOffsets(BenchApp.BidsTopic).Values.Sum();
-        var ingest = await MeasureAsync(bids, sizes.IngestWindow);
-        var inKafka = app.EndOffsets(BenchApp.BidsTopic).Values.Sum() - before;
-        await app.WaitCaughtUpAsync(TimeSpan.FromMinutes(5));
+        // Three pairs, each no-op window right before its bid window; the line is the median pair's ratio (issue 16:
+        // one pair moved between 0.46 and 0.84 across runs with what else the machine did).
+        var pairs = new List<(HttpLoad.Outcome Noop, HttpLoad.Outcome Ingest, long InKafka)>();
+        for (var pair = 0; pair < Pairs; pair++)
+        {
+            var noopRun = await MeasureAsync(noopSigned, sizes.IngestWindow);
+            var before = app.EndOffsets(BenchApp.BidsTopic).Values.Sum();
+            var ingestRun = await MeasureAsync(bids, sizes.IngestWindow);
+            pairs.Add((noopRun, ingestRun, app.EndOffsets(BenchApp.BidsTopic).Values.Sum() - before));
+            await app.WaitCaughtUpAsync(TimeSpan.FromMinutes(5));
+        }
 
+        var ratios = pairs.Select(p => p.Ingest.PerSecond / p.Noop.PerSecond).ToList();
+        var median = pairs[ratios.IndexOf(ratios.Order().ElementAt(Pairs / 2))];
+        var (noop, ingest, inKafka) = median;
         var ratio = ingest.PerSecond / noop.PerSecond;
         var figures = new Dictionary<string, double>
         {
             ["bids_per_s"] = ingest.PerSecond,
             ["noop_per_s"] = noop.PerSecond,
+            ["ratio_min"] = ratios.Min(),
+            ["ratio_max"] = ratios.Max(),
         };
         if (anonymous is not null)
         {
@@ -102,11 +114,11 @@ public sealed class IngestBenchmark(BenchSizes sizes) : IBenchmark
         }
 
         figures["noop_requires_sign_in"] = noopRequiresSignIn ? 1 : 0;
-        figures["errors"] = ingest.Failed + noop.Failed + (anonymous?.Failed ?? 0);
+        figures["errors"] = pairs.Sum(p => p.Ingest.Failed + p.Noop.Failed) + (anonymous?.Failed ?? 0);
         // 429s among the errors: none, or the raised limits (BenchApp.RaisedRateLimit) are not in force.
         figures["throttled"] = throttled;
-        // Every 202 (warm-up and window) is on the topic: the topic grew by at least the counted 202s.
-        figures["in_kafka_ok"] = inKafka >= ingest.Succeeded ? 1 : 0;
+        // Every 202 is on the topic: in each bid window, the topic grew by at least the counted 202s.
+        figures["in_kafka_ok"] = pairs.All(p => p.InKafka >= p.Ingest.Succeeded) ? 1 : 0;
         return new BenchResult(Name, ratio, ">=0.5", ratio >= 0.5, figures, app.TakeStageReports());
     }
 
