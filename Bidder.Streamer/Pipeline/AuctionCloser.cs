@@ -94,13 +94,15 @@ public sealed partial class AuctionCloser(
         }
     }
 
-    /// <summary>Whether the next <see cref="CloseDueAsync"/> will check: once due, it stays due until checked.</summary>
-    public bool IsDue() => IsDue(time.GetUtcNowMilliseconds());
-
     private bool IsDue(DateTimeOffset now) => now >= _nextCheck && assignments.Assigned.Count > 0;
 
     /// <summary>Closes and announces what is due, at most once per <see cref="StreamerOptions.CloseInterval"/>; never throws but for a fatal fault.</summary>
-    public async Task CloseDueAsync(CancellationToken stoppingToken)
+    /// <remarks>
+    /// <paramref name="finishWrites"/>: the pipeline's batches still being written, finished before anything is
+    /// closed (a close must not fall between a batch's decisions and its write, nor judge an item by a state a batch
+    /// being written has changed); called only when something is due, after which the due items are read again.
+    /// </remarks>
+    public async Task CloseDueAsync(CancellationToken stoppingToken, Func<Task>? finishWrites = null)
     {
         var now = time.GetUtcNowMilliseconds();
         if (!IsDue(now) || stoppingToken.IsCancellationRequested)
@@ -112,7 +114,7 @@ public sealed partial class AuctionCloser(
         using var timer = monitor.Stages.Time(Stage.Close);
         try
         {
-            await CloseAsync(now);
+            await CloseAsync(now, finishWrites);
             monitor.Health.Succeeded(PipelineProblem.Close);
         }
         catch (Exception ex) when (ex is not StorageConfigurationException and not KafkaException { Error.IsFatal: true })
@@ -123,15 +125,16 @@ public sealed partial class AuctionCloser(
         }
     }
 
-    private async Task CloseAsync(DateTimeOffset now)
+    private async Task CloseAsync(DateTimeOffset now, Func<Task>? finishWrites)
     {
-        var endedBy = now - _options.CloseGrace;
-        // Asked at the first due item only: while the broker cannot say, each asking waits out its timeout.
-        int? count = null;
-        var due = await SelectDueAsync(
-            after => store.FindItemsToCloseAsync(endedBy, _options.MaxBatchSize, after, CancellationToken.None),
-            _options.MaxBatchSize,
-            item => Decide(item, count ??= PartitionCount(), now));
+        var due = await SelectDueAsync(now);
+        if (due.Count > 0 && finishWrites is not null)
+        {
+            await finishWrites();
+            now = time.GetUtcNowMilliseconds();
+            due = await SelectDueAsync(now);
+        }
+
         var closing = new List<(int Partition, Item Item, ItemTableEntry Row)>();
         var unpublished = new List<Item>();
         foreach (var (partition, item, row) in due)
@@ -170,6 +173,18 @@ public sealed partial class AuctionCloser(
             monitor.Metrics.Closed(row.State.Result!);
             LogClosed(item.Id, row.State.Result!, row.State.WinningBid, row.State.Bids);
         }
+    }
+
+    /// <summary>The items to announce or close now (those of this streamer's partitions, past their end on their partition's clock).</summary>
+    private Task<List<Due>> SelectDueAsync(DateTimeOffset now)
+    {
+        var endedBy = now - _options.CloseGrace;
+        // Asked at the first due item only: while the broker cannot say, each asking waits out its timeout.
+        int? count = null;
+        return SelectDueAsync(
+            after => store.FindItemsToCloseAsync(endedBy, _options.MaxBatchSize, after, CancellationToken.None),
+            _options.MaxBatchSize,
+            item => Decide(item, count ??= PartitionCount(), now));
     }
 
     /// <summary>

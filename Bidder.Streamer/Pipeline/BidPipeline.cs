@@ -17,8 +17,8 @@ namespace Bidder.Streamer.Pipeline;
 /// Two batches overlap: while one is written (database, topics) on the thread pool, the loop polls, decodes,
 /// looks up and decides the next against it as if it were done (its item rows before the table's, its bids as
 /// recorded); the table takes a batch's rows and its offsets are committed only once its write is done, and a
-/// batch whose predecessor's write failed (or a close came between them) is decided again. A rebalance waits
-/// for the write under way and commits it before the partitions go (<see cref="FinishBeforeRevoke"/>).
+/// batch whose predecessor's write failed is decided again. Closes wait for every write under way. A rebalance
+/// waits for the writes under way and commits them before the partitions go (<see cref="FinishBeforeRevoke"/>).
 /// The database is written first and the offsets committed last, so a crash anywhere replays the batch,
 /// and replaying is harmless: recorded bids are recognized by id and not counted again.
 /// Faults are of two kinds. The database or Kafka not answering is retried, the batch whole, with
@@ -88,44 +88,37 @@ public sealed partial class BidPipeline(
 
                 // Decided while the batches before it are still being written, as if they were done.
                 var next = batch.Count > 0 ? await PrepareAsync(batch) : null;
-                var closing = closer.IsDue();
-
-                // A close must not fall between a batch's decisions and its write: it waits for every write.
-                var asDecided = await CompleteWritesAsync(all: next?.Outcome is null || closing, stoppingToken);
-                var changes = closer.Changes;
-                if (closing)
+                var asDecided = await CompleteWritesAsync(all: next?.Outcome is null, stoppingToken);
+                if (next is not null)
                 {
-                    // Also when no bid came: an auction ends whether or not anyone bids.
-                    await closer.CloseDueAsync(stoppingToken);
-                    if (closer.Changes != changes)
+                    if (asDecided && next.Outcome is not null && !stoppingToken.IsCancellationRequested)
                     {
-                        _knownItems.Clear();
+                        StartWrite(next);
+                        if (batch.Count < _options.MaxBatchSize)
+                        {
+                            // Not lagging (the poll found less than a batch): this write is finished before the next
+                            // poll, so the bids arriving meanwhile make one batch, one commit, rather than many small
+                            // ones competing with the API for the CPU (BENCHMARKS.md, ingest). Lagging, writes overlap.
+                            await CompleteWritesAsync(all: true, stoppingToken);
+                        }
                     }
-                }
-
-                if (next is null)
-                {
-                    continue;
-                }
-
-                if (asDecided && next.Outcome is not null && closer.Changes == changes && !stoppingToken.IsCancellationRequested)
-                {
-                    StartWrite(next);
-                    if (batch.Count < _options.MaxBatchSize)
+                    else
                     {
-                        // Not lagging (the poll found less than a batch): this write is finished before the next poll,
-                        // so the bids arriving meanwhile make one batch, one commit, rather than many small ones
-                        // competing with the API for the CPU (BENCHMARKS.md, ingest). Lagging, writes overlap.
+                        // Decided against what was not written as decided (or not decided at all): again, on its own.
+                        next.Dispose();
                         await CompleteWritesAsync(all: true, stoppingToken);
+                        await ProcessUntilDoneAsync(batch, stoppingToken);
                     }
-
-                    continue;
                 }
 
-                // Decided against what was not written as decided (or not decided at all): again, on its own.
-                next.Dispose();
-                await CompleteWritesAsync(all: true, stoppingToken);
-                await ProcessUntilDoneAsync(batch, stoppingToken);
+                // Also when no bid came: an auction ends whether or not anyone bids. Only after the batches polled so
+                // far are written (when anything is due): the bids taken before an end are decided before its close.
+                var changes = closer.Changes;
+                await closer.CloseDueAsync(stoppingToken, () => CompleteWritesAsync(all: true, stoppingToken));
+                if (closer.Changes != changes)
+                {
+                    _knownItems.Clear();
+                }
             }
 
             // Stopping: the batches being written are finished and their offsets committed.
