@@ -35,7 +35,9 @@ var streamer = builder.AddProject<Projects.Bidder_Streamer>("streamer")
     .WithReference(bidderdb).WaitFor(bidderdb)
     .WithReplicas(infrastructure.StreamerReplicas)
     .WithHttpEndpoint()
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    // glibc's malloc arenas for the native side (SQLite, librdkafka): two, not one per core's worth of threads (BENCHMARKS.md, scale).
+    .WithEnvironment("MALLOC_ARENA_MAX", "2");
 infrastructure.ConfigureTopics(streamer);
 
 // The auction house in a browser: reads and bids through the API, signs people in at the identity service.
