@@ -65,10 +65,7 @@ public sealed partial class AuctionCloser(
 
     private DateTimeOffset _nextCheck;
 
-    /// <summary>
-    /// How many checks changed items (or tried to): a batch decided before such a check is decided again after
-    /// it, so no bid is judged against an item's state from before its close.
-    /// </summary>
+    /// <summary>How many checks changed items (or tried to): the pipeline then forgets the items it remembered.</summary>
     public long Changes { get; private set; }
     private int? _partitionCount;
     private long _countAtRebalance = -1;
@@ -94,8 +91,6 @@ public sealed partial class AuctionCloser(
         }
     }
 
-    private bool IsDue(DateTimeOffset now) => now >= _nextCheck && assignments.Assigned.Count > 0;
-
     /// <summary>Closes and announces what is due, at most once per <see cref="StreamerOptions.CloseInterval"/>; never throws but for a fatal fault.</summary>
     /// <remarks>
     /// <paramref name="finishWrites"/>: the pipeline's batches still being written, finished before anything is
@@ -105,7 +100,7 @@ public sealed partial class AuctionCloser(
     public async Task CloseDueAsync(CancellationToken stoppingToken, Func<Task>? finishWrites = null)
     {
         var now = time.GetUtcNowMilliseconds();
-        if (!IsDue(now) || stoppingToken.IsCancellationRequested)
+        if (now < _nextCheck || assignments.Assigned.Count == 0 || stoppingToken.IsCancellationRequested)
         {
             return;
         }

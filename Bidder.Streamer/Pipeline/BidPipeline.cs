@@ -200,11 +200,7 @@ public sealed partial class BidPipeline(
     /// </summary>
     private async Task<PreparedBatch> PrepareAsync(List<ConsumeResult<string, byte[]>> batch)
     {
-        List<DecodedBid> decoded;
-        using (_stages.Time(Stage.Decode))
-        {
-            decoded = [.. batch.Select(message => BidDecoder.Decode(message, _options.MaxClockSkew))];
-        }
+        var decoded = Decode(batch);
 
         var prepared = new PreparedBatch(decoded, StartSpans(decoded))
         {
@@ -221,6 +217,14 @@ public sealed partial class BidPipeline(
         }
 
         return prepared;
+    }
+
+    private List<DecodedBid> Decode(List<ConsumeResult<string, byte[]>> batch)
+    {
+        using (_stages.Time(Stage.Decode))
+        {
+            return [.. batch.Select(message => BidDecoder.Decode(message, _options.MaxClockSkew))];
+        }
     }
 
     /// <summary>
@@ -315,13 +319,9 @@ public sealed partial class BidPipeline(
     /// <summary>Processes the batch, retrying with backoff until it is durable, then commits it; false only when stopping first.</summary>
     private async Task<bool> ProcessUntilDoneAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken stoppingToken)
     {
-        // The path after a failure (or a close between batches): the database may be ahead of what is remembered.
+        // The path after a failure: the database may be ahead of what is remembered.
         _knownItems.Clear();
-        List<DecodedBid> decoded;
-        using (_stages.Time(Stage.Decode))
-        {
-            decoded = [.. batch.Select(message => BidDecoder.Decode(message, _options.MaxClockSkew))];
-        }
+        var decoded = Decode(batch);
 
         var delay = _options.RetryDelay;
         for (var attempt = 1; ; attempt++)
