@@ -12,7 +12,8 @@ namespace Bidder.Streamer.Pipeline;
 /// <summary>
 /// The wiring of the stages, which knows nothing of the bidding rules:
 /// consume a batch -> decode -> look up (one read each for users, items, recorded bids) -> validate and
-/// route -> database (one transaction) -> invalid-bids and item-changelog (awaited) -> table -> commit;
+/// route -> database (one transaction) -> invalid-bids and item-changelog (awaited) -> table -> commit (while
+/// lagging, the written batches' offsets at most once per <see cref="StreamerOptions.CommitInterval"/>);
 /// between batches, and on an idle topic every poll, the <see cref="AuctionCloser"/> closes ended auctions.
 /// Two batches overlap: while one is written (database, topics) on the thread pool, the loop polls, decodes,
 /// looks up and decides the next against it as if it were done (its item rows before the table's, its bids as
@@ -66,6 +67,13 @@ public sealed partial class BidPipeline(
     // Gaps whose loss could not be checked because the broker did not answer: checked again after the next batch.
     private readonly List<(TopicPartition Partition, long From, long To)> _uncheckedGaps = [];
 
+    // Written batches' next offsets not committed yet (StreamerOptions.CommitInterval), and when offsets were last committed.
+    private readonly Dictionary<TopicPartition, long> _uncommitted = [];
+    private long _lastCommit;
+
+    // The last poll found a full batch: the streamer is behind its topic.
+    private bool _lagging;
+
     // Consume blocks, so the loop has a thread of its own.
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(() => RunAsync(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
@@ -85,6 +93,8 @@ public sealed partial class BidPipeline(
                 {
                     batch = await PollAsync(stoppingToken);
                 }
+
+                _lagging = batch.Count >= _options.MaxBatchSize;
 
                 // Decided while the batches before it are still being written, as if they were done.
                 var next = batch.Count > 0 ? await PrepareAsync(batch) : null;
@@ -119,10 +129,16 @@ public sealed partial class BidPipeline(
                 {
                     _knownItems.Clear();
                 }
+
+                if (!_lagging)
+                {
+                    CommitWritten();
+                }
             }
 
             // Stopping: the batches being written are finished and their offsets committed.
             await CompleteWritesAsync(all: true, stoppingToken);
+            CommitWritten();
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -298,21 +314,26 @@ public sealed partial class BidPipeline(
     /// </summary>
     private void FinishBeforeRevoke(IReadOnlyList<int> partitions, bool lost)
     {
-        if (_writing.Count == 0)
+        if (_writing.Count > 0)
         {
-            return;
+            using (_stages.Time(Stage.Wait))
+            {
+                // Bounded: the rebalance waits on it. What is not written by then is replayed by the new owner (harmless).
+                Task.WaitAny([Task.WhenAll(_writing.Select(w => Task.WhenAny(w.Written)))], RevokeWait);
+            }
+
+            Remember(_writing.TakeWhile(w => w.Written.IsCompletedSuccessfully).SelectMany(w => w.Messages));
         }
 
-        using (_stages.Time(Stage.Wait))
+        var revoked = _uncommitted.Keys.Where(p => partitions.Contains(p.Partition.Value)).ToList();
+        if (!lost)
         {
-            // Bounded: the rebalance waits on it. What is not written by then is replayed by the new owner (harmless).
-            Task.WaitAny([Task.WhenAll(_writing.Select(w => Task.WhenAny(w.Written)))], RevokeWait);
+            Commit([.. revoked.Select(p => new TopicPartitionOffset(p, _uncommitted[p]))]);
         }
 
-        var written = _writing.TakeWhile(w => w.Written.IsCompletedSuccessfully).SelectMany(w => w.Messages).ToList();
-        if (!lost && written.Count > 0)
+        foreach (var partition in revoked)
         {
-            Commit([.. written.Where(m => partitions.Contains(m.Partition.Value))]);
+            _uncommitted.Remove(partition);
         }
     }
 
@@ -351,7 +372,11 @@ public sealed partial class BidPipeline(
         using (_stages.Time(Stage.Commit))
         {
             CheckForDeletedBids(batch);
-            Commit(batch);
+            Remember(batch);
+            if (!_lagging || time.GetElapsedTime(_lastCommit) >= _options.CommitInterval)
+            {
+                CommitWritten();
+            }
         }
 
         _stages.Completed(batch.Count);
@@ -679,14 +704,34 @@ public sealed partial class BidPipeline(
         }
     }
 
-    /// <summary>Commits the batch's offsets for the partitions still ours; a revoked one's new owner replays from its own commit.</summary>
-    private void Commit(List<ConsumeResult<string, byte[]>> batch)
+    /// <summary>Notes the written messages' offsets, of the partitions still ours, as ready to commit.</summary>
+    private void Remember(IEnumerable<ConsumeResult<string, byte[]>> written)
     {
-        var offsets = batch
-            .Where(r => assignments.IsAssigned(r.Partition.Value))
-            .GroupBy(r => r.TopicPartition)
-            .Select(g => new TopicPartitionOffset(g.Key, g.Max(r => r.Offset.Value) + 1))
-            .ToList();
+        foreach (var message in written)
+        {
+            if (assignments.IsAssigned(message.Partition.Value))
+            {
+                var next = message.Offset.Value + 1;
+                _uncommitted[message.TopicPartition] = Math.Max(next, _uncommitted.GetValueOrDefault(message.TopicPartition));
+            }
+        }
+    }
+
+    /// <summary>Commits every written batch's offsets not committed yet, for the partitions still ours.</summary>
+    private void CommitWritten()
+    {
+        if (_uncommitted.Count > 0)
+        {
+            Commit([.. _uncommitted.Where(p => assignments.IsAssigned(p.Key.Partition.Value)).Select(p => new TopicPartitionOffset(p.Key, p.Value))]);
+            _uncommitted.Clear();
+        }
+
+        _lastCommit = time.GetTimestamp();
+    }
+
+    /// <summary>Commits the offsets; a revoked partition's new owner replays from its own commit.</summary>
+    private void Commit(List<TopicPartitionOffset> offsets)
+    {
         if (offsets.Count == 0)
         {
             return;

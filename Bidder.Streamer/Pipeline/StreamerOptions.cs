@@ -27,6 +27,15 @@ public sealed class StreamerOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
     public TimeSpan PollTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// While lagging (each poll finds a full batch), written batches' offsets are committed at most this often: a
+    /// commit is a round trip to the broker, which the loop waited for after every batch. Offsets not committed
+    /// yet are committed as soon as the streamer catches up, before its partitions move and when it stops; after
+    /// a crash their bids are replayed, which changes nothing (each bid is recorded once).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The first retry delay after a failed batch; it doubles up to <see cref="MaxRetryDelay"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
