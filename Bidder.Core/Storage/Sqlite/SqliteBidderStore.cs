@@ -307,21 +307,22 @@ public sealed class SqliteBidderStore : IBidderStore
             }
 
             await using (var items = connection.CreateCommand())
+            await using (var endAndClose = connection.CreateCommand())
             {
                 // A newer state only (a higher version), and never a lower winning bid, whatever order states arrive
                 // in; and none once the item is closed: a writer that lost its partition (and does not know yet)
                 // cannot reopen an auction another closed, nor close it twice. A row from before versions
                 // has 0, and any state the streamer writes counts at least its bids plus one.
-                // The end date and the close are set by a second statement, only for a state the first one took
-                // (changes(): the rows the statement before changed) and only where they differ: they rarely change (a
-                // soft close, the close), and assigning a column the item indexes hold rewrites the row's index entry
-                // even when the value stays, which doubled the WAL written per state (measured on 20,000 updates).
+                // The end date and the close are set by a second statement, only for a state the first one took and
+                // only where they differ: they rarely change (a soft close, the close), and assigning a column the item
+                // indexes hold rewrites the row's index entry even when the value stays, which doubled the WAL written
+                // per state (measured on 20,000 updates). Two commands, not one of two statements: Microsoft.Data.Sqlite
+                // binds every parameter of a command to each of its statements, looking each name up under every prefix
+                // in the statement that lacks it (BENCHMARKS.md, issue 16).
                 items.CommandText = """
                     UPDATE items SET winning_bid = $winning, winning_user_id = $winner, winning_bid_id = $bid, leader_max = $leader_max,
                         bids = $bids, version = $version
-                    WHERE id = $id AND closed_at IS NULL AND version < $version AND winning_bid <= $winning;
-                    UPDATE items SET bidding_enddate = $end, closed_at = $closed_at, result = $result
-                    WHERE changes() = 1 AND id = $id AND (bidding_enddate <> $end OR closed_at IS NOT $closed_at OR result IS NOT $result);
+                    WHERE id = $id AND closed_at IS NULL AND version < $version AND winning_bid <= $winning
                     """;
                 var id = items.Parameters.Add("$id", SqliteType.Blob);
                 var winning = items.Parameters.Add("$winning", SqliteType.Integer);
@@ -330,9 +331,14 @@ public sealed class SqliteBidderStore : IBidderStore
                 var leaderMax = items.Parameters.Add("$leader_max", SqliteType.Integer);
                 var bids = items.Parameters.Add("$bids", SqliteType.Integer);
                 var version = items.Parameters.Add("$version", SqliteType.Integer);
-                var end = items.Parameters.Add("$end", SqliteType.Integer);
-                var closedAt = items.Parameters.Add("$closed_at", SqliteType.Integer);
-                var result = items.Parameters.Add("$result", SqliteType.Text);
+                endAndClose.CommandText = """
+                    UPDATE items SET bidding_enddate = $end, closed_at = $closed_at, result = $result
+                    WHERE id = $id AND (bidding_enddate <> $end OR closed_at IS NOT $closed_at OR result IS NOT $result)
+                    """;
+                var endAndCloseId = endAndClose.Parameters.Add("$id", SqliteType.Blob);
+                var end = endAndClose.Parameters.Add("$end", SqliteType.Integer);
+                var closedAt = endAndClose.Parameters.Add("$closed_at", SqliteType.Integer);
+                var result = endAndClose.Parameters.Add("$result", SqliteType.Text);
                 foreach (var (itemId, state, _) in batch.Items)
                 {
                     id.Value = SqliteRows.Key(itemId);
@@ -342,10 +348,15 @@ public sealed class SqliteBidderStore : IBidderStore
                     leaderMax.Value = SqliteRows.NullableCents(state.LeaderMax);
                     bids.Value = state.Bids;
                     version.Value = state.Version;
-                    end.Value = SqliteRows.Millis(state.EndDate);
-                    closedAt.Value = SqliteRows.NullableMillis(state.ClosedAt);
-                    result.Value = (object?)state.Result ?? DBNull.Value;
-                    await items.ExecuteNonQueryAsync(cancellationToken);
+                    // Synchronous per row: Microsoft.Data.Sqlite's Async forms run synchronously and only add a task.
+                    if (items.ExecuteNonQuery() == 1)
+                    {
+                        endAndCloseId.Value = id.Value;
+                        end.Value = SqliteRows.Millis(state.EndDate);
+                        closedAt.Value = SqliteRows.NullableMillis(state.ClosedAt);
+                        result.Value = (object?)state.Result ?? DBNull.Value;
+                        endAndClose.ExecuteNonQuery();
+                    }
                 }
             }
 
