@@ -32,6 +32,9 @@ internal static class ApplicationServiceExtensions
                 // Incremental rebalancing: a replica joining or leaving moves only the partitions that change
                 // owner; the others keep flowing, with their tables, instead of all stopping and restoring.
                 settings.Config.PartitionAssignmentStrategy ??= PartitionAssignmentStrategy.CooperativeSticky;
+                // Bids fetched ahead of the loop: a batch is some 0.3 MB, so 16 MB keeps it fed. librdkafka's default,
+                // 64 MB, was held whole by a streamer behind its topic (BENCHMARKS.md, scale: peak memory).
+                settings.Config.QueuedMaxMessagesKbytes ??= 16 * 1024;
             },
             (services, consumer) => services.GetRequiredService<PartitionAssignments>().Handle(consumer));
 

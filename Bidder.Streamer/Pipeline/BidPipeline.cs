@@ -55,6 +55,9 @@ public sealed partial class BidPipeline(
     private readonly KnownItems _knownItems = new();
     private long _knownItemsRebalances;
 
+    /// <summary>OpenTelemetry's default SpanLinkCountLimit: links past it are dropped at export.</summary>
+    private const int MaxSpanLinks = 128;
+
     /// <summary>How long a rebalance waits for the batch being written before its partitions go.</summary>
     private static readonly TimeSpan RevokeWait = TimeSpan.FromSeconds(30);
 
@@ -748,11 +751,13 @@ public sealed partial class BidPipeline(
         }
     }
 
-    // The database write serves every bid of the batch; it continues the first one's trace and links the rest.
+    // The database write serves every bid of the batch; it continues the first one's trace and links the next ones,
+    // as many as OpenTelemetry exports (SpanLinkCountLimit, 128 by default): a batch's other 872 links were made and
+    // dropped at export. Every bid's own span records its outcome either way.
     private static Activity? StartPersistSpan(List<Activity?> spans, BatchOutcome outcome)
     {
         var first = spans.FirstOrDefault(s => s is not null);
-        var links = spans.Skip(1).Where(s => s is not null).Select(s => new ActivityLink(s!.Context));
+        var links = spans.Skip(1).Where(s => s is not null).Take(MaxSpanLinks).Select(s => new ActivityLink(s!.Context));
         var activity = KafkaTelemetry.Source.StartActivity("bidder record batch", ActivityKind.Internal, first?.Context ?? default, links: links);
         activity?.SetTag("db.operation.batch.size", outcome.Bids.Count);
         return activity;
