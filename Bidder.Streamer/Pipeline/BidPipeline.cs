@@ -541,18 +541,22 @@ public sealed partial class BidPipeline(
             : await store.FindIncompleteBidsAsync([.. recorded.Keys], CancellationToken.None);
         if (pending.Count > 0)
         {
-            // The batches being written hold them as decided, whatever of their writes the database shows yet.
-            var written = new Dictionary<Guid, Bid>();
+            // The batches being written hold them as decided, whatever of their writes the database shows yet. Indexed
+            // by this batch's ids (a thousand), not the pending bids (two thousand: a table on the large object heap).
+            var ids = bids.Select(b => b.Id).ToHashSet();
+            var copies = new Dictionary<Guid, Bid>();
             foreach (var bid in pending.SelectMany(p => p.Bids))
             {
-                written.TryAdd(bid.Id, bid);
+                if (ids.Contains(bid.Id))
+                {
+                    copies.TryAdd(bid.Id, bid);
+                }
             }
 
-            var copies = bids.Where(b => written.ContainsKey(b.Id)).Select(b => b.Id).ToHashSet();
             if (copies.Count > 0)
             {
-                recorded = new Dictionary<Guid, Bid>(recorded.Where(r => !copies.Contains(r.Key)).Concat(copies.Select(id => KeyValuePair.Create(id, written[id]))));
-                incomplete = incomplete.Where(id => !copies.Contains(id)).ToHashSet();
+                recorded = new Dictionary<Guid, Bid>(recorded.Where(r => !copies.ContainsKey(r.Key)).Concat(copies));
+                incomplete = incomplete.Where(id => !copies.ContainsKey(id)).ToHashSet();
             }
         }
 
