@@ -29,7 +29,10 @@ internal static class ApplicationServiceExtensions
         {
             settings.Config.Acks = Acks.All;
             settings.Config.EnableIdempotence = true;
-            settings.Config.LingerMs ??= 2;
+            // librdkafka's default: a bid waits up to 5 ms for others to share its produce request. At 2 ms the
+            // requests were so many that the broker's work per bid held the API back (ingest 0.43-0.49 -> 0.59-0.66;
+            // a bid's p50 under light load 3 -> 7 ms: BENCHMARKS.md, issue 16).
+            settings.Config.LingerMs ??= 5;
             settings.Config.MessageTimeoutMs ??= 10_000;
             // Said rather than assumed: the streamer finds an item's partition (to close it) by the same rule,
             // CRC-32 of the key (ItemPartitioner), which is librdkafka's default for keyed messages.
