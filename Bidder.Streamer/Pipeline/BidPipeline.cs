@@ -325,7 +325,10 @@ public sealed partial class BidPipeline(
                 Task.WaitAny([Task.WhenAll(_writing.Select(w => Task.WhenAny(w.Written)))], RevokeWait);
             }
 
-            Remember(_writing.TakeWhile(w => w.Written.IsCompletedSuccessfully).SelectMany(w => w.Messages));
+            // Of the revoked partitions only: the others' offsets wait for their batches' completion in the loop.
+            Remember(_writing.TakeWhile(w => w.Written.IsCompletedSuccessfully)
+                .SelectMany(w => w.Messages)
+                .Where(m => partitions.Contains(m.Partition.Value)));
         }
 
         var revoked = _uncommitted.Keys.Where(p => partitions.Contains(p.Partition.Value)).ToList();
