@@ -105,6 +105,30 @@ public class PipelineTests(EmbeddedApp fixture)
     }
 
     [Fact]
+    public async Task A_streamer_that_lagged_has_every_offset_committed_once_it_caught_up()
+    {
+        var (users, items) = await Seed.StreamUsersAndItemsAsync(fixture, userCount: 10, itemCount: 20);
+        var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;
+        // Thousands of bids on the topic at once: full batches, so the streamer commits at most once per CommitInterval
+        // meanwhile. Once they are all written no bid comes to complete another batch, yet every offset must be
+        // committed then, or a restart would decide them all again.
+        var stream = new BidStream(seed: 20261127, users, items, count: 3000);
+        stream.Produce(bootstrapServers);
+        await stream.RecordedAsync((await fixture.ConnectionStringAsync("bidderdb"))!);
+
+        using var group = new Confluent.Kafka.ConsumerBuilder<Confluent.Kafka.Ignore, Confluent.Kafka.Ignore>(
+            new Confluent.Kafka.ConsumerConfig { BootstrapServers = bootstrapServers, GroupId = "bids-streamer" }).Build();
+        using var admin = new Confluent.Kafka.AdminClientBuilder(new Confluent.Kafka.AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        var partitions = admin.GetMetadata("bids", TimeSpan.FromSeconds(10)).Topics.Single().Partitions
+            .Select(p => new Confluent.Kafka.TopicPartition("bids", p.PartitionId)).ToList();
+        long Uncommitted() => group.Committed(partitions, TimeSpan.FromSeconds(10)).Sum(committed =>
+            group.QueryWatermarkOffsets(committed.TopicPartition, TimeSpan.FromSeconds(10)).High.Value - Math.Max(0, committed.Offset.Value));
+
+        await Eventually.WaitAsync(() => Task.FromResult(Uncommitted()), lag => lag == 0,
+            "the streamer's committed offsets to reach the end of the bids topic", lag => $"{lag} messages uncommitted");
+    }
+
+    [Fact]
     public async Task A_sellers_bid_on_their_own_item_is_rejected_and_the_item_names_its_seller()
     {
         using var seller = await fixture.App.RegisterAsync("seller");
