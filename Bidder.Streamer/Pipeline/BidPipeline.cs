@@ -107,7 +107,7 @@ public sealed partial class BidPipeline(
                     if (asDecided && next.Outcome is not null && !stoppingToken.IsCancellationRequested)
                     {
                         StartWrite(next);
-                        if (batch.Count < _options.MaxBatchSize)
+                        if (!_lagging)
                         {
                             // Not lagging (the poll found less than a batch): this write is finished before the next
                             // poll, so the bids arriving meanwhile make one batch, one commit, rather than many small
@@ -759,8 +759,8 @@ public sealed partial class BidPipeline(
     }
 
     // The database write serves every bid of the batch; it continues the first one's trace and links the next ones,
-    // as many as OpenTelemetry exports (SpanLinkCountLimit, 128 by default): a batch's other 872 links were made and
-    // dropped at export. Every bid's own span records its outcome either way.
+    // as many as OpenTelemetry exports (SpanLinkCountLimit, 128 by default): the rest of a batch's links were made
+    // only to be dropped at export. Every bid's own span records its outcome either way.
     private static Activity? StartPersistSpan(List<Activity?> spans, BatchOutcome outcome)
     {
         var first = spans.FirstOrDefault(s => s is not null);

@@ -117,7 +117,7 @@ public class PipelineTests(EmbeddedApp fixture)
         await stream.RecordedAsync((await fixture.ConnectionStringAsync("bidderdb"))!);
 
         using var group = new Confluent.Kafka.ConsumerBuilder<Confluent.Kafka.Ignore, Confluent.Kafka.Ignore>(
-            new Confluent.Kafka.ConsumerConfig { BootstrapServers = bootstrapServers, GroupId = "bids-streamer" }).Build();
+            new Confluent.Kafka.ConsumerConfig { BootstrapServers = bootstrapServers, GroupId = Bidder.Streamer.Pipeline.BidPipeline.ConsumerGroup }).Build();
         using var admin = new Confluent.Kafka.AdminClientBuilder(new Confluent.Kafka.AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
         var partitions = admin.GetMetadata("bids", TimeSpan.FromSeconds(10)).Topics.Single().Partitions
             .Select(p => new Confluent.Kafka.TopicPartition("bids", p.PartitionId)).ToList();
