@@ -19,6 +19,17 @@ public sealed class MinimalWriterBenchmark(StoreBenchmark store) : IBenchmark
         var workload = store.Workload ?? throw new InvalidOperationException("The minimal writer writes what the store benchmark wrote, which did not run.");
         try
         {
+            // Warmed up as the store was: the first batches on a copy of their own.
+            var warmUp = Path.Combine(store.Folder!, "warm-up-minimal.db");
+            File.Copy(store.SeededFile, warmUp);
+            await using (var writer = await MinimalWriter.OpenAsync(warmUp))
+            {
+                foreach (var batch in workload.Batches.Take(StoreWorkload.WarmUpBatches))
+                {
+                    writer.Write(batch);
+                }
+            }
+
             var file = Path.Combine(store.Folder!, "minimal.db");
             File.Copy(store.SeededFile, file);
             TimeSpan elapsed;

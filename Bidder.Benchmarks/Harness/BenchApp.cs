@@ -72,6 +72,9 @@ public sealed partial class BenchApp : IAsyncDisposable
 
     public string Mode { get; }
 
+    /// <summary>The streamer took the warm-up bids (<see cref="PipelineRun"/>): its hot code is compiled.</summary>
+    public bool StreamerWarmedUp { get; set; }
+
     public Uri Api { get; }
 
     /// <summary>The identity service: registration and the token endpoint.</summary>

@@ -21,6 +21,9 @@ public sealed class StoreWorkload
     /// <summary>As many users as the pipeline benchmark seeds.</summary>
     public const int Users = 1_000;
 
+    /// <summary>How many of the batches the store and the minimal writer write on a scratch file before they are timed.</summary>
+    public const int WarmUpBatches = 20;
+
     private StoreWorkload(User seller, IReadOnlyList<User> users, IReadOnlyList<Item> items, IReadOnlyList<ProcessedBatch> batches)
     {
         Seller = seller;
