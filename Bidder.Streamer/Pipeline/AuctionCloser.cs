@@ -254,20 +254,12 @@ public sealed partial class AuctionCloser(
     {
         var records = changelog.ToList();
         using var span = KafkaTelemetry.StartSend(_topics.Auctions.Name, messageCount: closed.Count);
-        var sends = new List<Task<DeliveryResult<string, byte[]>>>(closed.Count + records.Count);
-        foreach (var item in closed)
-        {
-            sends.Add(producer.ProduceAsync(_topics.Auctions.Name, BidPipeline.Traced(span, item.Id.ToString(), AuctionClosedMessage.From(item).ToUtf8Json())));
-        }
-
-        foreach (var record in records)
-        {
-            sends.Add(producer.ProduceAsync(_topics.ItemChangelog.Name, BidPipeline.Traced(span, record.ItemId.ToString(), PipelineJson.Serialize(record))));
-        }
-
+        var headers = RecordSender.TraceHeaders(span);
         try
         {
-            await Task.WhenAll(sends);
+            await RecordSender.SendAsync(producer,
+                closed.Select(item => (_topics.Auctions.Name, RecordSender.Record(headers, item.Id.ToString(), AuctionClosedMessage.From(item).ToUtf8Json())))
+                    .Concat(records.Select(r => (_topics.ItemChangelog.Name, RecordSender.Record(headers, r.ItemId.ToString(), PipelineJson.Serialize(r))))));
         }
         catch (KafkaException ex)
         {

@@ -600,20 +600,13 @@ public sealed partial class BidPipeline(
         var records = changelog.ToList();
         using var rejectSpan = invalid.Count == 0 ? null : KafkaTelemetry.StartSend(_topics.InvalidBids.Name, messageCount: invalid.Count, parent: parent);
         using var changelogSpan = records.Count == 0 ? null : KafkaTelemetry.StartSend(_topics.ItemChangelog.Name, messageCount: records.Count, parent: parent);
-        var sends = new List<Task<DeliveryResult<string, byte[]>>>(invalid.Count + records.Count);
-        foreach (var (key, reject) in invalid)
-        {
-            sends.Add(producer.ProduceAsync(_topics.InvalidBids.Name, Traced(rejectSpan, key!, PipelineJson.Serialize(reject))));
-        }
-
-        foreach (var record in records)
-        {
-            sends.Add(producer.ProduceAsync(_topics.ItemChangelog.Name, Traced(changelogSpan, record.ItemId.ToString(), PipelineJson.Serialize(record))));
-        }
-
+        var rejectHeaders = RecordSender.TraceHeaders(rejectSpan);
+        var changelogHeaders = RecordSender.TraceHeaders(changelogSpan);
         try
         {
-            await Task.WhenAll(sends);
+            await RecordSender.SendAsync(producer,
+                invalid.Select(r => (_topics.InvalidBids.Name, RecordSender.Record(rejectHeaders, r.Key, PipelineJson.Serialize(r.Message))))
+                    .Concat(records.Select(r => (_topics.ItemChangelog.Name, RecordSender.Record(changelogHeaders, r.ItemId.ToString(), PipelineJson.Serialize(r))))));
         }
         catch (KafkaException ex)
         {
@@ -621,14 +614,6 @@ public sealed partial class BidPipeline(
             KafkaTelemetry.SetError(changelogSpan, ex.Error.Code.ToString(), ex.Error.Reason);
             throw;
         }
-    }
-
-    /// <summary>A record carrying <paramref name="span"/>'s context in its headers, so its consumers continue the trace.</summary>
-    internal static Message<string, byte[]> Traced(Activity? span, string key, byte[] value)
-    {
-        var message = new Message<string, byte[]> { Key = key, Value = value, Headers = [] };
-        KafkaTelemetry.Inject(span, message.Headers);
-        return message;
     }
 
     /// <summary>The database or Kafka not answering: the batch is retried whole, later.</summary>
