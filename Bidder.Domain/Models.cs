@@ -44,7 +44,10 @@ public sealed record Item(
     public ItemStatus Status => ClosedAt is null ? ItemStatus.Open : ItemStatus.Closed;
 
     /// <summary>The item's bidding state as the rules read and write it.</summary>
-    public AuctionState State => new(WinningBid, WinningUserId, WinningBidId, LeaderMax, Bids, Math.Max(Version, Bids), BiddingEndDate, ClosedAt, Result);
+    public AuctionState State => new(WinningBid, WinningUserId, WinningBidId, LeaderMax, Bids, StateVersion, BiddingEndDate, ClosedAt, Result);
+
+    /// <summary>The version of <see cref="State"/>, without making it: a row from before versions counts its bids.</summary>
+    public long StateVersion => Math.Max(Version, Bids);
 
     /// <summary>The item with <paramref name="state"/> as its bidding state.</summary>
     public Item With(AuctionState state) => this with

@@ -72,7 +72,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
     public BatchOutcome Process(IReadOnlyList<DecodedBid> batch, BatchLookups lookups, DateTimeOffset now, IReadOnlyList<BatchOutcome>? pending = null)
     {
         var outcome = new BatchOutcome();
-        var seen = new Dictionary<Guid, BidMessage>();
+        var seen = new Dictionary<Guid, BidMessage>(batch.Count);
         foreach (var decoded in batch)
         {
             try
@@ -195,16 +195,17 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
             return kept;
         }
 
-        var stored = ItemTableEntry.FromDatabase(item, offset);
         // A close in the database is final, whatever version the table holds (a replica that lost the partition
-        // may have closed it meanwhile: the store then refuses every later state).
-        if (stored.State.Version > (kept?.State.Version ?? 0) || (stored.State.IsClosed && kept is { State.IsClosed: false }))
+        // may have closed it meanwhile: the store then refuses every later state). Compared on the item itself: most bids
+        // find the table ahead, and the database's row is made only when it is taken.
+        if (item.StateVersion > (kept?.State.Version ?? 0) || (item.ClosedAt is not null && kept is { State.IsClosed: false }))
         {
+            var stored = ItemTableEntry.FromDatabase(item, offset);
             outcome.Rows[(partition, itemId)] = stored;
             return stored;
         }
 
-        return kept ?? stored;
+        return kept ?? ItemTableEntry.FromDatabase(item, offset);
     }
 
     private static ItemTableEntry? Pending(IReadOnlyList<BatchOutcome>? pending, int partition, Guid itemId)
