@@ -252,110 +252,104 @@ public sealed class SqliteBidderStore : IBidderStore
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             var newAcceptedByUser = new Dictionary<Guid, long>();
 
-            await using (var insert = connection.CreateCommand())
+            // Each statement once per row, bound straight through SQLitePCL (BatchStatement): the batch is the hot path.
+            using (var insert = new BatchStatement(connection, $"""
+                INSERT INTO events ({SqliteRows.BidColumns})
+                VALUES ($id, $item, $user, $value, $client, $bid_date, $created, $status, $reason, $detail, $max_value, $item_version)
+                ON CONFLICT (id) DO NOTHING
+                """))
             {
-                insert.CommandText = $"""
-                    INSERT INTO events ({SqliteRows.BidColumns})
-                    VALUES ($id, $item, $user, $value, $client, $bid_date, $created, $status, $reason, $detail, $max_value, $item_version)
-                    ON CONFLICT (id) DO NOTHING
-                    """;
-                var id = insert.Parameters.Add("$id", SqliteType.Blob);
-                var item = insert.Parameters.Add("$item", SqliteType.Blob);
-                var user = insert.Parameters.Add("$user", SqliteType.Blob);
-                // Typed per value: cents as an integer, or an amount too large for cents as its text in a blob.
-                var value = insert.Parameters.Add(new SqliteParameter { ParameterName = "$value" });
-                var client = insert.Parameters.Add("$client", SqliteType.Text);
-                var bidDate = insert.Parameters.Add("$bid_date", SqliteType.Integer);
-                var created = insert.Parameters.Add("$created", SqliteType.Integer);
-                var status = insert.Parameters.Add("$status", SqliteType.Integer);
-                var reason = insert.Parameters.Add("$reason", SqliteType.Text);
-                var detail = insert.Parameters.Add("$detail", SqliteType.Text);
-                var maxValue = insert.Parameters.Add(new SqliteParameter { ParameterName = "$max_value" });
-                var itemVersion = insert.Parameters.Add("$item_version", SqliteType.Integer);
+                var id = insert.Parameter("$id");
+                var item = insert.Parameter("$item");
+                var user = insert.Parameter("$user");
+                var value = insert.Parameter("$value");
+                var client = insert.Parameter("$client");
+                var bidDate = insert.Parameter("$bid_date");
+                var created = insert.Parameter("$created");
+                var status = insert.Parameter("$status");
+                var reason = insert.Parameter("$reason");
+                var detail = insert.Parameter("$detail");
+                var maxValue = insert.Parameter("$max_value");
+                var itemVersion = insert.Parameter("$item_version");
                 foreach (var bid in batch.Bids)
                 {
-                    id.Value = SqliteRows.Key(bid.Id);
-                    item.Value = SqliteRows.Key(bid.ItemId);
-                    user.Value = SqliteRows.Key(bid.UserId);
-                    value.Value = SqliteRows.StoredValue(bid.Value);
-                    client.Value = bid.Client;
-                    bidDate.Value = SqliteRows.Millis(bid.BidDate);
-                    created.Value = SqliteRows.Millis(bid.CreatedDate);
-                    status.Value = bid.Status == BidStatus.Accepted ? Accepted : Rejected;
-                    reason.Value = (object?)bid.Reason ?? DBNull.Value;
-                    detail.Value = (object?)bid.Detail ?? DBNull.Value;
-                    maxValue.Value = SqliteRows.OptionalStoredValue(bid.MaxValue);
-                    itemVersion.Value = (object?)bid.ItemVersion ?? DBNull.Value;
-                    if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1 && bid.Status == BidStatus.Accepted)
+                    insert.Bind(id, bid.Id);
+                    insert.Bind(item, bid.ItemId);
+                    insert.Bind(user, bid.UserId);
+                    // Typed per value: cents as an integer, or an amount too large for cents as its text in a blob.
+                    insert.BindStoredValue(value, bid.Value);
+                    insert.Bind(client, bid.Client);
+                    insert.Bind(bidDate, SqliteRows.Millis(bid.BidDate));
+                    insert.Bind(created, SqliteRows.Millis(bid.CreatedDate));
+                    insert.Bind(status, bid.Status == BidStatus.Accepted ? Accepted : Rejected);
+                    insert.Bind(reason, bid.Reason);
+                    insert.Bind(detail, bid.Detail);
+                    insert.BindStoredValue(maxValue, bid.MaxValue);
+                    insert.Bind(itemVersion, bid.ItemVersion);
+                    if (insert.Execute() == 1 && bid.Status == BidStatus.Accepted)
                     {
                         newAcceptedByUser[bid.UserId] = newAcceptedByUser.GetValueOrDefault(bid.UserId) + 1;
                     }
                 }
             }
 
-            await using (var users = connection.CreateCommand())
+            using (var users = new BatchStatement(connection, "UPDATE users SET bids = bids + $count WHERE id = $id"))
             {
-                users.CommandText = "UPDATE users SET bids = bids + $count WHERE id = $id";
-                var id = users.Parameters.Add("$id", SqliteType.Blob);
-                var count = users.Parameters.Add("$count", SqliteType.Integer);
+                var id = users.Parameter("$id");
+                var count = users.Parameter("$count");
                 foreach (var (userId, added) in newAcceptedByUser)
                 {
-                    id.Value = SqliteRows.Key(userId);
-                    count.Value = added;
-                    await users.ExecuteNonQueryAsync(cancellationToken);
+                    users.Bind(id, userId);
+                    users.Bind(count, added);
+                    users.Execute();
                 }
             }
 
-            await using (var items = connection.CreateCommand())
-            await using (var endAndClose = connection.CreateCommand())
+            // A newer state only (a higher version), and never a lower winning bid, whatever order states arrive
+            // in; and none once the item is closed: a writer that lost its partition (and does not know yet)
+            // cannot reopen an auction another closed, nor close it twice. A row from before versions
+            // has 0, and any state the streamer writes counts at least its bids plus one.
+            // The end date and the close are set by a second statement, only for a state the first one took and
+            // only where they differ: they rarely change (a soft close, the close), and assigning a column the item
+            // indexes hold rewrites the row's index entry even when the value stays, which doubled the WAL written
+            // per state (measured on 20,000 updates).
+            using (var items = new BatchStatement(connection, """
+                UPDATE items SET winning_bid = $winning, winning_user_id = $winner, winning_bid_id = $bid, leader_max = $leader_max,
+                    bids = $bids, version = $version
+                WHERE id = $id AND closed_at IS NULL AND version < $version AND winning_bid <= $winning
+                """))
+            using (var endAndClose = new BatchStatement(connection, """
+                UPDATE items SET bidding_enddate = $end, closed_at = $closed_at, result = $result
+                WHERE id = $id AND (bidding_enddate <> $end OR closed_at IS NOT $closed_at OR result IS NOT $result)
+                """))
             {
-                // A newer state only (a higher version), and never a lower winning bid, whatever order states arrive
-                // in; and none once the item is closed: a writer that lost its partition (and does not know yet)
-                // cannot reopen an auction another closed, nor close it twice. A row from before versions
-                // has 0, and any state the streamer writes counts at least its bids plus one.
-                // The end date and the close are set by a second statement, only for a state the first one took and
-                // only where they differ: they rarely change (a soft close, the close), and assigning a column the item
-                // indexes hold rewrites the row's index entry even when the value stays, which doubled the WAL written
-                // per state (measured on 20,000 updates). Two commands, not one of two statements: Microsoft.Data.Sqlite
-                // binds every parameter of a command to each of its statements, looking each name up under every prefix
-                // in the statement that lacks it (BENCHMARKS.md, issue 16).
-                items.CommandText = """
-                    UPDATE items SET winning_bid = $winning, winning_user_id = $winner, winning_bid_id = $bid, leader_max = $leader_max,
-                        bids = $bids, version = $version
-                    WHERE id = $id AND closed_at IS NULL AND version < $version AND winning_bid <= $winning
-                    """;
-                var id = items.Parameters.Add("$id", SqliteType.Blob);
-                var winning = items.Parameters.Add("$winning", SqliteType.Integer);
-                var winner = items.Parameters.Add("$winner", SqliteType.Blob);
-                var bid = items.Parameters.Add("$bid", SqliteType.Blob);
-                var leaderMax = items.Parameters.Add("$leader_max", SqliteType.Integer);
-                var bids = items.Parameters.Add("$bids", SqliteType.Integer);
-                var version = items.Parameters.Add("$version", SqliteType.Integer);
-                endAndClose.CommandText = """
-                    UPDATE items SET bidding_enddate = $end, closed_at = $closed_at, result = $result
-                    WHERE id = $id AND (bidding_enddate <> $end OR closed_at IS NOT $closed_at OR result IS NOT $result)
-                    """;
-                var endAndCloseId = endAndClose.Parameters.Add("$id", SqliteType.Blob);
-                var end = endAndClose.Parameters.Add("$end", SqliteType.Integer);
-                var closedAt = endAndClose.Parameters.Add("$closed_at", SqliteType.Integer);
-                var result = endAndClose.Parameters.Add("$result", SqliteType.Text);
+                var id = items.Parameter("$id");
+                var winning = items.Parameter("$winning");
+                var winner = items.Parameter("$winner");
+                var bid = items.Parameter("$bid");
+                var leaderMax = items.Parameter("$leader_max");
+                var bids = items.Parameter("$bids");
+                var version = items.Parameter("$version");
+                var endAndCloseId = endAndClose.Parameter("$id");
+                var end = endAndClose.Parameter("$end");
+                var closedAt = endAndClose.Parameter("$closed_at");
+                var result = endAndClose.Parameter("$result");
                 foreach (var (itemId, state, _) in batch.Items)
                 {
-                    id.Value = SqliteRows.Key(itemId);
-                    winning.Value = Money.ToCents(state.WinningBid);
-                    winner.Value = SqliteRows.NullableKey(state.WinningUserId);
-                    bid.Value = SqliteRows.NullableKey(state.WinningBidId);
-                    leaderMax.Value = SqliteRows.NullableCents(state.LeaderMax);
-                    bids.Value = state.Bids;
-                    version.Value = state.Version;
-                    // Synchronous per row: Microsoft.Data.Sqlite's Async forms run synchronously and only add a task.
-                    if (items.ExecuteNonQuery() == 1)
+                    items.Bind(id, itemId);
+                    items.Bind(winning, Money.ToCents(state.WinningBid));
+                    items.Bind(winner, state.WinningUserId);
+                    items.Bind(bid, state.WinningBidId);
+                    items.Bind(leaderMax, state.LeaderMax is { } max ? Money.ToCents(max) : null);
+                    items.Bind(bids, state.Bids);
+                    items.Bind(version, state.Version);
+                    if (items.Execute() == 1)
                     {
-                        endAndCloseId.Value = id.Value;
-                        end.Value = SqliteRows.Millis(state.EndDate);
-                        closedAt.Value = SqliteRows.NullableMillis(state.ClosedAt);
-                        result.Value = (object?)state.Result ?? DBNull.Value;
-                        endAndClose.ExecuteNonQuery();
+                        endAndClose.Bind(endAndCloseId, itemId);
+                        endAndClose.Bind(end, SqliteRows.Millis(state.EndDate));
+                        endAndClose.Bind(closedAt, state.ClosedAt is { } closed ? SqliteRows.Millis(closed) : null);
+                        endAndClose.Bind(result, state.Result);
+                        endAndClose.Execute();
                     }
                 }
             }

@@ -62,15 +62,12 @@ internal static class SqliteRows
         r.IsDBNull(11) ? null : r.GetInt64(11));
 
     /// <summary>
-    /// Cents as an integer; an amount beyond what cents can hold (only ever a rejected bid's) as its exact
-    /// decimal text in a blob. A blob, because SQLite would turn numeric-looking text in an INTEGER column
-    /// into a lossy REAL; a blob is stored as it is. Listings sort accepted bids only, which always fit.
+    /// An amount beyond what cents can hold (only ever a rejected bid's), as the store keeps it: its exact decimal
+    /// text in a blob (amounts that fit are cents, as an integer: <see cref="BatchStatement.BindStoredValue"/>). A blob,
+    /// because SQLite would turn numeric-looking text in an INTEGER column into a lossy REAL; a blob is stored as it
+    /// is. Listings sort accepted bids only, which always fit.
     /// </summary>
-    internal static object StoredValue(decimal value) =>
-        Money.TryToCents(value, out var cents) ? cents : Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
-
-    /// <summary>A bid's automatic maximum, kept as <see cref="StoredValue(decimal)"/> keeps its value (it came from the topic too); none: NULL.</summary>
-    internal static object OptionalStoredValue(decimal? value) => value is { } amount ? StoredValue(amount) : DBNull.Value;
+    internal static byte[] StoredText(decimal value) => Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
 
     internal static decimal ReadValue(DbDataReader reader, int ordinal) =>
         reader.GetValue(ordinal) is byte[] text
@@ -78,6 +75,9 @@ internal static class SqliteRows
             : Money.FromCents(reader.GetInt64(ordinal));
 
     internal static byte[] Key(Guid id) => id.ToByteArray(bigEndian: true);
+
+    /// <summary>The 16 bytes of <see cref="Key"/>, written where the caller says (a batch binds them without an array each).</summary>
+    internal static void WriteKey(Guid id, Span<byte> key) => id.TryWriteBytes(key, bigEndian: true, out _);
 
     internal static object NullableKey(Guid? id) => id is { } value ? Key(value) : DBNull.Value;
 
