@@ -36,8 +36,9 @@ var streamer = builder.AddProject<Projects.Bidder_Streamer>("streamer")
     .WithReplicas(infrastructure.StreamerReplicas)
     .WithHttpEndpoint()
     .WithHttpHealthCheck("/health")
-    // glibc's malloc arenas for the native side (SQLite, librdkafka): two, not one per core's worth of threads (BENCHMARKS.md, scale).
-    .WithEnvironment("MALLOC_ARENA_MAX", "2");
+    // glibc's malloc arenas for the native side (SQLite, librdkafka): one, not one per core's worth of threads; the
+    // streamer's peak in the scale benchmark 314-350 MB with two, 302-308 with one, at the same rate (BENCHMARKS.md, scale).
+    .WithEnvironment("MALLOC_ARENA_MAX", "1");
 infrastructure.ConfigureTopics(streamer);
 
 // The auction house in a browser: reads and bids through the API, signs people in at the identity service.
