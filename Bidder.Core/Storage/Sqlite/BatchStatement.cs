@@ -65,8 +65,8 @@ internal sealed class BatchStatement : IDisposable
 
     public void Bind(int index, string? value)
     {
-        // UTF-16 as it is, which SQLite converts to the database's UTF-8 itself; an empty text through the UTF-8 form,
-        // which keeps it a text (the UTF-16 form of an empty span would pass no pointer, and bind a NULL).
+        // UTF-16 as it is, which SQLite converts to the database's UTF-8 itself, without an array per value; an empty
+        // text through the UTF-8 form, which is sure to bind an empty text (an empty span's pointer may be null, a NULL).
         Check(value switch
         {
             null => raw.sqlite3_bind_null(_statement, index),
@@ -75,7 +75,7 @@ internal sealed class BatchStatement : IDisposable
         });
     }
 
-    /// <summary>An amount as <see cref="SqliteRows.StoredValue"/> keeps it: cents, or its exact decimal text in a blob; none: NULL.</summary>
+    /// <summary>An amount as the store keeps it: cents, or where cents cannot hold it its exact text in a blob (<see cref="SqliteRows.StoredText"/>); none: NULL.</summary>
     public void BindStoredValue(int index, decimal? value)
     {
         if (value is not { } amount)
