@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text;
@@ -33,7 +34,7 @@ public static class KafkaTelemetry
     /// </summary>
     public static Activity? StartSend(string topic, Headers? headers = null, string? bootstrapServers = null, int messageCount = 1, ActivityContext parent = default)
     {
-        var activity = Source.StartActivity($"send {topic}", ActivityKind.Producer, parent);
+        var activity = Source.StartActivity(SpanName("send", topic), ActivityKind.Producer, parent);
         if (headers is not null)
         {
             Inject(activity, headers);
@@ -82,7 +83,7 @@ public static class KafkaTelemetry
     /// <summary>Starts a process span (<c>process {topic}</c>) that continues the trace of the message's producer.</summary>
     public static Activity? StartProcess(string topic, Headers? headers, Partition partition, Offset offset, string? consumerGroup = null, string? bootstrapServers = null)
     {
-        var activity = Source.StartActivity($"process {topic}", ActivityKind.Consumer, ExtractContext(headers));
+        var activity = Source.StartActivity(SpanName("process", topic), ActivityKind.Consumer, ExtractContext(headers));
         if (activity is not null)
         {
             SetCommon(activity, "process", topic, bootstrapServers);
@@ -99,7 +100,9 @@ public static class KafkaTelemetry
 
     /// <summary>The partition a message went to or came from: a string, as the conventions have it.</summary>
     public static void SetPartition(Activity? activity, Partition partition) =>
-        activity?.SetTag("messaging.destination.partition.id", partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        activity?.SetTag("messaging.destination.partition.id", (uint)partition.Value < (uint)PartitionIds.Length
+            ? PartitionIds[partition.Value]
+            : partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Marks the span failed, with the error's low-cardinality type (an error code or an exception type).</summary>
     public static void SetError(Activity? activity, string errorType, string description)
@@ -107,6 +110,14 @@ public static class KafkaTelemetry
         activity?.SetStatus(ActivityStatusCode.Error, description);
         activity?.SetTag("error.type", errorType);
     }
+
+    // A span per message: its name and partition id are made once, not per span (topics are few, partitions small numbers).
+    private static readonly ConcurrentDictionary<(string Operation, string Topic), string> SpanNames = new();
+
+    private static readonly string[] PartitionIds = [.. Enumerable.Range(0, 256).Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
+    private static string SpanName(string operation, string topic) =>
+        SpanNames.GetOrAdd((operation, topic), static key => $"{key.Operation} {key.Topic}");
 
     private static void SetCommon(Activity activity, string operation, string topic, string? bootstrapServers)
     {
