@@ -146,7 +146,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
 
             if (recorded.Status == BidStatus.Rejected)
             {
-                outcome.Invalid.Add((message.ItemId.ToString(), new InvalidBidMessage(message, recorded.Reason!, recorded.Detail ?? "", recorded.CreatedDate)));
+                outcome.Invalid.Add((RejectKey(decoded), new InvalidBidMessage(message, recorded.Reason!, recorded.Detail ?? "", recorded.CreatedDate)));
             }
 
             return;
@@ -172,7 +172,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         }
         else
         {
-            outcome.Reject(message.ItemId.ToString(), new InvalidBidMessage(message, verdict.Reason!, verdict.Detail!, now));
+            outcome.Reject(RejectKey(decoded), new InvalidBidMessage(message, verdict.Reason!, verdict.Detail!, now));
         }
     }
 
@@ -235,7 +235,10 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
 
     /// <summary>What a reject is keyed by: the bid's item, else the message's own key when it is a sensible size.</summary>
     public static string? RejectKey(DecodedBid decoded) =>
-        decoded.Bid?.ItemId.ToString() ?? (decoded.Source.Message.Key is { Length: <= MaxRejectKeyLength } key ? key : null);
+        decoded.Bid is { } bid
+            // The decoder takes a bid only when its message is keyed by the bid's item: that key is the item id's text.
+            ? decoded.Source.Message.Key ?? bid.ItemId.ToString()
+            : decoded.Source.Message.Key is { Length: <= MaxRejectKeyLength } key ? key : null;
 
     public static InvalidBidMessage Malformed(DecodedBid decoded, string problem, DateTimeOffset now) =>
         new(null, RejectReason.Malformed, problem, now, Raw(decoded), decoded.Source.Partition.Value, decoded.Source.Offset.Value);

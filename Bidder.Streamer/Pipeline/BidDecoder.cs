@@ -61,12 +61,19 @@ public static class BidDecoder
             "The field 'max_value' must be at least 'value', with at most 2 decimal places.",
         _ when TextRules.Problem(bid.Client, TextRules.MaxClientLength) is { } problem => $"The field 'client' {problem}",
         _ when bid.BidDate == default => "The field 'bid_date' is missing.",
-        _ when message.Message.Key != bid.ItemId.ToString() =>
+        _ when !IsKeyOf(message.Message.Key, bid.ItemId) =>
             $"The message key {Quote(message.Message.Key)} is not the bid's item_id {bid.ItemId}: bids are keyed by item, so that each item's bids stay in order on one partition.",
         _ when SkewFromTimestamp(bid, message) is { } skew && skew.Duration() > maxClockSkew =>
             $"The field 'bid_date' ({bid.BidDate.UtcDateTime:O}) is {skew.Duration().TotalMinutes:0.#} minutes from the message's timestamp; at most {maxClockSkew.TotalMinutes:0.#} are allowed.",
         _ => null,
     };
+
+    /// <summary>Whether the key is the item id exactly as the API writes it (<see cref="Guid.ToString()"/>), compared without a string per bid.</summary>
+    private static bool IsKeyOf(string? key, Guid itemId)
+    {
+        Span<char> expected = stackalloc char[36];
+        return key is { Length: 36 } && itemId.TryFormat(expected, out _) && key.AsSpan().SequenceEqual(expected);
+    }
 
     private static TimeSpan? SkewFromTimestamp(BidMessage bid, ConsumeResult<string, byte[]> message) =>
         message.Message.Timestamp.Type == TimestampType.NotAvailable
