@@ -252,14 +252,13 @@ public sealed partial class AuctionCloser(
 
     private async Task ProduceAsync(IReadOnlyCollection<Item> closed, IEnumerable<ItemChangelogMessage> changelog)
     {
-        var records = changelog.ToList();
         using var span = KafkaTelemetry.StartSend(_topics.Auctions.Name, messageCount: closed.Count);
         var headers = RecordSender.TraceHeaders(span);
         try
         {
             await RecordSender.SendAsync(producer,
                 closed.Select(item => (_topics.Auctions.Name, RecordSender.Record(headers, item.Id.ToString(), AuctionClosedMessage.From(item).ToUtf8Json())))
-                    .Concat(records.Select(r => (_topics.ItemChangelog.Name, RecordSender.Record(headers, r.ItemId.ToString(), PipelineJson.Serialize(r))))));
+                    .Concat(changelog.Select(r => (_topics.ItemChangelog.Name, RecordSender.Record(headers, r.ItemId.ToString(), PipelineJson.Serialize(r))))));
         }
         catch (KafkaException ex)
         {

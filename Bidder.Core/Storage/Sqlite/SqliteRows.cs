@@ -74,9 +74,14 @@ internal static class SqliteRows
             ? decimal.Parse(Encoding.UTF8.GetString(text), NumberStyles.Number, CultureInfo.InvariantCulture)
             : Money.FromCents(reader.GetInt64(ordinal));
 
-    internal static byte[] Key(Guid id) => id.ToByteArray(bigEndian: true);
+    internal static byte[] Key(Guid id)
+    {
+        var key = new byte[16];
+        WriteKey(id, key);
+        return key;
+    }
 
-    /// <summary>The 16 bytes of <see cref="Key"/>, written where the caller says (a batch binds them without an array each).</summary>
+    /// <summary>An id as the store keys it: its 16 bytes, big-endian, written where the caller says (a batch binds them without an array each).</summary>
     internal static void WriteKey(Guid id, Span<byte> key) => id.TryWriteBytes(key, bigEndian: true, out _);
 
     internal static object NullableKey(Guid? id) => id is { } value ? Key(value) : DBNull.Value;
