@@ -91,13 +91,23 @@ public interface IBatchRecorder
     Task<IReadOnlySet<Guid>> FindIncompleteBidsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
 
     /// <summary>
+    /// True when a batch is recorded whole or not at all, so a batch marked <see cref="ProcessedBatch.BidsAreNew"/>
+    /// can be refused whole when one of its bids is stored already (<see cref="BidsAlreadyRecordedException"/>): the
+    /// streamer may then decide a batch without first asking which of its bids are recorded (SQLite). A store
+    /// without atomic batches (MongoDB without a replica set) cannot take back the part it wrote: false.
+    /// </summary>
+    bool RefusesRecordedBids { get; }
+
+    /// <summary>
     /// Records what the streamer made of a batch, idempotently, so that replaying a batch after a crash
     /// changes nothing: a bid whose id is already stored is skipped (and not counted again); each user's
     /// <c>bids</c> grows by its newly stored accepted bids; an item takes the given bidding state (every field
     /// of <see cref="AuctionState"/>, the end date and the close included) only if it is newer (a higher
     /// version) and its winning bid not lower than the stored one, and only while the stored item is open, so no
     /// write can lower a winning bid, reopen a closed auction or close it twice. A bid of any decimal value can be stored (values beyond what fits in cents are
-    /// kept as they came; they are never accepted).
+    /// kept as they came; they are never accepted). A batch marked <see cref="ProcessedBatch.BidsAreNew"/> (only for a
+    /// store that <see cref="RefusesRecordedBids"/>) with a bid already stored is not recorded at all:
+    /// <see cref="BidsAlreadyRecordedException"/>.
     /// </summary>
     Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken);
 
@@ -116,7 +126,24 @@ public interface IBatchRecorder
 }
 
 /// <summary>The streamer's output for one batch (of bids, or of closes): every processed bid and the latest state of each item it changed.</summary>
-public sealed record ProcessedBatch(IReadOnlyList<Bid> Bids, IReadOnlyList<ItemBiddingState> Items);
+public sealed record ProcessedBatch(IReadOnlyList<Bid> Bids, IReadOnlyList<ItemBiddingState> Items)
+{
+    /// <summary>
+    /// Decided without asking which bids are recorded, each as a new one: should any be stored already (a replay, a
+    /// copy), the decisions are not these, and the store records nothing (<see cref="IBatchRecorder.RefusesRecordedBids"/>).
+    /// </summary>
+    public bool BidsAreNew { get; init; }
+}
+
+/// <summary>
+/// A batch decided as new bids only (<see cref="ProcessedBatch.BidsAreNew"/>) holds a bid the database has already:
+/// nothing of it was recorded, and it is to be decided again knowing which bids are recorded.
+/// </summary>
+public sealed class BidsAlreadyRecordedException(Guid bidId)
+    : Exception($"The bid {bidId} is recorded already: the batch, decided as new bids only, was not recorded.")
+{
+    public Guid BidId { get; } = bidId;
+}
 
 /// <summary>The database did not answer (down, locked, read-only, timed out): a retry later may succeed.</summary>
 public sealed class StorageUnavailableException(string message, Exception innerException) : Exception(message, innerException);

@@ -21,7 +21,10 @@ public sealed class BatchOutcome
 
     public int Replayed { get; set; }
 
-    public ProcessedBatch ToDatabaseBatch() => new(Bids, [.. Rows.Select(r => r.Value.ToState(r.Key.ItemId))]);
+    /// <summary>Decided without asking the database which bids are recorded (<see cref="BatchLookups.RecordedAsked"/>).</summary>
+    public bool BidsAreNew { get; init; }
+
+    public ProcessedBatch ToDatabaseBatch() => new(Bids, [.. Rows.Select(r => r.Value.ToState(r.Key.ItemId))]) { BidsAreNew = BidsAreNew };
 
     public IEnumerable<ItemChangelogMessage> Changelog => Rows.Select(r => r.Value.ToChangelog(r.Key.ItemId));
 
@@ -40,7 +43,14 @@ public sealed record BatchLookups(
     IReadOnlySet<Guid> Users,
     IReadOnlyDictionary<Guid, Item> Items,
     IReadOnlyDictionary<Guid, Bid> Recorded,
-    IReadOnlySet<Guid> Incomplete);
+    IReadOnlySet<Guid> Incomplete)
+{
+    /// <summary>
+    /// False when the database was not asked which bids are recorded (<see cref="Recorded"/> holds only those of the
+    /// batches being written): the bids are decided as new, and the store refuses the batch should one be recorded.
+    /// </summary>
+    public bool RecordedAsked { get; init; } = true;
+}
 
 /// <summary>
 /// Stages 2 and 3, validate and route: each decoded bid against the rules and the item's row, in offset
@@ -71,7 +81,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
     /// </summary>
     public BatchOutcome Process(IReadOnlyList<DecodedBid> batch, BatchLookups lookups, DateTimeOffset now, IReadOnlyList<BatchOutcome>? pending = null)
     {
-        var outcome = new BatchOutcome();
+        var outcome = new BatchOutcome { BidsAreNew = !lookups.RecordedAsked };
         var seen = new Dictionary<Guid, BidMessage>(batch.Count);
         foreach (var decoded in batch)
         {

@@ -55,6 +55,12 @@ public sealed partial class BidPipeline(
     private readonly KnownItems _knownItems = new();
     private long _knownItemsRebalances;
 
+    // Whether the next batch may hold bids recorded already: at the start, after a rebalance or a failure (the
+    // offsets after a commit replay), and while the last batch asked about held some. Otherwise, with a store that
+    // refuses a batch whole (IBatchRecorder.RefusesRecordedBids), the bids are decided as new without asking, and a
+    // batch holding a recorded one after all (a copy at a new offset) is refused by the store and decided again asking.
+    private bool _expectRecorded = true;
+
     /// <summary>OpenTelemetry's default SpanLinkCountLimit: links past it are dropped at export.</summary>
     private const int MaxSpanLinks = 128;
 
@@ -227,7 +233,7 @@ public sealed partial class BidPipeline(
         };
         try
         {
-            await DecideAsync(prepared, [.. _writing.Reverse().Select(w => w.Outcome!)]);
+            await DecideAsync(prepared, [.. _writing.Reverse().Select(w => w.Outcome!)], mayAssumeNew: true);
         }
         catch (Exception)
         {
@@ -293,8 +299,18 @@ public sealed partial class BidPipeline(
 
                 _knownItems.Clear();
                 var fault = written.Written.Exception!.GetBaseException();
-                written.Failed(fault);
-                LogBatchFailed(fault, written.Decoded.Count, 1, 0);
+                if (fault is BidsAlreadyRecordedException recorded)
+                {
+                    // Not a fault: the batch was decided as new bids only and holds one the database has.
+                    _expectRecorded = true;
+                    LogDecidedAgain(written.Decoded.Count, recorded.BidId);
+                }
+                else if (fault is not DecidedAfterUnwrittenException)
+                {
+                    // (A batch decided after one that failed goes again with it; that failure is logged already.)
+                    written.Failed(fault);
+                    LogBatchFailed(fault, written.Decoded.Count, 1, 0);
+                }
             }
 
             // Of partitions still ours only: one revoked meanwhile is its new owner's to replay.
@@ -346,8 +362,9 @@ public sealed partial class BidPipeline(
     /// <summary>Processes the batch, retrying with backoff until it is durable, then commits it; false only when stopping first.</summary>
     private async Task<bool> ProcessUntilDoneAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken stoppingToken)
     {
-        // The path after a failure: the database may be ahead of what is remembered.
+        // The path after a failure: the database may be ahead of what is remembered, and bids recorded may come again.
         _knownItems.Clear();
+        _expectRecorded = true;
         var decoded = Decode(batch);
 
         var delay = _options.RetryDelay;
@@ -419,7 +436,7 @@ public sealed partial class BidPipeline(
         using var prepared = new PreparedBatch(batch, StartSpans(batch));
         try
         {
-            await DecideAsync(prepared, pending: []);
+            await DecideAsync(prepared, pending: [], mayAssumeNew: false);
             await WriteAsync(prepared);
         }
         catch (Exception ex)
@@ -434,13 +451,18 @@ public sealed partial class BidPipeline(
     private List<Activity?> StartSpans(List<DecodedBid> batch) =>
         [.. batch.Select(b => KafkaTelemetry.StartProcess(_topics.Bids.Name, b.Source.Message.Headers, b.Source.Partition, b.Source.Offset, ConsumerGroup))];
 
-    /// <summary>Looks up and decides: against <paramref name="pending"/> (batches decided before, not kept yet, newest first) and the table.</summary>
-    private async Task DecideAsync(PreparedBatch prepared, IReadOnlyList<BatchOutcome> pending)
+    /// <summary>
+    /// Looks up and decides: against <paramref name="pending"/> (batches decided before, not kept yet, newest first) and
+    /// the table; as new bids without asking which are recorded when <paramref name="mayAssumeNew"/> and nothing says
+    /// otherwise (<see cref="_expectRecorded"/>). The path that retries and sets messages aside always asks: there a
+    /// batch refused for a recorded bid would be taken for one that fails.
+    /// </summary>
+    private async Task DecideAsync(PreparedBatch prepared, IReadOnlyList<BatchOutcome> pending, bool mayAssumeNew)
     {
         BatchLookups lookups;
         using (_stages.Time(Stage.Lookup))
         {
-            lookups = await LookUpAsync(prepared.Bids, pending);
+            lookups = await LookUpAsync(prepared.Bids, pending, askRecorded: !mayAssumeNew || _expectRecorded || !store.RefusesRecordedBids);
         }
 
         using (_stages.Time(Stage.Decide))
@@ -466,7 +488,7 @@ public sealed partial class BidPipeline(
         {
             if (previous is not null && !await Succeeded(previous.Persisted))
             {
-                throw new InvalidOperationException("Not written: the batch it was decided after was not written.");
+                throw new DecidedAfterUnwrittenException();
             }
 
             using (_stages.Time(Stage.Persist))
@@ -517,10 +539,12 @@ public sealed partial class BidPipeline(
 
     /// <summary>
     /// What the database knows of the batch's users, items and bids: one read each, the first three at once, the
-    /// users and items only for those not confirmed before (<see cref="KnownUsers"/>, <see cref="KnownItems"/>).
-    /// The bids of <paramref name="pending"/> (being written, perhaps not committed yet) count as recorded.
+    /// users and items only for those not confirmed before (<see cref="KnownUsers"/>, <see cref="KnownItems"/>), the
+    /// bids only when <paramref name="askRecorded"/> (else the batch is decided as new bids, for the store to refuse
+    /// should one be recorded after all). The bids of <paramref name="pending"/> (being written, perhaps not
+    /// committed yet) count as recorded.
     /// </summary>
-    private async Task<BatchLookups> LookUpAsync(List<BidMessage> bids, IReadOnlyList<BatchOutcome> pending)
+    private async Task<BatchLookups> LookUpAsync(List<BidMessage> bids, IReadOnlyList<BatchOutcome> pending, bool askRecorded)
     {
         // Bidders already confirmed are not asked about again (most bids come from people who bid before).
         var unknownUsers = bids.Select(b => b.UserId).Where(id => !_knownUsers.Contains(id)).ToHashSet();
@@ -529,15 +553,24 @@ public sealed partial class BidPipeline(
             : store.FindUsersAsync(unknownUsers, CancellationToken.None);
         if (_knownItemsRebalances != assignments.Rebalances)
         {
+            // Partitions came: their bids after the last commit may be recorded (replayed).
             _knownItems.Clear();
             _knownItemsRebalances = assignments.Rebalances;
+            askRecorded = true;
         }
 
         var unknownItems = bids.Select(b => b.ItemId).Where(id => !_knownItems.TryGet(id, out _)).ToHashSet();
         var items = unknownItems.Count == 0
             ? Task.FromResult<IReadOnlyDictionary<Guid, Item>>(new Dictionary<Guid, Item>())
             : store.GetItemsAsync(unknownItems, CancellationToken.None);
-        IReadOnlyDictionary<Guid, Bid> recorded = await store.GetBidsAsync([.. bids.Select(b => b.Id)], CancellationToken.None);
+        IReadOnlyDictionary<Guid, Bid> recorded = askRecorded
+            ? await store.GetBidsAsync([.. bids.Select(b => b.Id)], CancellationToken.None)
+            : new Dictionary<Guid, Bid>();
+        if (askRecorded)
+        {
+            _expectRecorded = recorded.Count > 0;
+        }
+
         // Only a store without atomic batches ever has incomplete ones, and only among bids already recorded.
         IReadOnlySet<Guid> incomplete = recorded.Count == 0
             ? new HashSet<Guid>()
@@ -577,7 +610,7 @@ public sealed partial class BidPipeline(
             }
         }
 
-        return new BatchLookups(existing, known, recorded, incomplete);
+        return new BatchLookups(existing, known, recorded, incomplete) { RecordedAsked = askRecorded };
     }
 
     /// <summary>Publishes a message that cannot be processed to invalid-bids, with the exception's type, so its partition moves on.</summary>
@@ -768,6 +801,9 @@ public sealed partial class BidPipeline(
         }
     }
 
+    /// <summary>Not written: the batch it was decided after was not written (that failure is reported on its own).</summary>
+    private sealed class DecidedAfterUnwrittenException() : Exception("Not written: the batch it was decided after was not written.");
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Bid pipeline consuming {Topic}.")]
     private partial void LogStarted(string topic);
 
@@ -782,6 +818,9 @@ public sealed partial class BidPipeline(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} bid(s) failed (attempt {Attempt}); retrying in {DelayMs} ms.")]
     private partial void LogBatchFailed(Exception exception, int count, int attempt, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A batch of {Count} bid(s) decided as new holds bid {BidId}, which is recorded already (a copy or a replay): nothing of it was written; it is decided again, asking which bids are recorded.")]
+    private partial void LogDecidedAgain(int count, Guid bidId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Processing {Count} message(s) threw {ExceptionType}; processing each half on its own to find the message that causes it.")]
     private partial void LogIsolating(string exceptionType, int count);

@@ -452,6 +452,41 @@ public abstract class BidderStoreContract
     }
 
     [Fact]
+    public async Task A_batch_decided_as_new_bids_with_one_recorded_already_is_refused_whole()
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var recorded = Accepted(item, user, 20m, T0.AddSeconds(1));
+        await store.RecordBatchAsync(new ProcessedBatch([recorded], [State(item, recorded, bids: 1)]), Timeout);
+        var fresh = Accepted(item, user, 30m, T0.AddSeconds(2));
+        var decidedAsNew = new ProcessedBatch([fresh, recorded with { Value = 40m }], [State(item, fresh, bids: 3, version: 3)]) { BidsAreNew = true };
+
+        if (!store.RefusesRecordedBids)
+        {
+            // A store that cannot take a batch back is never given one decided so; it says so rather than write part of it.
+            await Assert.ThrowsAsync<ArgumentException>(() => store.RecordBatchAsync(decidedAsNew, Timeout));
+        }
+        else
+        {
+            var refused = await Assert.ThrowsAsync<BidsAlreadyRecordedException>(() => store.RecordBatchAsync(decidedAsNew, Timeout));
+            Assert.Equal(recorded.Id, refused.BidId);
+        }
+
+        // Nothing of the refused batch: not its new bid, not its counts, not its item state.
+        Assert.Null(await store.GetBidAsync(fresh.Id, Timeout));
+        Assert.Equal(recorded, await store.GetBidAsync(recorded.Id, Timeout));
+        Assert.Equal(1, (await store.GetUserAsync(user.Id, Timeout))!.Bids);
+        var stored = await store.GetItemAsync(item.Id, Timeout);
+        Assert.Equal((20m, 1), (stored!.WinningBid, stored.Bids));
+
+        // Decided as new bids and new they are: recorded as any batch.
+        await store.RecordBatchAsync(new ProcessedBatch([fresh], [State(item, fresh, bids: 2, version: 2)]) { BidsAreNew = store.RefusesRecordedBids }, Timeout);
+        Assert.Equal(fresh, await store.GetBidAsync(fresh.Id, Timeout));
+        Assert.Equal(2, (await store.GetUserAsync(user.Id, Timeout))!.Bids);
+        Assert.Equal(30m, (await store.GetItemAsync(item.Id, Timeout))!.WinningBid);
+    }
+
+    [Fact]
     public async Task Replaying_a_batch_changes_nothing()
     {
         var store = await CreateStoreAsync();

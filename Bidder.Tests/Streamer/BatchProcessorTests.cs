@@ -40,6 +40,15 @@ public class BatchProcessorTests
     }
 
     [Fact]
+    public void A_batch_decided_without_asking_which_bids_are_recorded_goes_to_the_store_as_new_bids_only()
+    {
+        var batch = Decode(Bid(20m, 0));
+
+        Assert.False(_processor.Process(batch, Lookups(), Now).ToDatabaseBatch().BidsAreNew);
+        Assert.True(_processor.Process(batch, Lookups() with { RecordedAsked = false }, Now).ToDatabaseBatch().BidsAreNew);
+    }
+
+    [Fact]
     public void Processing_reads_the_table_but_changes_it_only_when_the_outcome_is_applied()
     {
         var batch = Decode(Bid(20m, 0));

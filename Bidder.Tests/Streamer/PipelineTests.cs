@@ -102,6 +102,16 @@ public class PipelineTests(EmbeddedApp fixture)
         Assert.Equal(2, live["bids"]!.GetValue<long>());
         Assert.Equal(1, (await _http.GetObjectAsync($"/users/{alice.Id}"))["bids"]!.GetValue<long>());
         Assert.Equal([higher, first], (await _http.WalkAsync($"/items/{item.Id()}/bids", 10)).Select(b => b.Id()));
+        // Recognized as the accepted bid it copies, not decided again as a new one (which would reject it as too low):
+        // invalid-bids has the later bid's reject and nothing for the copy, which came before it on the same partition.
+        var afterId = after["id"]!.GetValue<string>();
+        var rejects = await Eventually.WaitAsync(
+            () => Task.FromResult(TopicReader.ReadAll(bootstrapServers, "invalid-bids")
+                .Where(r => r.Message.Key == item.Id())
+                .Select(r => JsonNode.Parse(r.Message.Value)!["event"]!["id"]!.GetValue<string>())
+                .ToList()),
+            ids => ids.Contains(afterId), "the later bid's reject on invalid-bids");
+        Assert.Equal([afterId], rejects);
     }
 
     [Fact]

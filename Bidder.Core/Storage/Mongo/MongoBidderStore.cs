@@ -176,6 +176,9 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             return documents.Select(document => MongoDocuments.ReadUuid(document["_id"])).ToHashSet();
         }, "finding incompletely recorded bids", cancellationToken);
 
+    /// <summary>The steps of a batch stand alone (no multi-document transaction without a replica set): none is taken back.</summary>
+    public bool RefusesRecordedBids => false;
+
     /// <summary>
     /// Atomic in effect rather than in a transaction. Multi-document transactions need a replica set, and the
     /// containers mode runs a standalone mongo:8 (as Aspire's MongoDB resource does), like many single-node
@@ -188,8 +191,9 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
     /// (<see cref="FindIncompleteBidsAsync"/>); the streamer passes them again, and steps 2 and 3 do for them
     /// only what is missing. After step 4 a replay changes nothing.
     /// </summary>
-    public Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken) =>
-        GuardAsync(async () =>
+    public Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken) => batch.BidsAreNew
+        ? throw new ArgumentException("This store cannot refuse a batch whole (RefusesRecordedBids): its bids are looked up before deciding.", nameof(batch))
+        : GuardAsync(async () =>
         {
             var changing = batch.Bids.Where(MongoQueries.IsPendingUntilRecorded).DistinctBy(bid => bid.Id).ToList();
             var inserted = await InsertNewBidsAsync(batch.Bids, cancellationToken);

@@ -245,6 +245,9 @@ public sealed class SqliteBidderStore : IBidderStore
     public async Task<IReadOnlySet<Guid>> FindUsersAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) =>
         (await ByIdsAsync("SELECT id FROM users", ids, r => SqliteRows.Guid(r, 0), id => id, cancellationToken)).Keys.ToHashSet();
 
+    /// <summary>A batch is one transaction: one with a bid stored already is rolled back whole.</summary>
+    public bool RefusesRecordedBids => true;
+
     public Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken) =>
         SqliteConnections.RunAsync(_batchConnectionString, async connection =>
         {
@@ -286,7 +289,15 @@ public sealed class SqliteBidderStore : IBidderStore
                     insert.Bind(detail, bid.Detail);
                     insert.BindStoredValue(maxValue, bid.MaxValue);
                     insert.Bind(itemVersion, bid.ItemVersion);
-                    if (insert.Execute() == 1 && bid.Status == BidStatus.Accepted)
+                    if (insert.Execute() == 0)
+                    {
+                        if (batch.BidsAreNew)
+                        {
+                            // Decided as new, it is not: disposed uncommitted, the transaction takes back what the batch wrote.
+                            throw new BidsAlreadyRecordedException(bid.Id);
+                        }
+                    }
+                    else if (bid.Status == BidStatus.Accepted)
                     {
                         newAcceptedByUser[bid.UserId] = newAcceptedByUser.GetValueOrDefault(bid.UserId) + 1;
                     }
