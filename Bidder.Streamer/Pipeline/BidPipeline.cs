@@ -11,7 +11,7 @@ namespace Bidder.Streamer.Pipeline;
 
 /// <summary>
 /// The wiring of the stages, which knows nothing of the bidding rules:
-/// consume a batch -> decode -> look up (one read each for users, items, recorded bids) -> validate and
+/// consume a batch -> decode -> look up (one read each for users, items and, where some may be, recorded bids) -> validate and
 /// route -> database (one transaction) -> invalid-bids and item-changelog (awaited) -> table -> commit (while
 /// lagging, the written batches' offsets at most once per <see cref="StreamerOptions.CommitInterval"/>);
 /// between batches, and on an idle topic every poll, the <see cref="AuctionCloser"/> closes ended auctions.
