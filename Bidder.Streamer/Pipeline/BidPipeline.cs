@@ -462,7 +462,7 @@ public sealed partial class BidPipeline(
         BatchLookups lookups;
         using (_stages.Time(Stage.Lookup))
         {
-            lookups = await LookUpAsync(prepared.Bids, pending, askRecorded: !mayAssumeNew || _expectRecorded || !store.RefusesRecordedBids);
+            lookups = await LookUpAsync(prepared.Bids, pending, mayAssumeNew);
         }
 
         using (_stages.Time(Stage.Decide))
@@ -540,11 +540,11 @@ public sealed partial class BidPipeline(
     /// <summary>
     /// What the database knows of the batch's users, items and bids: one read each, the first three at once, the
     /// users and items only for those not confirmed before (<see cref="KnownUsers"/>, <see cref="KnownItems"/>), the
-    /// bids only when <paramref name="askRecorded"/> (else the batch is decided as new bids, for the store to refuse
-    /// should one be recorded after all). The bids of <paramref name="pending"/> (being written, perhaps not
-    /// committed yet) count as recorded.
+    /// bids unless <paramref name="mayAssumeNew"/> and none may be recorded (<see cref="_expectRecorded"/>; the batch is
+    /// then decided as new bids, for the store to refuse should one be recorded after all). The bids of
+    /// <paramref name="pending"/> (being written, perhaps not committed yet) count as recorded.
     /// </summary>
-    private async Task<BatchLookups> LookUpAsync(List<BidMessage> bids, IReadOnlyList<BatchOutcome> pending, bool askRecorded)
+    private async Task<BatchLookups> LookUpAsync(List<BidMessage> bids, IReadOnlyList<BatchOutcome> pending, bool mayAssumeNew)
     {
         // Bidders already confirmed are not asked about again (most bids come from people who bid before).
         var unknownUsers = bids.Select(b => b.UserId).Where(id => !_knownUsers.Contains(id)).ToHashSet();
@@ -556,18 +556,18 @@ public sealed partial class BidPipeline(
             // Partitions came: their bids after the last commit may be recorded (replayed).
             _knownItems.Clear();
             _knownItemsRebalances = assignments.Rebalances;
-            askRecorded = true;
+            _expectRecorded = true;
         }
 
         var unknownItems = bids.Select(b => b.ItemId).Where(id => !_knownItems.TryGet(id, out _)).ToHashSet();
         var items = unknownItems.Count == 0
             ? Task.FromResult<IReadOnlyDictionary<Guid, Item>>(new Dictionary<Guid, Item>())
             : store.GetItemsAsync(unknownItems, CancellationToken.None);
-        IReadOnlyDictionary<Guid, Bid> recorded = askRecorded
-            ? await store.GetBidsAsync([.. bids.Select(b => b.Id)], CancellationToken.None)
-            : new Dictionary<Guid, Bid>();
+        var askRecorded = !mayAssumeNew || _expectRecorded || !store.RefusesRecordedBids;
+        IReadOnlyDictionary<Guid, Bid> recorded = new Dictionary<Guid, Bid>();
         if (askRecorded)
         {
+            recorded = await store.GetBidsAsync([.. bids.Select(b => b.Id)], CancellationToken.None);
             _expectRecorded = recorded.Count > 0;
         }
 
