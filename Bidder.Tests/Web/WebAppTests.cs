@@ -170,6 +170,9 @@ public sealed class WebAppTests(EmbeddedApp fixture, Browser browser) : IClassFi
         var page = person.Page;
         await page.GotoAsync($"/items/{item}");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Keyboard lot" })).ToBeVisibleAsync();
+        // A page's heading takes the focus once it has rendered (FocusOnNavigate, through a call to the browser that can
+        // come after the heading shows): awaited, so it cannot move the focus in the middle of the Tab presses below.
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Keyboard lot" })).ToBeFocusedAsync();
 
         // From the top of the page, Tab alone goes through the skip link, the menu and the account, then to the bid field.
         await page.EvaluateAsync("() => { document.body.tabIndex = -1; document.body.focus(); document.body.removeAttribute('tabindex'); }");
