@@ -47,7 +47,7 @@ public sealed class MinimalWriter : IAsyncDisposable
         await connection.OpenAsync();
         await using (var pragmas = connection.CreateCommand())
         {
-            pragmas.CommandText = "PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=16384;";
+            pragmas.CommandText = "PRAGMA synchronous=FULL; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=65536;";
             await pragmas.ExecuteNonQueryAsync();
         }
 
