@@ -11,8 +11,9 @@ namespace Bidder.Tests.Web;
 
 /// <summary>
 /// The web app's one live stream per process (<see cref="LiveItems"/>) against a scripted API: it resumes with the
-/// last event's id after a break, starts afresh (and tells every page to reload) after a reset, and a page only
-/// gets the items it asked for. A fake HTTP handler stands in for the API: a unit test of one class.
+/// last event's id after a break, starts afresh (and tells every page to reload) after a reset, a page only
+/// gets the items it asked for, and the stream is open only while a page is. A fake HTTP handler stands in for
+/// the API: a unit test of one class.
 /// </summary>
 public sealed class LiveItemsTests
 {
@@ -52,15 +53,58 @@ public sealed class LiveItemsTests
         Assert.True(resets >= 2, $"resets: {resets}");
     }
 
+    [Fact]
+    public async Task The_stream_is_open_only_while_a_page_is_and_a_page_after_a_closed_stream_starts_afresh()
+    {
+        var api = new ScriptedApi();
+        var item = Guid.NewGuid();
+        // The first stream: one event, then open until closed.
+        api.Responses.Enqueue(Event("e.1", item, 5));
+        using var live = new LiveItems(api, NullLogger<LiveItems>.Instance) { IdleLimit = TimeSpan.FromMilliseconds(200) };
+        await live.StartAsync(TestContext.Current.CancellationToken);
+        // Started with no page open: no stream (the service used to open it at once).
+        Assert.Empty(api.LastEventIds);
+
+        var changes = Channel.CreateUnbounded<LiveItemEvent>();
+        var firstPageResets = 0;
+        var firstPage = live.Subscribe(null, change => changes.Writer.WriteAsync(change).AsTask(), () =>
+        {
+            Interlocked.Increment(ref firstPageResets);
+            return Task.CompletedTask;
+        });
+        Assert.Equal(5m, (await changes.Reader.ReadAsync(HangGuard.Token)).WinningBid);
+        Assert.Single(api.LastEventIds);
+
+        // The last page closes: the stream is closed after the idle limit.
+        firstPage.Dispose();
+        await api.Closed.Reader.ReadAsync(HangGuard.Token);
+
+        // A new page opens a new stream, from the start (the id held before means nothing after a gap), and reloads.
+        api.Responses.Enqueue(Event("f.1", item, 6));
+        var reloaded = new TaskCompletionSource();
+        using var secondPage = live.Subscribe(null, _ => Task.CompletedTask, () =>
+        {
+            reloaded.TrySetResult();
+            return Task.CompletedTask;
+        });
+        await reloaded.Task.WaitAsync(HangGuard.Token);
+        await live.StopAsync(CancellationToken.None);
+        Assert.Equal([null, null], api.LastEventIds);
+        Assert.Equal(1, firstPageResets);
+    }
+
     private static string Event(string id, Guid item, decimal winningBid) =>
         $"id: {id}\nevent: item\ndata: {{\"item_id\": \"{item}\", \"winning_bid\": {winningBid}, \"winning_user_id\": null, \"bids\": 1, \"version\": {(int)winningBid}, \"bidding_enddate\": \"2030-01-01T00:00:00Z\", \"status\": \"open\", \"result\": null, \"closed_at\": null}}\n\n: heartbeat\n\n";
 
-    /// <summary>Answers each GET /items/live with the next scripted body (then the body ends: a dropped connection).</summary>
+    /// <summary>Answers each GET /items/live with the next scripted body (then the body ends: a dropped connection; the last stays open).</summary>
     private sealed class ScriptedApi : HttpMessageHandler, IHttpClientFactory
     {
         public ConcurrentQueue<string> Responses { get; } = new();
 
         public ConcurrentQueue<string?> LastEventIds { get; } = new();
+
+        /// <summary>A stream the client closed (its request cancelled while open).</summary>
+        public Channel<string?> Closed { get; } = Channel.CreateUnbounded<string?>();
 
         public HttpClient CreateClient(string name) => new(this, disposeHandler: false) { BaseAddress = new Uri("http://api") };
 
@@ -70,11 +114,41 @@ public sealed class LiveItemsTests
             LastEventIds.Enqueue(request.Headers.TryGetValues("Last-Event-ID", out var ids) ? ids.Single() : null);
             if (!Responses.TryDequeue(out var body))
             {
-                // Nothing more scripted: an idle stream until the test stops the service.
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                // Nothing more scripted: an idle stream until the client closes it.
+                await OpenUntilClosedAsync(cancellationToken);
             }
 
-            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body!, Encoding.UTF8, "text/event-stream") };
+            // The scripted events; then, with more scripted, the body ends (a dropped connection), else the stream
+            // stays open until the client closes it.
+            var content = new StreamContent(new ScriptedStream(this, Encoding.UTF8.GetBytes(body!), stayOpen: Responses.IsEmpty));
+            content.Headers.ContentType = new("text/event-stream");
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = content };
+        }
+
+        private async Task OpenUntilClosedAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            finally
+            {
+                Closed.Writer.TryWrite(null);
+            }
+        }
+
+        private sealed class ScriptedStream(ScriptedApi api, byte[] body, bool stayOpen) : MemoryStream(body)
+        {
+            public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+            {
+                var read = await base.ReadAsync(buffer, cancellationToken);
+                if (read == 0 && stayOpen)
+                {
+                    await api.OpenUntilClosedAsync(cancellationToken);
+                }
+
+                return read;
+            }
         }
     }
 }

@@ -13,7 +13,9 @@ namespace Bidder.Web.Live;
 /// heartbeats: a dead connection) it reconnects with the last event's id, so nothing is missed; when the API
 /// cannot say what was missed (<c>event: reset</c>, or a new connection without an id), every page is told to
 /// read its items again. Each page gets its changes through a bounded queue of its own: a slow page falls back
-/// to a reload instead of holding up the stream or the other pages.
+/// to a reload instead of holding up the stream or the other pages. The stream is open only while a page is
+/// (and <see cref="IdleLimit"/> after the last one closed): otherwise the API would send every change of every item
+/// to a process that shows none, and both would spend a core's share on it under bid load (BENCHMARKS.md).
 /// </summary>
 public sealed partial class LiveItems(IHttpClientFactory clients, ILogger<LiveItems> logger) : BackgroundService
 {
@@ -31,6 +33,19 @@ public sealed partial class LiveItems(IHttpClientFactory clients, ILogger<LiveIt
     private readonly ConcurrentDictionary<Subscription, byte> _subscriptions = new();
     private string? _lastEventId;
 
+    // Guards the pages' coming and going against the stream's opening and closing.
+    private readonly object _gate = new();
+    // Completed while a page is open: what a closed stream waits for.
+    private TaskCompletionSource _pagesOpen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // The open stream's: cancelled IdleLimit after the last page closed, unless another opens first.
+    private CancellationTokenSource? _open;
+
+    /// <summary>
+    /// How long the stream stays open after the last page closed: a reader going from page to page (each opens
+    /// after the last closed) keeps it, rather than reconnecting and reloading at every step.
+    /// </summary>
+    public TimeSpan IdleLimit { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// Calls <paramref name="changed"/> with each change of the items <paramref name="wanted"/> accepts (all when null),
     /// and <paramref name="reset"/> when changes may have been missed; one call at a time, in order. Dispose to stop.
@@ -38,22 +53,82 @@ public sealed partial class LiveItems(IHttpClientFactory clients, ILogger<LiveIt
     public IDisposable Subscribe(Func<Guid, bool>? wanted, Func<LiveItemEvent, Task> changed, Func<Task> reset)
     {
         var subscription = new Subscription(this, wanted ?? (_ => true), changed, reset);
-        _subscriptions.TryAdd(subscription, 0);
+        lock (_gate)
+        {
+            _subscriptions.TryAdd(subscription, 0);
+            _open?.CancelAfter(Timeout.InfiniteTimeSpan);
+            _pagesOpen.TrySetResult();
+        }
+
         return subscription;
+    }
+
+    private void Unsubscribe(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            if (_subscriptions.TryRemove(subscription, out _) && _subscriptions.IsEmpty)
+            {
+                _open?.CancelAfter(IdleLimit);
+                _pagesOpen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            Task pagesOpen;
+            lock (_gate)
+            {
+                pagesOpen = _pagesOpen.Task;
+            }
+
             try
             {
-                await ReadAsync(stoppingToken);
+                await pagesOpen.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            using var open = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            lock (_gate)
+            {
+                _open = open;
+                if (_subscriptions.IsEmpty)
+                {
+                    // The pages left between the wait and now.
+                    open.CancelAfter(IdleLimit);
+                }
+            }
+
+            try
+            {
+                await ReadAsync(open.Token);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                if (open.IsCancellationRequested)
+                {
+                    // No page left: closed on purpose. The next page opens a fresh stream, and reloads (what
+                    // changed meanwhile, and between its first read and the stream's start, comes with that).
+                    _lastEventId = null;
+                    LogClosedIdle(_logger);
+                    continue;
+                }
+
                 // Whatever broke the stream (the API restarting, a proxy, a dead connection), it is read again.
                 LogDisconnected(_logger, ex.GetType().Name, ex.Message);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _open = null;
+                }
             }
 
             try
@@ -236,13 +311,16 @@ public sealed partial class LiveItems(IHttpClientFactory clients, ILogger<LiveIt
 
         public void Dispose()
         {
-            _owner._subscriptions.TryRemove(this, out _);
+            _owner.Unsubscribe(this);
             _queue.Writer.TryComplete();
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The live item stream broke ({Kind}: {Reason}); reconnecting.")]
     private static partial void LogDisconnected(ILogger logger, string kind, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Closed the live item stream: no page has been open for a while.")]
+    private static partial void LogClosedIdle(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A page's live update failed.")]
     private static partial void LogSubscriberFailed(ILogger logger, Exception exception);
