@@ -1,4 +1,5 @@
 using Bidder.Core.Storage;
+using Bidder.Core.Storage.Sqlite;
 using Bidder.Domain;
 using Microsoft.Data.Sqlite;
 
@@ -47,7 +48,8 @@ public sealed class MinimalWriter : IAsyncDisposable
         await connection.OpenAsync();
         await using (var pragmas = connection.CreateCommand())
         {
-            pragmas.CommandText = "PRAGMA synchronous=FULL; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=65536;";
+            pragmas.CommandText = $"PRAGMA synchronous=FULL; PRAGMA cache_size=-{SqliteConnections.BatchCacheKibibytes}; "
+                + $"PRAGMA wal_autocheckpoint={SqliteConnections.WalPagesBetweenCheckpoints};";
             await pragmas.ExecuteNonQueryAsync();
         }
 

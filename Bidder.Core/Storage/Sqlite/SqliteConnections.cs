@@ -53,7 +53,7 @@ internal static class SqliteConnections
     /// pages. A checkpoint writes each page once however many batches changed it since the last one, and a batch
     /// changes pages all over the item rows and the per-item and per-user indexes: the longer the interval, the more
     /// batches share a page. At 1,000,000 bids over 100,000 items the store alone wrote 12 MB per 1,000-bid batch
-    /// instead of 15 and 28,700–30,300 bids/s instead of 21,600–24,400 (64 MB); at 200,000 bids over 10,000 items,
+    /// instead of 15 and 28,300–30,500 bids/s instead of 21,600–24,500 (64 MB); at 200,000 bids over 10,000 items,
     /// where fewer pages are changed again and again, 5–9 % faster (BENCHMARKS.md, the fifth pass). The cost: a WAL
     /// file of up to 256 MB beside the database, read back once after a crash.
     /// </summary>
