@@ -80,10 +80,29 @@ public static class KafkaTelemetry
         return context.ActivityContext;
     }
 
-    /// <summary>Starts a process span (<c>process {topic}</c>) that continues the trace of the message's producer.</summary>
+    /// <summary>
+    /// Starts a process span (<c>process {topic}</c>) that continues the trace of the message's producer, or, for a
+    /// message that carries no trace context (anyone may write to a topic), starts a trace of its own. Never a child of
+    /// whatever span is current: a consumer starting one span per message of a batch would otherwise make each the
+    /// child of the one before (a trace a thousand spans deep per batch, and a walk up that chain for every span).
+    /// The span started becomes the current one, as any started span does.
+    /// </summary>
     public static Activity? StartProcess(string topic, Headers? headers, Partition partition, Offset offset, string? consumerGroup = null, string? bootstrapServers = null)
     {
-        var activity = Source.StartActivity(SpanName("process", topic), ActivityKind.Consumer, ExtractContext(headers));
+        var parent = ExtractContext(headers);
+        var ambient = Activity.Current;
+        if (parent == default && ambient is not null)
+        {
+            Activity.Current = null;
+        }
+
+        var activity = Source.StartActivity(SpanName("process", topic), ActivityKind.Consumer, parent);
+        if (activity is null && Activity.Current != ambient)
+        {
+            // Nothing started (no listener, not sampled): the caller's current span stays as it was.
+            Activity.Current = ambient;
+        }
+
         if (activity is not null)
         {
             SetCommon(activity, "process", topic, bootstrapServers);

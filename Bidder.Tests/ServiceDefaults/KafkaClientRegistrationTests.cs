@@ -96,6 +96,32 @@ public class KafkaClientRegistrationTests
         Assert.Equal(ActivityKind.Consumer, process.Kind);
     }
 
+    // Seen failing before the fix: the second span was the first's child, in its trace.
+    [Fact]
+    public void A_message_without_trace_context_starts_a_trace_of_its_own_whatever_span_is_current()
+    {
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == KafkaTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var unrelated = KafkaTelemetry.StartSend("elsewhere");
+        Assert.NotNull(unrelated);
+
+        // As a consumer processing a batch does: one span per message, each left current by the start of the next.
+        using var first = KafkaTelemetry.StartProcess("bids", [], new Partition(0), new Offset(1));
+        using var second = KafkaTelemetry.StartProcess("bids", [], new Partition(0), new Offset(2));
+
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.Equal(default, first.ParentSpanId);
+        Assert.Equal(default, second.ParentSpanId);
+        Assert.NotEqual(unrelated.TraceId, first.TraceId);
+        Assert.NotEqual(first.TraceId, second.TraceId);
+        Assert.Same(second, Activity.Current);
+    }
+
     // Before this change the topic initializer's admin client and the changelog restorer's consumer were
     // built from the bare bootstrap address: a secured cluster's settings never reached them.
     [Fact]
