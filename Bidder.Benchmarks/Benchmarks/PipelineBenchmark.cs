@@ -19,8 +19,9 @@ public sealed class PipelineBenchmark(BenchSizes sizes) : IBenchmark
         var run = await PipelineRun.RunAsync(app, users, items, sizes.PipelineBids, withBareConsumer: true);
         StreamerPerSecond = run.StreamerPerSecond;
 
-        var ratio = run.StreamerPerSecond / run.BareConsumerPerSecond;
-        return new BenchResult(Name, ratio, ">=0.5", ratio >= 0.5, new Dictionary<string, double>
+        // No goal: a bare consumer does no work per message, so it is the broker's ceiling, not the pipeline's. The
+        // pipeline's goal is against the store's own limit (the store benchmark's pipeline-vs-store line, issue 16).
+        return BenchResult.Reference(Name, run.StreamerPerSecond / run.BareConsumerPerSecond, new Dictionary<string, double>
         {
             ["bids_per_s"] = run.StreamerPerSecond,
             ["bare_consumer_per_s"] = run.BareConsumerPerSecond,

@@ -16,7 +16,7 @@ public static class BenchReport
             mode = app.Mode,
             run = options.Quick ? "quick" : "full",
             peak_memory_mb = app.PeakMemoryMegabytes(),
-            results = results.Select(r => new { name = r.Name, ratio = r.Ratio, goal = r.Goal, goal_met = r.GoalMet, figures = r.Figures, stage_reports = r.StageReports, line = r.Line }),
+            results = results.Select(r => new { name = r.Name, ratio = r.Ratio, goal = r.Goal, goal_met = r.Goal is null ? (bool?)null : r.GoalMet, figures = r.Figures, stage_reports = r.StageReports, line = r.Line }),
         };
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
         return file;

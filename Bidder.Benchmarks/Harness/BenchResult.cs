@@ -2,14 +2,20 @@ using System.Globalization;
 
 namespace Bidder.Benchmarks.Harness;
 
-/// <summary>One benchmark's outcome: the ratio against its limit, the goal, and the figures behind both.</summary>
-public sealed record BenchResult(string Name, double Ratio, string Goal, bool GoalMet, IReadOnlyDictionary<string, double> Figures, IReadOnlyList<string> StageReports)
+/// <summary>
+/// One benchmark's outcome: the ratio against its limit, the goal (none for a reference line), and the figures behind both.
+/// </summary>
+public sealed record BenchResult(string Name, double Ratio, string? Goal, bool GoalMet, IReadOnlyDictionary<string, double> Figures, IReadOnlyList<string> StageReports)
 {
-    /// <summary><c>bench &lt;name&gt; ratio=&lt;x&gt; &lt;figures&gt;</c>, the line the issue asks for.</summary>
+    /// <summary><c>bench &lt;name&gt; ratio=&lt;x&gt; &lt;figures&gt; goal=&lt;goal&gt; met|NOT-MET</c>, or <c>... reference</c> without a goal.</summary>
     public string Line =>
         $"bench {Name} ratio={Format(Ratio)} " +
         string.Join(" ", Figures.Select(f => $"{f.Key}={Format(f.Value)}")) +
-        $" goal={Goal} {(GoalMet ? "met" : "NOT-MET")}";
+        (Goal is null ? " reference" : $" goal={Goal} {(GoalMet ? "met" : "NOT-MET")}");
+
+    /// <summary>A figure kept for comparison, with no goal of its own.</summary>
+    public static BenchResult Reference(string name, double ratio, IReadOnlyDictionary<string, double> figures, IReadOnlyList<string> stageReports) =>
+        new(name, ratio, null, false, figures, stageReports);
 
     private static string Format(double value) =>
         value.ToString(Math.Abs(value) >= 100 ? "0" : "0.###", CultureInfo.InvariantCulture);
