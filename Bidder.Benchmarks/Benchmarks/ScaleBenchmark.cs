@@ -32,6 +32,8 @@ public sealed class ScaleBenchmark(BenchSizes sizes) : IBenchmark
         {
             ["large_bids_per_s"] = large.StreamerPerSecond,
             ["small_bids_per_s"] = small.StreamerPerSecond,
+            ["large_streamer_cpu_us_per_bid"] = large.StreamerCpuPerBid.TotalMicroseconds,
+            ["small_streamer_cpu_us_per_bid"] = small.StreamerCpuPerBid.TotalMicroseconds,
             ["api_peak_mb"] = memory["api"],
             ["streamer_peak_mb"] = memory["streamer"],
         }, app.TakeStageReports());

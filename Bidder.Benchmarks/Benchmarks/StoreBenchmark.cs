@@ -57,6 +57,7 @@ public sealed class StoreBenchmark(BenchSizes sizes, PipelineBenchmark pipeline)
         var store = new SqliteBidderStore(StoreWorkload.ConnectionString(StoreFile));
         // The streamer initializes its store at start-up, before its first batch (idempotent on a made file).
         await store.InitializeAsync(CancellationToken.None);
+        var cpu = PipelineRun.HarnessCpuTime();
         var clock = Stopwatch.StartNew();
         foreach (var batch in workload.Batches)
         {
@@ -64,6 +65,8 @@ public sealed class StoreBenchmark(BenchSizes sizes, PipelineBenchmark pipeline)
         }
 
         clock.Stop();
+        // This process's: the writes, and whatever the idle AppHost it hosts does meanwhile (little).
+        var storeCpuPerBid = (PipelineRun.HarnessCpuTime() - cpu) / workload.Bids;
         SqliteConnection.ClearAllPools();
 
         StorePerSecond = workload.Bids / clock.Elapsed.TotalSeconds;
@@ -74,6 +77,8 @@ public sealed class StoreBenchmark(BenchSizes sizes, PipelineBenchmark pipeline)
         {
             ["pipeline_bids_per_s"] = pipelinePerSecond,
             ["store_bids_per_s"] = StorePerSecond.Value,
+            ["pipeline_streamer_cpu_us_per_bid"] = pipeline.StreamerCpuPerBid?.TotalMicroseconds ?? double.NaN,
+            ["store_cpu_us_per_bid"] = storeCpuPerBid.TotalMicroseconds,
         }, app.TakeStageReports());
     }
 }
