@@ -109,7 +109,7 @@ public class KafkaClientRegistrationTests
         using var unrelated = KafkaTelemetry.StartSend("elsewhere");
         Assert.NotNull(unrelated);
 
-        // As a consumer processing a batch does: one span per message, each left current by the start of the next.
+        // As a consumer processing a batch does: one span per message, each current from its start until the next starts.
         using var first = KafkaTelemetry.StartProcess("bids", [], new Partition(0), new Offset(1));
         using var second = KafkaTelemetry.StartProcess("bids", [], new Partition(0), new Offset(2));
 
