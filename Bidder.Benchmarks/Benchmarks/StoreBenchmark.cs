@@ -57,7 +57,7 @@ public sealed class StoreBenchmark(BenchSizes sizes, PipelineBenchmark pipeline)
         var store = new SqliteBidderStore(StoreWorkload.ConnectionString(StoreFile));
         // The streamer initializes its store at start-up, before its first batch (idempotent on a made file).
         await store.InitializeAsync(CancellationToken.None);
-        var cpu = PipelineRun.HarnessCpuTime();
+        var cpu = ServiceProcesses.HarnessCpuTime();
         var clock = Stopwatch.StartNew();
         foreach (var batch in workload.Batches)
         {
@@ -66,7 +66,7 @@ public sealed class StoreBenchmark(BenchSizes sizes, PipelineBenchmark pipeline)
 
         clock.Stop();
         // This process's: the writes, and whatever the idle AppHost it hosts does meanwhile (little).
-        var storeCpuPerBid = (PipelineRun.HarnessCpuTime() - cpu) / workload.Bids;
+        var storeCpuPerBid = (ServiceProcesses.HarnessCpuTime() - cpu) / workload.Bids;
         SqliteConnection.ClearAllPools();
 
         StorePerSecond = workload.Bids / clock.Elapsed.TotalSeconds;

@@ -46,20 +46,13 @@ public static class PipelineRun
         await app.WaitCaughtUpAsync(TimeSpan.FromMinutes(5));
         app.TakeStageReports();
 
-        var (streamerCpu, apiCpu, harnessCpu) = (app.CpuTime("streamer"), app.CpuTime("api"), HarnessCpuTime());
+        var (streamerCpu, apiCpu, harnessCpu) = (app.CpuTime("streamer"), app.CpuTime("api"), ServiceProcesses.HarnessCpuTime());
         var clock = Stopwatch.StartNew();
         await BidFeed.ProduceAsync(app.BootstrapServers, BenchApp.BidsTopic, BidFeed.Bids(users, items, bids, seed: bids), () => HoldWhileBehindAsync(app));
         await app.WaitCaughtUpAsync(TimeSpan.FromMinutes(30));
         var elapsed = clock.Elapsed;
         return new Outcome(bids, bids / elapsed.TotalSeconds, bare,
-            (app.CpuTime("streamer") - streamerCpu) / bids, (app.CpuTime("api") - apiCpu) / bids, (HarnessCpuTime() - harnessCpu) / bids);
-    }
-
-    /// <summary>This process's CPU time so far: the benchmark's own work and the AppHost it hosts, the embedded broker included.</summary>
-    public static TimeSpan HarnessCpuTime()
-    {
-        using var self = Process.GetCurrentProcess();
-        return self.TotalProcessorTime;
+            (app.CpuTime("streamer") - streamerCpu) / bids, (app.CpuTime("api") - apiCpu) / bids, (ServiceProcesses.HarnessCpuTime() - harnessCpu) / bids);
     }
 
     private static async Task HoldWhileBehindAsync(BenchApp app)
