@@ -33,6 +33,9 @@ public sealed class PipelineBenchmark(BenchSizes sizes) : IBenchmark
             ["streamer_cpu_us_per_bid"] = run.StreamerCpuPerBid.TotalMicroseconds,
             ["api_cpu_us_per_bid"] = run.ApiCpuPerBid.TotalMicroseconds,
             ["harness_cpu_us_per_bid"] = run.HarnessCpuPerBid.TotalMicroseconds,
+            // The warm-up (PipelineRun): its rounds, and the share of the last one the streamer's compiler was busy.
+            ["warm_up_rounds"] = app.WarmUpRounds.Count,
+            ["warm_up_last_compiler_share"] = app.WarmUpRounds.LastOrDefault(),
         }, app.TakeStageReports());
     }
 }

@@ -75,6 +75,9 @@ public sealed partial class BenchApp : IAsyncDisposable
     /// <summary>The streamer took the warm-up bids (<see cref="PipelineRun"/>): its hot code is compiled.</summary>
     public bool StreamerWarmedUp { get; set; }
 
+    /// <summary>The share of each warm-up round's time the streamer's compiler thread was busy (<see cref="PipelineRun"/>).</summary>
+    public List<double> WarmUpRounds { get; } = [];
+
     public Uri Api { get; }
 
     /// <summary>The identity service: registration and the token endpoint.</summary>
@@ -171,6 +174,10 @@ public sealed partial class BenchApp : IAsyncDisposable
 
     /// <summary>The CPU time a service's processes (this run's) have used so far: see <see cref="ServiceProcesses.CpuTime"/>.</summary>
     public TimeSpan CpuTime(string resource) => ServiceProcesses.CpuTime(Services.Single(s => s.Resource == resource).Program, _run);
+
+    /// <summary>The CPU time of a service's threads of one name (<see cref="ServiceProcesses.ThreadCpuTime"/>).</summary>
+    public TimeSpan ThreadCpuTime(string resource, string thread) =>
+        ServiceProcesses.ThreadCpuTime(Services.Single(s => s.Resource == resource).Program, _run, thread);
 
     /// <summary>Waits until the streamer has committed every message on the bids topic.</summary>
     public async Task WaitCaughtUpAsync(TimeSpan timeout)

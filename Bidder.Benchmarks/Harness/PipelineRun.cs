@@ -30,11 +30,28 @@ public static class PipelineRun
 
     /// <summary>
     /// Bids the streamer takes, on items of their own, before its first timed run: a fresh process spends its first
-    /// seconds of bids compiling (some 2,500 methods taken to their optimized tiers over three to four seconds, a
-    /// third of a core on the compiler's thread), which is the start-up of a service that then runs for days, not its
-    /// rate. As BenchmarkDotNet warms up before it measures; the store and the minimal writer warm up too.
+    /// seconds of bids compiling its hot code, which is the start-up of a service that then runs for days, not its
+    /// rate. The runtime takes a method to its optimized tier only after it has run a while at each lower one, and
+    /// not while new methods are still being compiled, so a method called once per batch needs many batches: one
+    /// round of 50,000 bids left the compiler busy through most of the timed run (`dotnet-counters`: 2.4 s of
+    /// compiling in its 11 s; BENCHMARKS.md). So the streamer takes rounds of bids until its compiler thread is
+    /// nearly idle through three in a row (where /proc cannot be read, three rounds), as BenchmarkDotNet warms up
+    /// until its figures are steady.
     /// </summary>
-    private const int WarmUpBids = 50_000;
+    private const int WarmUpRoundBids = 25_000;
+
+    private const int MaxWarmUpRounds = 20;
+
+    /// <summary>The runtime's background compiler thread, as /proc names it (15 characters of ".NET Tiered Compilation Worker").</summary>
+    private const string CompilerThread = ".NET Tiered Com";
+
+    /// <summary>
+    /// Warm once the compiler thread was busy for less than <see cref="QuietCompilerShare"/> of each of
+    /// <see cref="QuietRounds"/> rounds in a row: it works in bursts, and one quiet round was followed by a busy one.
+    /// </summary>
+    private const double QuietCompilerShare = 0.03;
+
+    private const int QuietRounds = 3;
 
     private const int WarmUpItems = 500;
 
@@ -63,7 +80,11 @@ public static class PipelineRun
         }
     }
 
-    /// <summary>Once per app: bids on items of their own (the timed runs' items and rows stay as they would be).</summary>
+    /// <summary>
+    /// Once per app: rounds of bids on items of their own (the timed runs' items and rows stay as they would be), until
+    /// the streamer's compiler thread is nearly idle through three in a row. Every round continues the same feed, so each bid
+    /// still beats its item's last one as in the timed runs (a new feed would start again at the starting prices).
+    /// </summary>
     private static async Task WarmUpAsync(BenchApp app, IReadOnlyList<Guid> users)
     {
         if (app.StreamerWarmedUp)
@@ -72,9 +93,34 @@ public static class PipelineRun
         }
 
         var items = await Seeder.ItemsAsync(app, await Accounts.RegisterAsync(app, "warm-up seller"), WarmUpItems, "warm-up");
-        await BidFeed.ProduceAsync(app.BootstrapServers, BenchApp.BidsTopic, BidFeed.Bids(users, items, WarmUpBids, seed: 7), () => HoldWhileBehindAsync(app));
-        await app.WaitCaughtUpAsync(TimeSpan.FromMinutes(5));
+        using var feed = BidFeed.Bids(users, items, WarmUpRoundBids * MaxWarmUpRounds, seed: 7).GetEnumerator();
+        var quiet = 0;
+        for (var round = 1; round <= MaxWarmUpRounds; round++)
+        {
+            var compiler = app.ThreadCpuTime("streamer", CompilerThread);
+            var clock = Stopwatch.StartNew();
+            await BidFeed.ProduceAsync(app.BootstrapServers, BenchApp.BidsTopic, Take(feed, WarmUpRoundBids), () => HoldWhileBehindAsync(app));
+            await app.WaitCaughtUpAsync(TimeSpan.FromMinutes(5));
+            // The thread ends when idle a while and starts again when needed: a negative difference is a new one.
+            var share = Math.Max(0, (app.ThreadCpuTime("streamer", CompilerThread) - compiler) / clock.Elapsed);
+            app.WarmUpRounds.Add(share);
+            Console.WriteLine($"   warm-up round {round}: {WarmUpRoundBids:N0} bids in {clock.Elapsed.TotalSeconds:0.0} s, the streamer's compiler busy {share:P0} of it");
+            quiet = share < QuietCompilerShare ? quiet + 1 : 0;
+            if (quiet == QuietRounds)
+            {
+                break;
+            }
+        }
+
         app.StreamerWarmedUp = true;
+    }
+
+    private static IEnumerable<T> Take<T>(IEnumerator<T> source, int count)
+    {
+        for (var taken = 0; taken < count && source.MoveNext(); taken++)
+        {
+            yield return source.Current;
+        }
     }
 
     private static async Task<double> BareConsumerAsync(BenchApp app, IReadOnlyList<Guid> users, IReadOnlyList<SeededItem> items)

@@ -48,16 +48,39 @@ internal static class ServiceProcesses
         {
             try
             {
-                // /proc/<pid>/stat: utime and stime are the 14th and 15th fields, in clock ticks; the 2nd (the
-                // program's name, in parentheses) may hold spaces, so fields are counted after its ')'.
-                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                ticks += long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
-                    + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+                ticks += StatTicks(directory);
             }
             catch (IOException)
             {
                 // The process ended while being read.
+            }
+        }
+
+        return TimeSpan.FromSeconds(ticks / (double)ClockTicksPerSecond);
+    }
+
+    /// <summary>
+    /// The CPU time so far of this run's <paramref name="program"/> threads named <paramref name="thread"/> (as /proc
+    /// shows a thread's name: its first 15 characters), the ones alive now: a thread that ended takes its time with it.
+    /// </summary>
+    public static TimeSpan ThreadCpuTime(string program, string run, string thread)
+    {
+        var ticks = 0L;
+        foreach (var directory in Find(program, run))
+        {
+            try
+            {
+                foreach (var task in Directory.EnumerateDirectories(Path.Combine(directory, "task")))
+                {
+                    if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == thread)
+                    {
+                        ticks += StatTicks(task);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The process or the thread ended while being read.
             }
         }
 
@@ -69,6 +92,17 @@ internal static class ServiceProcesses
     {
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         return self.TotalProcessorTime;
+    }
+
+    /// <summary>A process's or a thread's user and system CPU time, in clock ticks, from its /proc folder.</summary>
+    private static long StatTicks(string directory)
+    {
+        // stat: utime and stime are the 14th and 15th fields; the 2nd (the name, in parentheses) may hold spaces,
+        // so fields are counted after its ')'.
+        var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
+            + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     // USER_HZ, the unit of /proc's CPU times: 100 on every Linux build .NET runs on.
