@@ -21,8 +21,8 @@ public static class LiveApi
         "Server-Sent Events (`text/event-stream`). Each event is `event: item` (an item's public bidding state after a change: " +
         "a new winning bid, an end moved by a soft close, the close; `version` orders an item's events) or `event: closed` " +
         "(the auction's close record: result and winner). Every event has an `id`: reconnect with the `Last-Event-ID` header to get " +
-        "what was missed. `event: reset` says that could not be done (the id is too old, or another server's): reload the current " +
-        "state. A comment line (`: heartbeat`) comes every 15 s on an idle stream. A client that cannot keep up is disconnected.";
+        "what was missed. `event: reset` says that could not be done (the id is too old, another server's, or from before a quiet spell " +
+        "in which this server read nothing, as it does while nobody follows a stream): reload the current state. A comment line (`: heartbeat`) comes every 15 s on an idle stream. A client that cannot keep up is disconnected.";
 
     public static IEndpointRouteBuilder MapLiveApi(this IEndpointRouteBuilder app)
     {
@@ -43,10 +43,11 @@ public static class LiveApi
     public static async Task StreamItems(HttpContext context, LiveHub hub, IOptions<LiveOptions> options, CancellationToken cancellationToken)
     {
         var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();
-        var resumable = hub.TryResume(lastEventId, out var after);
-        var (missed, _, events, subscription) = hub.Subscribe(resumable ? after : null);
+        var (resumable, missed, _, events, subscription) = hub.Subscribe(lastEventId);
         using (subscription)
         {
+            // A client that connects without an id reloads what it shows once the stream is open: only after the feed reads.
+            await hub.WhenReadingAsync(cancellationToken);
             await StartAsync(context.Response, cancellationToken);
             if (!resumable && lastEventId.Length > 0)
             {
@@ -65,11 +66,12 @@ public static class LiveApi
             return error;
         }
 
-        var resumable = hub.TryResume(context.Request.Headers["Last-Event-ID"].ToString(), out var after);
-        // Subscribed before the item is read, so a change made meanwhile comes after it (and may repeat it: versions order them).
-        var (missed, now, events, subscription) = hub.Subscribe(resumable ? after : null);
+        // Subscribed, and the feed reading, before the item is read, so a change made meanwhile comes after it (and may
+        // repeat it: versions order them).
+        var (resumable, missed, now, events, subscription) = hub.Subscribe(context.Request.Headers["Last-Event-ID"].ToString());
         using (subscription)
         {
+            await hub.WhenReadingAsync(cancellationToken);
             var current = resumable ? null : await store.GetItemAsync(itemId, cancellationToken);
             if (!resumable && current is null)
             {

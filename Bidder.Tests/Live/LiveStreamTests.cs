@@ -117,7 +117,7 @@ public class LiveStreamTests(EmbeddedApp fixture)
     /// <summary>A client without resilience handlers: a stream is read for as long as the test needs it.</summary>
     private HttpClient Api() => new() { BaseAddress = fixture.App.GetEndpoint("api", "http"), Timeout = Timeout.InfiniteTimeSpan };
 
-    private static async Task<string> CreateItemAsync(SignedIn seller)
+    internal static async Task<string> CreateItemAsync(SignedIn seller)
     {
         using var response = await seller.Api.PostAsJsonAsync("/items/", new Dictionary<string, object>
         {
@@ -128,16 +128,19 @@ public class LiveStreamTests(EmbeddedApp fixture)
     }
 
     /// <summary>Posts a bid as the suite's bidder (retrying while Kafka cannot take it) and waits until it is processed.</summary>
-    private async Task BidAndWaitAsync(string item, decimal value)
+    private Task BidAndWaitAsync(string item, decimal value) => BidAndWaitAsync(fixture.Bidder, item, value);
+
+    /// <summary>Posts a bid (retrying while Kafka cannot take it) and waits until it is processed.</summary>
+    internal static async Task BidAndWaitAsync(SignedIn bidder, string item, decimal value)
     {
         var bid = await Eventually.WaitAsync(async () =>
         {
-            using var response = await fixture.Bidder.Api.PostJsonAsync("/events/", new JsonObject { ["item_id"] = item, ["value"] = value }.ToJsonString());
+            using var response = await bidder.Api.PostJsonAsync("/events/", new JsonObject { ["item_id"] = item, ["value"] = value }.ToJsonString());
             return response.StatusCode == HttpStatusCode.Accepted ? (await response.ReadObjectAsync()).Id() : null;
         }, id => id is not null, "the API to take the bid");
         await Eventually.WaitAsync(async () =>
         {
-            using var response = await fixture.Bidder.Api.GetAsync($"/events/{bid}", TestContext.Current.CancellationToken);
+            using var response = await bidder.Api.GetAsync($"/events/{bid}", TestContext.Current.CancellationToken);
             return response.StatusCode;
         }, status => status == HttpStatusCode.OK, $"bid {bid} to be processed");
     }
