@@ -85,7 +85,16 @@ public sealed record WebPerson(IPage Page, string Name, string Email, Guid Id)
         await page.GetByLabel("Password").FillAsync(Accounts.Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Register" }).ClickAsync();
         // Back on the web app, signed in.
-        await Assertions.Expect(page.GetByText($"Signed in as {name}")).ToBeVisibleAsync();
+        try
+        {
+            await Assertions.Expect(page.GetByText($"Signed in as {name}")).ToBeVisibleAsync();
+        }
+        catch (PlaywrightException ex)
+        {
+            // Which service and path the browser stopped at (once, a 400 problem document without a path to go on).
+            throw new PlaywrightException($"After registering, the browser is at {page.Url}. {ex.Message}", ex);
+        }
+
         var id = Accounts.Subject(await app.TokenAsync(email, Accounts.Password));
         return new WebPerson(page, name, email, id);
     }
