@@ -211,6 +211,42 @@ public partial class IdentityTests(EmbeddedApp fixture)
         Assert.Contains("redirect_uri", await elsewhere.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A sign-up or sign-in post without its form's antiforgery token (another site's form, or a page sent before it
+    /// had loaded) is refused and nothing is done, but the person gets the form again with a sentence, not a bare 400
+    /// problem document. (Seen failing on the pages that left it to MVC's filter: `{"title":"Bad Request"}`.)
+    /// </summary>
+    [Fact]
+    public async Task A_form_post_without_its_token_gets_the_form_again_with_a_sentence_and_changes_nothing()
+    {
+        var identity = fixture.App.GetEndpoint("identity", "http");
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() }) { BaseAddress = identity };
+        var email = $"{Guid.NewGuid():N}@example.com";
+
+        using var signup = await browser.PostAsync("/account/signup", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["Name"] = "Forged", ["Email"] = email, ["Password"] = Accounts.Password, ["ReturnUrl"] = "/",
+        }), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, signup.StatusCode);
+        var page = await signup.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Contains("This form could not be verified", page, StringComparison.Ordinal);
+        Assert.Matches(AntiforgeryField(), page);
+        // No account was made: the address is still free.
+        using (var registered = await _identity.PostAsJsonAsync("/account/register", new { name = "Real", email, password = Accounts.Password }, TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        }
+
+        using var login = await browser.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["Email"] = fixture.Bidder.Email, ["Password"] = fixture.Bidder.Password, ["ReturnUrl"] = "/",
+        }), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, login.StatusCode);
+        Assert.Contains("This form could not be verified", await login.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        // Not signed in: no identity cookie was set.
+        Assert.False(login.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith("bidder.identity=", StringComparison.Ordinal)));
+    }
+
     private static Task<HttpResponseMessage> ExchangeCodeAsync(HttpClient client, string code, string redirect, string verifier) =>
         client.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {

@@ -1,11 +1,13 @@
 using Bidder.Identity.Accounts;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Bidder.Identity.Pages.Account;
 
 /// <summary>The browser's sign-in: sets the identity service's cookie, then returns to the authorization request.</summary>
-public sealed class LoginModel(PasswordChecks passwords) : PageModel
+[IgnoreAntiforgeryToken] // Checked in OnPostAsync (FormVerification).
+public sealed class LoginModel(PasswordChecks passwords, IAntiforgery antiforgery, ILogger<LoginModel> logger) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -24,6 +26,12 @@ public sealed class LoginModel(PasswordChecks passwords) : PageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
+        if (!await FormVerification.IsValidAsync(HttpContext, antiforgery, logger))
+        {
+            Error = FormVerification.Refused;
+            return new PageResult { StatusCode = StatusCodes.Status400BadRequest };
+        }
+
         var (_, result) = await passwords.CheckAsync(Email ?? "", Password ?? "", signInCookie: true);
         if (result.Succeeded)
         {

@@ -1,5 +1,6 @@
 using Bidder.Identity.Accounts;
 using Bidder.Identity.Apis;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -7,7 +8,9 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Bidder.Identity.Pages.Account;
 
 /// <summary>The browser's registration (/account/signup): the same rules as the JSON POST /account/register, then signed in at once.</summary>
-public sealed class SignupModel(AccountRegistration registration, SignInManager<IdentityAccount> signIn) : PageModel
+[IgnoreAntiforgeryToken] // Checked in OnPostAsync (FormVerification).
+public sealed class SignupModel(
+    AccountRegistration registration, SignInManager<IdentityAccount> signIn, IAntiforgery antiforgery, ILogger<SignupModel> logger) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -29,6 +32,12 @@ public sealed class SignupModel(AccountRegistration registration, SignInManager<
 
     public async Task<IActionResult> OnPostAsync()
     {
+        if (!await FormVerification.IsValidAsync(HttpContext, antiforgery, logger))
+        {
+            Errors.Add(FormVerification.Refused);
+            return new PageResult { StatusCode = StatusCodes.Status400BadRequest };
+        }
+
         if ((Password?.Length ?? 0) > AccountApi.MaxPasswordLength)
         {
             Errors.Add($"The password must be at most {AccountApi.MaxPasswordLength} characters.");
