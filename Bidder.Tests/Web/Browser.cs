@@ -1,6 +1,8 @@
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Bidder.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Bidder.Tests.Web;
@@ -102,8 +104,9 @@ public sealed record WebPerson(IPage Page, string Name, string Email, Guid Id)
         }
         catch (PlaywrightException ex)
         {
-            // Which service and path the browser stopped at (once, a 400 problem document without a path to go on).
-            throw new PlaywrightException($"After registering, the browser is at {page.Url}. {ex.Message}", ex);
+            // Which service and path the browser stopped at (once, a 400 problem document without a path to go on), and
+            // why the identity service refused a form, if it did.
+            throw new PlaywrightException($"After registering, the browser is at {page.Url}. {await RefusedFormsAsync(app)}{ex.Message}", ex);
         }
 
         var id = Accounts.Subject(await app.TokenAsync(email, Accounts.Password));
@@ -111,4 +114,25 @@ public sealed record WebPerson(IPage Page, string Name, string Email, Guid Id)
     }
 
     public Task DisposeAsync() => Page.Context.CloseAsync();
+
+    /// <summary>The identity service's log lines about forms it refused (FormVerification), read for two seconds.</summary>
+    private static async Task<string> RefusedFormsAsync(DistributedApplication app)
+    {
+        var logs = app.Services.GetRequiredService<ResourceLoggerService>();
+        var instance = app.ResourceNotifications.TryGetCurrentState("identity", out var state) ? state.ResourceId : "identity";
+        using var enough = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var lines = new List<string>();
+        try
+        {
+            await foreach (var batch in logs.WatchAsync(instance).WithCancellation(enough.Token))
+            {
+                lines.AddRange(batch.Select(line => line.Content).Where(line => line.Contains("antiforgery", StringComparison.OrdinalIgnoreCase)));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return lines.Count == 0 ? "" : $"The identity service logged: {string.Join(" | ", lines)}. ";
+    }
 }
