@@ -96,6 +96,8 @@ public sealed record WebPerson(IPage Page, string Name, string Email, Guid Id)
             await Assertions.Expect(refused.Or(signedIn)).ToBeVisibleAsync();
             if (await refused.IsVisibleAsync())
             {
+                // Kept in the test's output (the TRX), to find the cause: the reason the identity service logged.
+                TestContext.Current.TestOutputHelper?.WriteLine($"The sign-up form was refused once and sent again. {await RefusedFormsAsync(app)}");
                 await page.GetByLabel("Password").FillAsync(Accounts.Password);
                 await page.GetByRole(AriaRole.Button, new() { Name = "Register" }).ClickAsync();
             }
