@@ -1,8 +1,6 @@
 using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Bidder.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Bidder.Tests.Live;
 
@@ -35,7 +33,7 @@ public class LiveFeedIdleTests
         }
 
         // Nobody follows any more: a second later the API stops reading, and a bid comes while it does not read.
-        await WaitForLogAsync(app, "api", "Live feed paused");
+        await ResourceLogs.FirstLineAsync(app, "api", "Live feed paused", HangGuard.Token);
         await LiveStreamTests.BidAndWaitAsync(bidder, item, 11m);
 
         using (var follower = await SseStream.OpenAsync(api, $"/items/{item}/live"))
@@ -48,21 +46,5 @@ public class LiveFeedIdleTests
         // The change to 11 was never read here: the id before it cannot be resumed, and the client is told to reload.
         using var resumed = await SseStream.OpenAsync(api, "/items/live", lastId);
         Assert.Equal("reset", (await resumed.NextAsync()).Type);
-    }
-
-    /// <summary>Waits for a line of the resource's log that contains <paramref name="text"/>.</summary>
-    private static async Task WaitForLogAsync(DistributedApplication app, string resource, string text)
-    {
-        var logs = app.Services.GetRequiredService<ResourceLoggerService>();
-        var instance = app.ResourceNotifications.TryGetCurrentState(resource, out var state) ? state.ResourceId : resource;
-        await foreach (var batch in logs.WatchAsync(instance).WithCancellation(HangGuard.Token))
-        {
-            if (batch.Any(line => line.Content.Contains(text, StringComparison.Ordinal)))
-            {
-                return;
-            }
-        }
-
-        Assert.Fail($"The {resource} log ended without a line containing '{text}'.");
     }
 }

@@ -1,11 +1,9 @@
 using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Bidder.Domain.Contracts;
 using Bidder.Domain;
 using Bidder.Tests.Support;
 using Confluent.Kafka;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Bidder.Tests.Streamer;
 
@@ -53,20 +51,7 @@ public class RetentionTests
 
         await CrashRecoveryTests.RestartStreamerAsync(app);
 
-        var logs = app.Services.GetRequiredService<ResourceLoggerService>();
-        var instance = app.ResourceNotifications.TryGetCurrentState("streamer", out var state) ? state.ResourceId : "streamer";
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        string? report = null;
-        await foreach (var batch in logs.WatchAsync(instance).WithCancellation(timeout.Token))
-        {
-            report = batch.Select(l => l.Content).FirstOrDefault(c => c.Contains("were deleted by the broker's retention", StringComparison.Ordinal));
-            if (report is not null)
-            {
-                break;
-            }
-        }
-
-        Assert.NotNull(report);
+        var report = await ResourceLogs.FirstLineAsync(app, "streamer", "were deleted by the broker's retention", TestContext.Current.CancellationToken);
         Assert.Matches(@"\d+ bid\(s\) of partition \d+ from offset \d+", report);
     }
 }

@@ -1,8 +1,6 @@
 using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Bidder.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Bidder.Tests.Web;
@@ -117,24 +115,10 @@ public sealed record WebPerson(IPage Page, string Name, string Email, Guid Id)
 
     public Task DisposeAsync() => Page.Context.CloseAsync();
 
-    /// <summary>The identity service's log lines about forms it refused (FormVerification), read for two seconds.</summary>
+    /// <summary>The identity service's log lines about forms it refused (FormVerification), those logged so far and within two seconds.</summary>
     private static async Task<string> RefusedFormsAsync(DistributedApplication app)
     {
-        var logs = app.Services.GetRequiredService<ResourceLoggerService>();
-        var instance = app.ResourceNotifications.TryGetCurrentState("identity", out var state) ? state.ResourceId : "identity";
-        using var enough = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        var lines = new List<string>();
-        try
-        {
-            await foreach (var batch in logs.WatchAsync(instance).WithCancellation(enough.Token))
-            {
-                lines.AddRange(batch.Select(line => line.Content).Where(line => line.Contains("antiforgery", StringComparison.OrdinalIgnoreCase)));
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
+        var lines = await ResourceLogs.LinesAsync(app, "identity", "antiforgery", TimeSpan.FromSeconds(2));
         return lines.Count == 0 ? "" : $"The identity service logged: {string.Join(" | ", lines)}. ";
     }
 }
