@@ -136,8 +136,9 @@ public sealed class BidderInfrastructure
         if (_builder.ExecutionContext.IsPublishMode)
         {
             identity.WithEnvironment("Bidder__Identity__SigningKey", _builder.AddParameter("identity-signing-key", secret: true));
-            // Container Apps' ingress ends TLS: the web app builds its sign-in callback from the forwarded scheme.
-            web.WithEnvironment("ASPNETCORE_FORWARDEDHEADERS_ENABLED", "true");
+            // (Aspire publishes every project with ASPNETCORE_FORWARDEDHEADERS_ENABLED: behind Container Apps' ingress
+            // the web app builds its sign-in callback from the forwarded scheme, and the per-address limits count
+            // each client rather than the ingress. ManifestTests checks it.)
         }
     }
 

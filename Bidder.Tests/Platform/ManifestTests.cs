@@ -58,6 +58,16 @@ public class ManifestTests
             Assert.True(resources.GetProperty("admin-password").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
             Assert.True(resources.GetProperty("identity-signing-key").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
             Assert.Equal("{identity.bindings.http.url}", resources.GetProperty("api").GetProperty("env").GetProperty("Bidder__Identity__Authority").GetString());
+
+            // Behind Container Apps' ingress (which ends TLS and is every request's peer), each public service takes
+            // the client's scheme and address from the forwarded headers (Aspire's default for projects; only the last
+            // address, the one the ingress appended): the web app's sign-in callback needs the scheme, and the
+            // per-address limits (sign-in attempts, anonymous reads) would otherwise count the ingress, one bucket for all.
+            foreach (var name in new[] { "identity", "api", "web" })
+            {
+                Assert.True(resources.GetProperty(name).GetProperty("bindings").GetProperty("http").GetProperty("external").GetBoolean());
+                Assert.Equal("true", resources.GetProperty(name).GetProperty("env").GetProperty("ASPNETCORE_FORWARDEDHEADERS_ENABLED").GetString());
+            }
         }
         finally
         {
