@@ -2,6 +2,7 @@ using Bidder.Core.Storage;
 using Bidder.Core.Storage.Mongo;
 using Bidder.Core.Storage.Sqlite;
 using Bidder.Domain;
+using Bidder.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MongoDB.Bson;
@@ -295,13 +296,23 @@ public sealed class SqliteAccountStoreTests : AccountStoreContract, IDisposable
 /// The account contract on the MongoDB adapter, against the server named by BIDDER_TEST_MONGODB (a
 /// mongodb:// URL); skipped, with that reason, when none is given.
 /// </summary>
-public sealed class MongoAccountStoreTests : AccountStoreContract
+public sealed class MongoAccountStoreTests : AccountStoreContract, IAsyncDisposable
 {
+    // The test's own database, dropped when it ends (xunit makes an instance per test).
+    private TestDatabase? _database;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+
     protected override async Task<(IAccountStore Accounts, IAuctionStore Users)> CreateStoresAsync()
     {
-        var url = Environment.GetEnvironmentVariable("BIDDER_TEST_MONGODB");
-        Assert.SkipWhen(string.IsNullOrWhiteSpace(url), "BIDDER_TEST_MONGODB is not set: no MongoDB server to run the contract against.");
-        var database = new MongoClient(url).GetDatabase($"bidder_test_{Guid.NewGuid():N}");
+        _database = TestMongo.NewDatabase();
+        var database = _database.Database;
         var bidder = new MongoBidderStore(database);
         await bidder.InitializeAsync(Timeout);
         var accounts = new MongoAccountStore(database);

@@ -12,6 +12,12 @@ public abstract class BidderStoreContract
 {
     protected static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>
+    /// Where idempotency keys' dates start: now, to the millisecond as stored. MongoDB's TTL index deletes a key in the
+    /// background once its date is 24 h past, so keys dated <see cref="T0"/> (weeks ago) could vanish during a test.
+    /// </summary>
+    protected static DateTimeOffset KeyTime() => DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
     /// <summary>A fresh, initialized, empty store.</summary>
     protected abstract Task<IBidderStore> CreateStoreAsync();
 
@@ -570,13 +576,14 @@ public abstract class BidderStoreContract
     public async Task An_idempotency_key_maps_to_the_first_bid_posted_with_it()
     {
         var store = await CreateStoreAsync();
-        var first = new PostedBid(Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), 10.5m, "web", T0);
-        var second = first with { Id = Guid.CreateVersion7(), BidDate = T0.AddSeconds(1) };
+        var t0 = KeyTime();
+        var first = new PostedBid(Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), 10.5m, "web", t0);
+        var second = first with { Id = Guid.CreateVersion7(), BidDate = t0.AddSeconds(1) };
 
-        var claimed = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", first, false, T0, T0.AddSeconds(30)), Timeout);
-        var again = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", second, false, T0.AddSeconds(1), T0.AddSeconds(31)), Timeout);
+        var claimed = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", first, false, t0, t0.AddSeconds(30)), Timeout);
+        var again = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", second, false, t0.AddSeconds(1), t0.AddSeconds(31)), Timeout);
         await store.MarkIdempotencyKeyProducedAsync("key-1", Timeout);
-        var afterProduce = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", second, false, T0.AddSeconds(2), T0.AddSeconds(32)), Timeout);
+        var afterProduce = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord("key-1", "hash", second, false, t0.AddSeconds(2), t0.AddSeconds(32)), Timeout);
 
         Assert.Equal(first, claimed.Bid);
         Assert.Equal(first, again.Bid);
@@ -589,40 +596,42 @@ public abstract class BidderStoreContract
     public async Task Idempotency_keys_past_their_lifetime_are_forgotten_and_newer_ones_kept()
     {
         var store = await CreateStoreAsync();
-        var bid = new PostedBid(Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), 10m, "web", T0);
+        var t0 = KeyTime();
+        var bid = new PostedBid(Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), 10m, "web", t0);
         var old = $"old-{Guid.NewGuid()}";
         var recent = $"recent-{Guid.NewGuid()}";
-        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(old, "hash", bid, true, T0, IdempotencyRecord.Released), Timeout);
-        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(recent, "hash", bid, true, T0.AddHours(1), IdempotencyRecord.Released), Timeout);
+        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(old, "hash", bid, true, t0, IdempotencyRecord.Released), Timeout);
+        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(recent, "hash", bid, true, t0.AddHours(1), IdempotencyRecord.Released), Timeout);
 
-        var deleted = await store.DeleteIdempotencyKeysAsync(T0.AddMinutes(30), Timeout);
+        var deleted = await store.DeleteIdempotencyKeysAsync(t0.AddMinutes(30), Timeout);
 
         Assert.True(deleted >= 1);
         var other = bid with { Id = Guid.CreateVersion7() };
-        Assert.Equal(other, (await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(old, "hash", other, false, T0.AddHours(2), IdempotencyRecord.Released), Timeout)).Bid);
-        Assert.Equal(bid, (await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(recent, "hash", other, false, T0.AddHours(2), IdempotencyRecord.Released), Timeout)).Bid);
+        Assert.Equal(other, (await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(old, "hash", other, false, t0.AddHours(2), IdempotencyRecord.Released), Timeout)).Bid);
+        Assert.Equal(bid, (await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(recent, "hash", other, false, t0.AddHours(2), IdempotencyRecord.Released), Timeout)).Bid);
     }
 
     [Fact]
     public async Task An_idempotency_lease_moves_only_from_where_it_was_seen_and_not_once_the_bid_is_produced()
     {
         var store = await CreateStoreAsync();
-        var bid = new PostedBid(Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), 10m, "web", T0);
+        var t0 = KeyTime();
+        var bid = new PostedBid(Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), 10m, "web", t0);
         var key = $"lease-{Guid.NewGuid()}";
-        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(key, "hash", bid, false, T0, T0.AddSeconds(30)), Timeout);
+        await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(key, "hash", bid, false, t0, t0.AddSeconds(30)), Timeout);
 
-        Assert.False(await store.RenewIdempotencyLeaseAsync(key, T0.AddSeconds(29), T0.AddMinutes(1), Timeout));
-        Assert.True(await store.RenewIdempotencyLeaseAsync(key, T0.AddSeconds(30), IdempotencyRecord.Released, Timeout));
+        Assert.False(await store.RenewIdempotencyLeaseAsync(key, t0.AddSeconds(29), t0.AddMinutes(1), Timeout));
+        Assert.True(await store.RenewIdempotencyLeaseAsync(key, t0.AddSeconds(30), IdempotencyRecord.Released, Timeout));
         // Two requests that both saw the released lease: only the first takes the key.
-        Assert.True(await store.RenewIdempotencyLeaseAsync(key, IdempotencyRecord.Released, T0.AddMinutes(1), Timeout));
-        Assert.False(await store.RenewIdempotencyLeaseAsync(key, IdempotencyRecord.Released, T0.AddMinutes(2), Timeout));
-        var held = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(key, "hash", bid with { Id = Guid.CreateVersion7() }, false, T0, T0), Timeout);
-        Assert.Equal(T0.AddMinutes(1), held.LeaseUntil);
+        Assert.True(await store.RenewIdempotencyLeaseAsync(key, IdempotencyRecord.Released, t0.AddMinutes(1), Timeout));
+        Assert.False(await store.RenewIdempotencyLeaseAsync(key, IdempotencyRecord.Released, t0.AddMinutes(2), Timeout));
+        var held = await store.ClaimIdempotencyKeyAsync(new IdempotencyRecord(key, "hash", bid with { Id = Guid.CreateVersion7() }, false, t0, t0), Timeout);
+        Assert.Equal(t0.AddMinutes(1), held.LeaseUntil);
         Assert.Equal(bid, held.Bid);
 
         await store.MarkIdempotencyKeyProducedAsync(key, Timeout);
 
-        Assert.False(await store.RenewIdempotencyLeaseAsync(key, T0.AddMinutes(1), T0.AddMinutes(3), Timeout));
+        Assert.False(await store.RenewIdempotencyLeaseAsync(key, t0.AddMinutes(1), t0.AddMinutes(3), Timeout));
     }
 
     [Fact]

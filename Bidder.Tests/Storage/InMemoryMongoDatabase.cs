@@ -18,12 +18,37 @@ public sealed class InMemoryMongoAccountStoreTests : AccountStoreContract
 {
     protected override async Task<(IAccountStore Accounts, IAuctionStore Users)> CreateStoresAsync()
     {
+        var (accounts, bidder, _) = await CreateAsync();
+        return (accounts, bidder);
+    }
+
+    /// <summary>
+    /// A user's insert that landed but whose answer was lost (a write-concern timeout; a network error after the write
+    /// on a standalone server) completes the sign-up: the account is kept, so no user is left in the listings whom
+    /// nobody can sign in as. (Seen failing when the account was taken back on any failure of that insert.)
+    /// </summary>
+    [Fact]
+    public async Task A_user_written_whose_answer_was_lost_keeps_its_account()
+    {
+        var (accounts, users, database) = await CreateAsync();
+        var (account, user) = NewPair("lost.answer@example.com", T0);
+        ((InMemoryMongoDatabase.Collection)(object)database.GetCollection<BsonDocument>("users")).FailNextInsertAfterWriting =
+            new TimeoutException("The write concern was not satisfied in time.");
+
+        Assert.True(await accounts.CreateAccountAsync(account, user, Timeout));
+
+        AssertSameAccount(account, await accounts.FindAccountByIdAsync(user.Id, Timeout));
+        Assert.Equal(user, await users.GetUserAsync(user.Id, Timeout));
+    }
+
+    private static async Task<(MongoAccountStore Accounts, MongoBidderStore Bidder, IMongoDatabase Database)> CreateAsync()
+    {
         var database = InMemoryMongoDatabase.Create();
         var bidder = new MongoBidderStore(database);
         await bidder.InitializeAsync(Timeout);
         var accounts = new MongoAccountStore(database);
         await accounts.InitializeAsync(Timeout);
-        return (accounts, bidder);
+        return (accounts, bidder, database);
     }
 }
 
@@ -72,6 +97,9 @@ public class InMemoryMongoDatabase : DispatchProxy
 
         public string Name { get; set; } = "";
 
+        /// <summary>Thrown by the next insert after it landed: a write the server took whose answer was lost.</summary>
+        public Exception? FailNextInsertAfterWriting { get; set; }
+
         protected override object? Invoke(MethodInfo? method, object?[]? args)
         {
             lock (_documents)
@@ -110,6 +138,12 @@ public class InMemoryMongoDatabase : DispatchProxy
 
             ThrowIfUniqueTaken(document, except: null);
             _documents.Add(document.DeepClone().AsBsonDocument);
+            if (FailNextInsertAfterWriting is { } failure)
+            {
+                FailNextInsertAfterWriting = null;
+                throw failure;
+            }
+
             return Task.CompletedTask;
         }
 

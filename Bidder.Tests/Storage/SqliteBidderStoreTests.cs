@@ -4,6 +4,7 @@ using Bidder.Core.Storage;
 using Bidder.Core.Storage.Mongo;
 using Bidder.Core.Storage.Sqlite;
 using Bidder.Streamer.Pipeline;
+using Bidder.Tests.Support;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -244,9 +245,20 @@ public sealed class SqliteBidderStoreTests : BidderStoreContract, IDisposable
 /// (a mongodb:// URL); skipped, with that reason, when none is given. Also what only this adapter can
 /// suffer: a batch cut short between its steps (it has no transaction), and credentials the server refuses.
 /// </summary>
-public sealed class MongoBidderStoreTests : BidderStoreContract
+public sealed class MongoBidderStoreTests : BidderStoreContract, IAsyncDisposable
 {
+    // The test's own database, dropped when it ends (xunit makes an instance per test).
+    private TestDatabase? _database;
+
     protected override async Task<IBidderStore> CreateStoreAsync() => (await CreateAsync()).Store;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
 
     // A failure between the insert and the counters, then the retry: seen failing before the store reported
     // incomplete bids, when the retry took the stored bids as fully recorded and never counted them or moved the item.
@@ -324,25 +336,24 @@ public sealed class MongoBidderStoreTests : BidderStoreContract
     public async Task Credentials_the_server_refuses_are_a_configuration_error_not_an_outage()
     {
         var (_, database) = await CreateAsync();
-        var url = new MongoUrlBuilder(Environment.GetEnvironmentVariable("BIDDER_TEST_MONGODB"))
+        var url = new MongoUrlBuilder(TestMongo.Url)
         {
             Username = "bidder-nobody",
             Password = "not-the-password",
             AuthenticationSource = "admin",
         };
-        var store = new MongoBidderStore(new MongoClient(url.ToMongoUrl()).GetDatabase(database.DatabaseNamespace.DatabaseName));
+        using var refused = new MongoClient(url.ToMongoUrl());
+        var store = new MongoBidderStore(refused.GetDatabase(database.DatabaseNamespace.DatabaseName));
 
         await Assert.ThrowsAsync<StorageConfigurationException>(() => store.InitializeAsync(Timeout));
     }
 
-    private static async Task<(IBidderStore Store, IMongoDatabase Database)> CreateAsync()
+    private async Task<(IBidderStore Store, IMongoDatabase Database)> CreateAsync()
     {
-        var url = Environment.GetEnvironmentVariable("BIDDER_TEST_MONGODB");
-        Assert.SkipWhen(string.IsNullOrWhiteSpace(url), "BIDDER_TEST_MONGODB is not set: no MongoDB server to run the contract against.");
-        var database = new MongoClient(url).GetDatabase($"bidder_test_{Guid.NewGuid():N}");
-        var store = new MongoBidderStore(database);
+        _database = TestMongo.NewDatabase();
+        var store = new MongoBidderStore(_database.Database);
         await store.InitializeAsync(Timeout);
-        return (store, database);
+        return (store, _database.Database);
     }
 
     /// <summary>What the pipeline reads before deciding a batch.</summary>
@@ -415,6 +426,63 @@ public sealed class MongoStoreFailureTests
         // The driver wraps whatever breaks the login in an authentication error: a dropped socket is still an outage.
         Assert.False(MongoErrors.IsMisconfiguration(new MongoAuthenticationException(Connection, "Unable to authenticate.", new IOException("Connection reset by peer."))));
         Assert.False(MongoErrors.IsTransient(new FormatException("Not a document.")));
+    }
+
+    /// <summary>
+    /// An unordered insert replayed across an election: the server carries on past each document's error, so it reports
+    /// duplicates for the bids stored before and NotWritablePrimary for the rest. The batch is retried whole (every write
+    /// of it is idempotent) rather than split in halves until valid bids are set aside. Duplicates alone, or beside an
+    /// error no retry passes, are not an outage. (Seen failing when every error had to be transient.)
+    /// </summary>
+    [Fact]
+    public void An_insert_refused_partly_for_duplicates_and_partly_by_an_election_is_retried()
+    {
+        Assert.True(MongoErrors.IsTransient(BulkFailure(DuplicateKey, 10107, DuplicateKey)));
+        Assert.False(MongoErrors.IsTransient(BulkFailure(DuplicateKey, DuplicateKey)));
+        Assert.False(MongoErrors.IsTransient(BulkFailure(DuplicateKey, 2, 10107)));
+    }
+
+    /// <summary>
+    /// An index the server refuses at start-up (its definition, its options, existing documents that break a unique
+    /// one) is a configuration error that stops the start with the server's reason; an index build cut short by an
+    /// election is an outage, retried. (Seen failing when every command error but a few codes was an outage.)
+    /// </summary>
+    [Theory]
+    [InlineData(67, true)]     // CannotCreateIndex
+    [InlineData(197, true)]    // InvalidIndexSpecificationOption
+    [InlineData(11000, true)]  // a unique index over duplicates
+    [InlineData(189, false)]   // PrimarySteppedDown
+    [InlineData(276, false)]   // IndexBuildAborted
+    public async Task An_index_the_server_refuses_is_a_configuration_error(int code, bool configuration)
+    {
+        var refusal = new MongoCommandException(Connection, "refused", new BsonDocument("createIndexes", "items"), new BsonDocument { { "ok", 0 }, { "code", code } });
+
+        var thrown = await Record.ExceptionAsync(() => MongoErrors.RefusedIndexIsConfiguration(() => throw refusal));
+
+        if (configuration)
+        {
+            Assert.Same(refusal, Assert.IsType<StorageConfigurationException>(thrown).InnerException);
+        }
+        else
+        {
+            Assert.Same(refusal, thrown);
+            Assert.True(MongoErrors.IsTransient(refusal));
+        }
+    }
+
+    private const int DuplicateKey = 11000;
+
+    private static MongoBulkWriteException<BsonDocument> BulkFailure(params int[] codes)
+    {
+        // The driver makes these from the server's reply only (internal constructor).
+        var errors = codes.Select((code, index) => (BulkWriteError)typeof(BulkWriteError)
+            .GetConstructors(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)
+            .Single()
+            .Invoke([index, code == DuplicateKey ? ServerErrorCategory.DuplicateKey : ServerErrorCategory.Uncategorized, code, "refused", null]))
+            .ToList();
+        var requests = codes.Select(_ => (WriteModel<BsonDocument>)new InsertOneModel<BsonDocument>(new BsonDocument())).ToList();
+        var result = new BulkWriteResult<BsonDocument>.Acknowledged(requests.Count, 0, 0, 0, 0, requests, []);
+        return new MongoBulkWriteException<BsonDocument>(Connection, result, errors, writeConcernError: null, unprocessedRequests: []);
     }
 
     private static readonly MongoDB.Driver.Core.Connections.ConnectionId Connection =

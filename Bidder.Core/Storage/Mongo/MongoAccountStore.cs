@@ -40,8 +40,8 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore
         GuardAsync(async () =>
         {
             // Creating an index that exists with the same keys and options is a no-op, so every process may run
-            // this; an existing non-unique index on the field is refused (IndexOptionsConflict): a configuration error.
-            await _accounts.Indexes.CreateOneAsync(NormalizedEmailIndex, cancellationToken: cancellationToken);
+            // this; an existing non-unique index on the field, or accounts sharing an e-mail, make it a configuration error.
+            await MongoErrors.RefusedIndexIsConfiguration(() => _accounts.Indexes.CreateOneAsync(NormalizedEmailIndex, cancellationToken: cancellationToken));
             return true;
         }, "creating the accounts index", cancellationToken);
 
@@ -98,6 +98,14 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore
             }
             catch
             {
+                // The insert may have landed and failed only in its answer (a write-concern timeout; a network error
+                // after the write on a standalone server, which retries no writes): the sign-up is then complete, and
+                // taking the account back would leave a user in the listings whom nobody can sign in as.
+                if (await UserLandedAsync(user))
+                {
+                    return true;
+                }
+
                 await DeleteAccountAsync(account);
                 throw;
             }
@@ -171,6 +179,22 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore
 
     private async Task<bool> ExistsAsync(FilterDefinition<BsonDocument> filter, CancellationToken cancellationToken) =>
         await _accounts.Find(filter).Project(MongoQueries.IdOnly).FirstOrDefaultAsync(cancellationToken) is not null;
+
+    /// <summary>
+    /// Whether this create's user document is there, every field as written (a user that already had the id is not
+    /// it); false when the server cannot say. Not cancellable, as <see cref="DeleteAccountAsync"/>.
+    /// </summary>
+    private async Task<bool> UserLandedAsync(User user)
+    {
+        try
+        {
+            return await _users.Find(Exactly(MongoDocuments.ToDocument(user))).Project(MongoQueries.IdOnly).FirstOrDefaultAsync(CancellationToken.None) is not null;
+        }
+        catch (Exception ex) when (ex is MongoException or TimeoutException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>
     /// Deletes the account this create wrote, and only that one: every field must match, so an account that

@@ -34,7 +34,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
         database.GetCollection<BsonDocument>(name).WithWriteConcern(Durable);
 
     public Task InitializeAsync(CancellationToken cancellationToken) =>
-        GuardAsync(async () =>
+        GuardAsync(() => MongoErrors.RefusedIndexIsConfiguration(async () =>
         {
             // Creating an index that already exists with the same keys and options is a no-op, so every process may run this.
             await _events.Indexes.CreateManyAsync(MongoQueries.EventIndexes, cancellationToken);
@@ -49,7 +49,7 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
             }
 
             await _idempotencyKeys.Indexes.CreateManyAsync(MongoQueries.IdempotencyKeyIndexes, cancellationToken);
-        }, "creating the indexes", cancellationToken);
+        }), "creating the indexes", cancellationToken);
 
     public Task CreateUserAsync(User user, CancellationToken cancellationToken) =>
         GuardAsync(() => _users.InsertOneAsync(MongoDocuments.ToDocument(user), cancellationToken: cancellationToken), "creating a user", cancellationToken);

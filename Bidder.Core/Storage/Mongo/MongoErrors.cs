@@ -18,6 +18,9 @@ internal static class MongoErrors
     // interruptions, elections, network trouble on the server side, exceeded time limits.
     private static readonly HashSet<int> TransientWriteCodes = [6, 7, 50, 64, 89, 91, 100, 112, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436];
 
+    // A build stopped by a step-down or a shutdown: the next primary builds it again.
+    private const int IndexBuildAborted = 276;
+
     public static bool IsMisconfiguration(Exception exception) =>
         Chain(exception).Any(e => e is MongoConfigurationException or MongoIncompatibleDriverException)
         || Chain(exception).OfType<MongoAuthenticationException>().Any(RefusedCredentials)
@@ -38,11 +41,34 @@ internal static class MongoErrors
     {
         TimeoutException => true,
         MongoWriteException write => write.WriteConcernError is not null || write.WriteError is null || TransientWriteCodes.Contains(write.WriteError.Code),
-        // A write-concern error makes the whole bulk worth retrying, whatever duplicates it also reports (a retried insert).
-        MongoBulkWriteException bulk => bulk.WriteConcernError is not null || bulk.WriteErrors.All(error => TransientWriteCodes.Contains(error.Code)),
+        // A write-concern error makes the whole bulk worth retrying, whatever duplicates it also reports (a retried
+        // insert). So does an unordered insert replayed across an election: the server carries on past each
+        // document's error, so it reports duplicates for the documents stored before and the election for the rest.
+        // Every write of a batch is idempotent, so retrying it whole is safe.
+        MongoBulkWriteException bulk => bulk.WriteConcernError is not null
+            || (bulk.WriteErrors.Any(error => TransientWriteCodes.Contains(error.Code))
+                && bulk.WriteErrors.All(error => TransientWriteCodes.Contains(error.Code) || error.Category == ServerErrorCategory.DuplicateKey)),
         MongoException => true,
         _ => false,
     };
+
+    /// <summary>
+    /// Runs a store's index creation at start-up: the server refusing an index (its definition or options, an index in
+    /// its way, documents that break a unique one: CannotCreateIndex, InvalidOptions, a duplicate key...) is a
+    /// configuration error, which no retry passes, so the start fails with the server's reason. Only the codes of a
+    /// server that is busy or changing primaries stay outages, as for any call.
+    /// </summary>
+    public static async Task RefusedIndexIsConfiguration(Func<Task> createIndexes)
+    {
+        try
+        {
+            await createIndexes();
+        }
+        catch (MongoCommandException ex) when (!TransientWriteCodes.Contains(ex.Code) && ex.Code != IndexBuildAborted)
+        {
+            throw new StorageConfigurationException($"MongoDB refused an index: {ex.Message}", ex);
+        }
+    }
 
     /// <summary>
     /// The driver wraps whatever fails during the login handshake in a MongoAuthenticationException, a
