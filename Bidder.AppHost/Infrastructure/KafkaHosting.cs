@@ -20,9 +20,12 @@ public class KafkaServerResource(string name) : ContainerResource(name), IResour
     private EndpointReference? _primaryEndpoint;
     private EndpointReference? _internalEndpoint;
 
-    public EndpointReference PrimaryEndpoint => _primaryEndpoint ??= new(this, PrimaryEndpointName);
+    // Each named for the network it is used from. Unnamed, a reference resolves on its caller's default network, and
+    // the broker's own environment (its advertised listeners) is resolved with the broker, a container, as the
+    // caller: the host's endpoint then gave the container's port, not the one the host maps to it.
+    public EndpointReference PrimaryEndpoint => _primaryEndpoint ??= new(this, PrimaryEndpointName, KnownNetworkIdentifiers.LocalhostNetwork);
 
-    public EndpointReference InternalEndpoint => _internalEndpoint ??= new(this, InternalEndpointName);
+    public EndpointReference InternalEndpoint => _internalEndpoint ??= new(this, InternalEndpointName, KnownNetworkIdentifiers.DefaultAspireContainerNetwork);
 
     public EndpointReferenceExpression Host => PrimaryEndpoint.Property(EndpointProperty.Host);
 

@@ -1,12 +1,16 @@
+using System.Net.Sockets;
 using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Bidder.ServiceDefaults.Kafka;
 
 /// <summary>
-/// Healthy when the cluster answers a metadata request over the client's own connections. It reads
-/// metadata rather than producing a probe message so that it works on any cluster, the embedded
-/// one (which has no Admin API) included, and writes nothing.
+/// Healthy when the cluster answers a metadata request over the client's own connections and every broker it
+/// lists answers at the address it advertises. It reads metadata rather than producing a probe message so that it
+/// works on any cluster, the embedded one (which has no Admin API) included, and writes nothing. The second half
+/// matters because the bootstrap connection answers metadata whatever the brokers advertise: a broker that
+/// advertises an address its clients cannot reach (a container's own port instead of the one the host maps to it)
+/// looked healthy while every produce and every topic creation, which go to the advertised leaders, failed.
 /// </summary>
 public sealed class KafkaHealthCheck : IHealthCheck, IDisposable
 {
@@ -30,15 +34,45 @@ public sealed class KafkaHealthCheck : IHealthCheck, IDisposable
         {
             // GetMetadata blocks; keep it off the caller's thread.
             var metadata = await Task.Run(() => _admin.Value.GetMetadata(Timeout), cancellationToken);
-            return metadata.Brokers.Count > 0
+            if (metadata.Brokers.Count == 0)
+            {
+                return new HealthCheckResult(context.Registration.FailureStatus, "The cluster reported no brokers.");
+            }
+
+            var unreachable = await UnreachableAsync(metadata.Brokers.Select(b => (b.Host, b.Port)), cancellationToken);
+            return unreachable.Count == 0
                 ? HealthCheckResult.Healthy($"{metadata.Brokers.Count} broker(s), {metadata.Topics.Count} topic(s)")
-                : new HealthCheckResult(context.Registration.FailureStatus, "The cluster reported no brokers.");
+                : new HealthCheckResult(context.Registration.FailureStatus,
+                    $"The cluster answered, but its brokers advertise {string.Join(", ", unreachable)}, which do(es) not answer from here: check the brokers' advertised listeners.");
         }
         catch (KafkaException ex)
         {
             return new HealthCheckResult(context.Registration.FailureStatus, $"Kafka did not answer: {ex.Error.Reason}", ex);
         }
     }
+
+    /// <summary>The addresses among <paramref name="brokers"/> that take no TCP connection within <see cref="ConnectTimeout"/>.</summary>
+    public static async Task<IReadOnlyList<string>> UnreachableAsync(IEnumerable<(string Host, int Port)> brokers, CancellationToken cancellationToken)
+    {
+        var checks = brokers.Select(async broker =>
+        {
+            using var connecting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            connecting.CancelAfter(ConnectTimeout);
+            try
+            {
+                using var connection = new TcpClient();
+                await connection.ConnectAsync(broker.Host, broker.Port, connecting.Token);
+                return null;
+            }
+            catch (Exception ex) when (ex is SocketException || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                return $"{broker.Host}:{broker.Port}";
+            }
+        });
+        return [.. (await Task.WhenAll(checks)).OfType<string>()];
+    }
+
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);
 
     public void Dispose()
     {

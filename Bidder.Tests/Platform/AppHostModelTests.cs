@@ -196,6 +196,37 @@ public class AppHostModelTests
         Assert.Equal(image, annotation.Image);
     }
 
+    /// <summary>
+    /// The broker tells its clients where to connect: the services (host processes) at the port the host maps to the
+    /// container's 9092, other containers (Kafka UI) at kafka:9093. The broker's own environment is resolved with the
+    /// broker as the caller, whose default network is the containers' network: an endpoint reference that does not
+    /// name its network advertised 9092, the container's own port, and the services (bootstrapped through the mapped
+    /// port) were sent to a port the host never opened. (Seen failing so.)
+    /// </summary>
+    [Fact]
+    public async Task Kafka_advertises_the_host_port_to_the_services_and_its_container_port_to_containers()
+    {
+        await using var builder = await AppHostBuilder.CreateAsync("containers");
+        var kafka = builder.Resource<KafkaServerResource>("kafka");
+        Allocate(kafka, "tcp", hostPort: 54321);
+        Allocate(kafka, "internal", hostPort: 54322);
+
+        var environment = await kafka.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Run);
+
+        Assert.Equal("PLAINTEXT://localhost:29092,PLAINTEXT_HOST://localhost:54321,PLAINTEXT_INTERNAL://kafka:9093", environment["KAFKA_ADVERTISED_LISTENERS"]);
+        Assert.Equal("localhost:54321", await kafka.ConnectionStringExpression.GetValueAsync(new ValueProviderContext { Caller = builder.Resource("api") }, TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>An endpoint as the orchestrator allocates a container's: the host's mapped port, and the container's own on its network.</summary>
+    private static void Allocate(IResource resource, string name, int hostPort)
+    {
+        var endpoint = Assert.Single(resource.Annotations.OfType<EndpointAnnotation>(), e => e.Name == name);
+        endpoint.AllAllocatedEndpoints.AddOrUpdateAllocatedEndpoint(KnownNetworkIdentifiers.LocalhostNetwork,
+            new AllocatedEndpoint(endpoint, "localhost", hostPort, EndpointBindingMode.SingleAddress, targetPortExpression: null, KnownNetworkIdentifiers.LocalhostNetwork));
+        endpoint.AllAllocatedEndpoints.AddOrUpdateAllocatedEndpoint(KnownNetworkIdentifiers.DefaultAspireContainerNetwork,
+            new AllocatedEndpoint(endpoint, $"{resource.Name}.dev.internal", endpoint.TargetPort!.Value, EndpointBindingMode.SingleAddress, targetPortExpression: null, KnownNetworkIdentifiers.DefaultAspireContainerNetwork));
+    }
+
     private static void AssertEndpoint(IResource resource, string name, int targetPort)
     {
         var endpoint = Assert.Single(resource.Annotations.OfType<EndpointAnnotation>(), e => e.Name == name);

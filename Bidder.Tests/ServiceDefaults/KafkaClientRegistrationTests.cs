@@ -46,6 +46,31 @@ public class KafkaClientRegistrationTests
         Assert.Equal(HealthStatus.Unhealthy, (await health.CheckHealthAsync(TestContext.Current.CancellationToken)).Status);
     }
 
+    /// <summary>
+    /// The bootstrap connection answers metadata whatever the brokers advertise, so the check also connects to each
+    /// advertised address: one that takes no connection (a container's own port advertised to the host) is named, and
+    /// the check is unhealthy, where it said healthy while every produce failed.
+    /// </summary>
+    [Fact]
+    public async Task An_advertised_broker_address_that_takes_no_connection_is_named()
+    {
+        using var listening = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listening.Start();
+        var open = ((System.Net.IPEndPoint)listening.LocalEndpoint).Port;
+        var closed = FreePort();
+
+        var unreachable = await KafkaHealthCheck.UnreachableAsync([("127.0.0.1", open), ("127.0.0.1", closed)], TestContext.Current.CancellationToken);
+
+        Assert.Equal([$"127.0.0.1:{closed}"], unreachable);
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
     [Fact]
     public void A_producer_without_a_connection_string_is_refused_naming_the_setting()
     {
