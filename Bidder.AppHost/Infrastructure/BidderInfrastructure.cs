@@ -161,7 +161,8 @@ public sealed class BidderInfrastructure
 
     private IResourceBuilder<IResourceWithConnectionString> RequireExternal(string name, string expected)
     {
-        if (string.IsNullOrWhiteSpace(_builder.Configuration.GetConnectionString(name)))
+        // Publishing needs no value: the manifest names a secret connection string, which azd asks for at deployment.
+        if (!_builder.ExecutionContext.IsPublishMode && string.IsNullOrWhiteSpace(_builder.Configuration.GetConnectionString(name)))
         {
             throw new InvalidOperationException(
                 $"{InfrastructureChoice.SettingName} is 'external' but 'ConnectionStrings:{name}' is not set: give {expected}.");

@@ -28,17 +28,21 @@ public sealed record InfrastructureChoice(InfrastructureMode Mode, string Reason
 
     public static InfrastructureChoice Resolve(IDistributedApplicationBuilder builder)
     {
-        if (builder.ExecutionContext.IsPublishMode)
-        {
-            return new(InfrastructureMode.Containers, "publishing always describes the containers form (what azd deploys)");
-        }
-
         var setting = builder.Configuration[SettingName];
         if (!Enum.TryParse<InfrastructureMode>(setting ?? nameof(InfrastructureMode.Auto), ignoreCase: true, out var mode)
             || !Enum.IsDefined(mode))
         {
             throw new InvalidOperationException(
                 $"'{SettingName}' is '{setting}': use auto, containers, embedded or external.");
+        }
+
+        if (builder.ExecutionContext.IsPublishMode)
+        {
+            // What azd deploys: the containers form, or, named, a Kafka and a MongoDB of your own (managed services,
+            // whose connection strings azd asks for as secrets). The embedded form runs only on a developer's machine.
+            return mode == InfrastructureMode.External
+                ? new(InfrastructureMode.External, $"{SettingName} is '{setting}': the deployment uses your Kafka and MongoDB")
+                : new(InfrastructureMode.Containers, "publishing describes the containers form unless Bidder:Infrastructure is external");
         }
 
         if (mode != InfrastructureMode.Auto)
@@ -56,7 +60,10 @@ public sealed record InfrastructureChoice(InfrastructureMode Mode, string Reason
     {
         try
         {
-            using var process = Process.Start(new ProcessStartInfo(runtime, ["info", "--format", "{{.ServerVersion}}"])
+            // Docker's info has the server's version at .ServerVersion, Podman's at .Version.Version (an unknown field
+            // is a template error: a running Podman would read as no engine at all).
+            var version = runtime.EndsWith("podman", StringComparison.OrdinalIgnoreCase) ? "{{.Version.Version}}" : "{{.ServerVersion}}";
+            using var process = Process.Start(new ProcessStartInfo(runtime, ["info", "--format", version])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,

@@ -75,7 +75,44 @@ public class ManifestTests
         }
     }
 
-    private static async Task PublishManifestAsync(string output)
+    /// <summary>
+    /// Named external, the deployment uses a Kafka and a MongoDB of your own (managed services): no broker or database
+    /// container, and the two connection strings are secrets azd asks for, which every service is given.
+    /// </summary>
+    [Fact]
+    public async Task Published_external_the_manifest_asks_for_both_connection_strings_as_secrets_and_runs_no_container()
+    {
+        var output = Path.Combine(Directory.CreateTempSubdirectory("bidder-manifest-").FullName, "aspire-manifest.json");
+        try
+        {
+            await PublishManifestAsync(output, mode: "external");
+
+            using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(output, TestContext.Current.CancellationToken));
+            var resources = manifest.RootElement.GetProperty("resources");
+            Assert.DoesNotContain(resources.EnumerateObject(), r => r.Value.GetProperty("type").GetString()!.StartsWith("container", StringComparison.Ordinal));
+            foreach (var name in new[] { "kafka", "bidderdb" })
+            {
+                var parameter = resources.GetProperty(name);
+                Assert.Equal("parameter.v0", parameter.GetProperty("type").GetString());
+                Assert.True(parameter.GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+            }
+
+            foreach (var name in new[] { "api", "streamer" })
+            {
+                var environment = resources.GetProperty(name).GetProperty("env");
+                Assert.Equal("{kafka.connectionString}", environment.GetProperty("ConnectionStrings__kafka").GetString());
+                Assert.Equal("{bidderdb.connectionString}", environment.GetProperty("ConnectionStrings__bidderdb").GetString());
+            }
+
+            Assert.Equal("{bidderdb.connectionString}", resources.GetProperty("identity").GetProperty("env").GetProperty("ConnectionStrings__bidderdb").GetString());
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(output)!, recursive: true);
+        }
+    }
+
+    private static async Task PublishManifestAsync(string output, string mode = "auto")
     {
         var start = new ProcessStartInfo("dotnet",
         [
@@ -88,7 +125,7 @@ public class ManifestTests
             WorkingDirectory = Repository.Root,
         };
         // The manifest must not depend on the machine having a container engine.
-        start.Environment["Bidder__Infrastructure"] = "auto";
+        start.Environment["Bidder__Infrastructure"] = mode;
 
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
