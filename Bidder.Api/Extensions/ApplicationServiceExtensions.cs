@@ -37,7 +37,8 @@ internal static class ApplicationServiceExtensions
             // Said rather than assumed: the streamer finds an item's partition (to close it) by the same rule,
             // CRC-32 of the key (ItemPartitioner), which is librdkafka's default for keyed messages.
             settings.Config.Partitioner = Partitioner.ConsistentRandom;
-        });
+        }, (services, producer) => producer.SetErrorHandler((_, error) => services.GetRequiredService<FatalProducerErrors>().Observe(error)));
+        builder.Services.AddSingleton<FatalProducerErrors>();
         builder.Services.AddSingleton<BidPublisher>();
 
         // The live streams: every replica reads the item topics by assignment from their end, for its own subscribers.
