@@ -46,15 +46,43 @@ public sealed partial class KafkaTopicsInitializer(
 
         try
         {
-            await admin.CreateTopicsAsync(missing.Select(Specification), new CreateTopicsOptions { RequestTimeout = RequestTimeout });
+            await CreateAsync(admin, missing.Select(Specification));
         }
-        catch (CreateTopicsException ex) when (ex.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
+        catch (CreateTopicsException ex) when (ex.Results.Any(r => IsRefusedSetting(r.Error.Code))
+            && ex.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists || IsRefusedSetting(r.Error.Code)))
         {
-            // Another service created them first.
+            // A managed cluster that takes few topic settings from clients (Azure Event Hubs sets them in its own API):
+            // those topics as it allows, with their partitions and, for a compacted one, the policy.
+            var refused = ex.Results.Where(r => IsRefusedSetting(r.Error.Code)).ToList();
+            LogSettingsRefused(string.Join(", ", refused.Select(r => r.Topic)), refused[0].Error.Reason);
+            await CreateAsync(admin, missing.Where(t => refused.Any(r => r.Topic == t.Name)).Select(Essential));
         }
 
         LogCreated(string.Join(", ", missing.Select(t => $"{t.Name} ({t.Partitions})")));
     }
+
+    /// <summary>Creates the topics; one another service created first is no failure.</summary>
+    private static async Task CreateAsync(IAdminClient admin, IEnumerable<TopicSpecification> specifications)
+    {
+        try
+        {
+            await admin.CreateTopicsAsync(specifications, new CreateTopicsOptions { RequestTimeout = RequestTimeout });
+        }
+        catch (CreateTopicsException ex) when (ex.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
+        {
+        }
+    }
+
+    private static bool IsRefusedSetting(ErrorCode code) => code is ErrorCode.InvalidConfig or ErrorCode.PolicyViolation;
+
+    /// <summary>A topic with only what Bidder cannot do without: its partitions and, for a compacted one, the policy.</summary>
+    public static TopicSpecification Essential(TopicOptions topic) => new()
+    {
+        Name = topic.Name,
+        NumPartitions = topic.Partitions,
+        ReplicationFactor = -1,
+        Configs = topic.Compacted ? new() { ["cleanup.policy"] = "compact" } : null,
+    };
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -80,6 +108,9 @@ public sealed partial class KafkaTopicsInitializer(
 
         return new TopicSpecification { Name = topic.Name, NumPartitions = topic.Partitions, ReplicationFactor = -1, Configs = configs };
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster refused the topic settings of {Topics} ({Reason}); created with their partitions (and compaction) only. Set their timestamps to CreateTime, and a compacted topic's segments to roll often, where the cluster takes topic settings.")]
+    private partial void LogSettingsRefused(string topics, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created Kafka topics: {Topics}.")]
     private partial void LogCreated(string topics);

@@ -32,4 +32,19 @@ public class KafkaTopicsInitializerTests
         }, changelog.Configs);
         Assert.Equal("compact", KafkaTopicsInitializer.Specification(topics.Auctions).Configs["cleanup.policy"]);
     }
+
+    /// <summary>
+    /// Where a managed cluster refuses client topic settings (Azure Event Hubs takes them in its own API), the topics are
+    /// made again with only what Bidder cannot do without: their partitions and, for a compacted one, the policy.
+    /// </summary>
+    [Fact]
+    public void Refused_settings_leave_the_partitions_and_the_compaction()
+    {
+        var topics = new KafkaTopicsOptions();
+
+        Assert.Null(KafkaTopicsInitializer.Essential(topics.Bids).Configs);
+        var changelog = KafkaTopicsInitializer.Essential(topics.ItemChangelog);
+        Assert.Equal(8, changelog.NumPartitions);
+        Assert.Equal(new Dictionary<string, string> { ["cleanup.policy"] = "compact" }, changelog.Configs);
+    }
 }
