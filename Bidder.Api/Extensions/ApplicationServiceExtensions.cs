@@ -37,7 +37,12 @@ internal static class ApplicationServiceExtensions
             // Said rather than assumed: the streamer finds an item's partition (to close it) by the same rule,
             // CRC-32 of the key (ItemPartitioner), which is librdkafka's default for keyed messages.
             settings.Config.Partitioner = Partitioner.ConsistentRandom;
-        }, (services, producer) => producer.SetErrorHandler((_, error) => services.GetRequiredService<FatalProducerErrors>().Observe(error)));
+        }, (services, producer) =>
+        {
+            // Resolved once: the handler runs on librdkafka's thread, also while the provider is disposed at shutdown.
+            var errors = services.GetRequiredService<FatalProducerErrors>();
+            producer.SetErrorHandler((_, error) => errors.Observe(error));
+        });
         builder.Services.AddSingleton<FatalProducerErrors>();
         builder.Services.AddSingleton<BidPublisher>();
 

@@ -51,25 +51,45 @@ public sealed class KafkaHealthCheck : IHealthCheck, IDisposable
         }
     }
 
-    /// <summary>The addresses among <paramref name="brokers"/> that take no TCP connection within <see cref="ConnectTimeout"/>.</summary>
+    /// <summary>
+    /// The addresses among <paramref name="brokers"/> that take no TCP connection: none of the host's addresses (each
+    /// tried for <see cref="ConnectTimeout"/>, as librdkafka tries the next when one does not answer) connects.
+    /// </summary>
     public static async Task<IReadOnlyList<string>> UnreachableAsync(IEnumerable<(string Host, int Port)> brokers, CancellationToken cancellationToken)
     {
         var checks = brokers.Select(async broker =>
+            await AnswersAsync(broker.Host, broker.Port, cancellationToken) ? null : $"{broker.Host}:{broker.Port}");
+        return [.. (await Task.WhenAll(checks)).OfType<string>()];
+    }
+
+    private static async Task<bool> AnswersAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        System.Net.IPAddress[] addresses;
+        try
+        {
+            addresses = await System.Net.Dns.GetHostAddressesAsync(host, cancellationToken);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+
+        foreach (var address in addresses)
         {
             using var connecting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             connecting.CancelAfter(ConnectTimeout);
             try
             {
-                using var connection = new TcpClient();
-                await connection.ConnectAsync(broker.Host, broker.Port, connecting.Token);
-                return null;
+                using var connection = new TcpClient(address.AddressFamily);
+                await connection.ConnectAsync(address, port, connecting.Token);
+                return true;
             }
             catch (Exception ex) when (ex is SocketException || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                return $"{broker.Host}:{broker.Port}";
             }
-        });
-        return [.. (await Task.WhenAll(checks)).OfType<string>()];
+        }
+
+        return false;
     }
 
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);

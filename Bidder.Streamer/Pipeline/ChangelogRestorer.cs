@@ -11,9 +11,7 @@ namespace Bidder.Streamer.Pipeline;
 /// start to its end as it stands now, keeping each item's newest state (the highest version, then the latest
 /// source offset), not merely its last record: two replicas around a rebalance can leave an item's records
 /// out of order. Runs on every assignment, before the partition's bids are processed; gives up with a
-/// <see cref="TimeoutException"/> when no record comes for <see cref="StallTimeout"/> (the broker not answering),
-/// and the caller retries. A long changelog that keeps coming is read to its end, however long it takes: a fixed
-/// deadline would fail it on every try (the topic is compacted, but Kafka compacts no segment still being written).
+/// <see cref="TimeoutException"/> after <see cref="Deadline"/>, and the caller retries.
 /// </summary>
 public sealed partial class ChangelogRestorer(
     KafkaConsumerFactory<string, byte[]> consumers,
@@ -22,10 +20,11 @@ public sealed partial class ChangelogRestorer(
 {
     private static readonly TimeSpan WatermarkTimeout = TimeSpan.FromSeconds(10);
 
-    public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     public Dictionary<Guid, ItemTableEntry> Restore(int partition)
     {
+        var deadline = DateTime.UtcNow + Deadline;
         var topic = topics.Value.ItemChangelog.Name;
         // The streamer's own consumer settings (security included), reading one partition by assignment.
         using var consumer = consumers.Create(config =>
@@ -47,8 +46,12 @@ public sealed partial class ChangelogRestorer(
         var records = 0;
         while (true)
         {
-            var result = consumer.Consume(StallTimeout)
-                ?? throw new TimeoutException($"Restoring item-table partition {partition}: no record came for {StallTimeout.TotalSeconds:0} s ({records} record(s) read).");
+            var left = deadline - DateTime.UtcNow;
+            var result = left > TimeSpan.Zero ? consumer.Consume(left) : null;
+            if (result is null)
+            {
+                throw new TimeoutException($"Restoring item-table partition {partition} took longer than {Deadline.TotalSeconds:0} s ({records} record(s) read).");
+            }
 
             if (result.IsPartitionEOF)
             {

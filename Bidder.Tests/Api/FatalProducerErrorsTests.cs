@@ -32,8 +32,8 @@ public class FatalProducerErrorsTests
         var exitCode = Environment.ExitCode;
         try
         {
-            cluster.PushRequestErrors(KafkaApi.Produce, ErrorCode.NotEnoughReplicas);
             Assert.Equal(PersistenceStatus.Persisted, (await producer.ProduceAsync("bids", Message(), TestContext.Current.CancellationToken)).Status);
+            errors.Observe(new Error(ErrorCode.Local_AllBrokersDown));
             Assert.False(stopped.Task.IsCompleted);
 
             cluster.PushRequestErrors(KafkaApi.Produce, ErrorCode.OutOfOrderSequenceNumber);

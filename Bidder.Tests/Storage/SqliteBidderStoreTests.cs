@@ -470,6 +470,20 @@ public sealed class MongoStoreFailureTests
         }
     }
 
+    /// <summary>A write concern not met in time while the indexes are built (the stores write with majority) is an outage, retried.</summary>
+    [Fact]
+    public async Task An_index_whose_write_concern_timed_out_is_an_outage()
+    {
+        var reply = new BsonDocument { { "ok", 1 }, { "writeConcernError", new BsonDocument { { "code", 64 }, { "errmsg", "waiting for replication timed out" } } } };
+        var timedOut = new MongoWriteConcernException(Connection, "waiting for replication timed out", new WriteConcernResult(reply));
+
+        var thrown = await Record.ExceptionAsync(() => MongoErrors.RefusedIndexIsConfiguration(() => throw timedOut));
+
+        Assert.Same(timedOut, thrown);
+        Assert.True(MongoErrors.IsTransient(timedOut));
+        Assert.False(MongoErrors.IsMisconfiguration(timedOut));
+    }
+
     private const int DuplicateKey = 11000;
 
     private static MongoBulkWriteException<BsonDocument> BulkFailure(params int[] codes)

@@ -18,9 +18,6 @@ internal static class MongoErrors
     // interruptions, elections, network trouble on the server side, exceeded time limits.
     private static readonly HashSet<int> TransientWriteCodes = [6, 7, 50, 64, 89, 91, 100, 112, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436];
 
-    // A build stopped by a step-down or a shutdown: the next primary builds it again.
-    private const int IndexBuildAborted = 276;
-
     public static bool IsMisconfiguration(Exception exception) =>
         Chain(exception).Any(e => e is MongoConfigurationException or MongoIncompatibleDriverException)
         || Chain(exception).OfType<MongoAuthenticationException>().Any(RefusedCredentials)
@@ -54,9 +51,9 @@ internal static class MongoErrors
 
     /// <summary>
     /// Runs a store's index creation at start-up: the server refusing an index (its definition or options, an index in
-    /// its way, documents that break a unique one: CannotCreateIndex, InvalidOptions, a duplicate key...) is a
-    /// configuration error, which no retry passes, so the start fails with the server's reason. Only the codes of a
-    /// server that is busy or changing primaries stay outages, as for any call.
+    /// its way, documents that break a unique one) is a configuration error, which no retry passes, so the start fails
+    /// with the server's reason. Anything else (a write concern not met in time, an election) stays what it is for any
+    /// call: an outage, retried.
     /// </summary>
     public static async Task RefusedIndexIsConfiguration(Func<Task> createIndexes)
     {
@@ -64,11 +61,15 @@ internal static class MongoErrors
         {
             await createIndexes();
         }
-        catch (MongoCommandException ex) when (!TransientWriteCodes.Contains(ex.Code) && ex.Code != IndexBuildAborted)
+        catch (MongoCommandException ex) when (ex is not MongoWriteConcernException && IndexRefusalCodes.Contains(ex.Code))
         {
             throw new StorageConfigurationException($"MongoDB refused an index: {ex.Message}", ex);
         }
     }
+
+    // BadValue, FailedToParse, CannotCreateIndex, InvalidOptions, IndexOptionsConflict, IndexKeySpecsConflict,
+    // InvalidIndexSpecificationOption, and DuplicateKey (documents that break a unique index being built).
+    private static readonly HashSet<int> IndexRefusalCodes = [2, 9, 67, 72, 85, 86, 197, 11000];
 
     /// <summary>
     /// The driver wraps whatever fails during the login handshake in a MongoAuthenticationException, a
