@@ -98,15 +98,15 @@ public sealed partial class KafkaTopicsInitializer(
     /// </summary>
     public static TopicSpecification Specification(TopicOptions topic)
     {
-        var configs = new Dictionary<string, string> { ["message.timestamp.type"] = "CreateTime" };
+        var specification = Essential(topic);
+        specification.Configs = new(specification.Configs ?? []) { ["message.timestamp.type"] = "CreateTime" };
         if (topic.Compacted)
         {
-            configs["cleanup.policy"] = "compact";
-            configs["segment.ms"] = "3600000";
-            configs["min.cleanable.dirty.ratio"] = "0.1";
+            specification.Configs["segment.ms"] = "3600000";
+            specification.Configs["min.cleanable.dirty.ratio"] = "0.1";
         }
 
-        return new TopicSpecification { Name = topic.Name, NumPartitions = topic.Partitions, ReplicationFactor = -1, Configs = configs };
+        return specification;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster refused the topic settings of {Topics} ({Reason}); created with their partitions (and compaction) only. Set their timestamps to CreateTime, and a compacted topic's segments to roll often, where the cluster takes topic settings.")]

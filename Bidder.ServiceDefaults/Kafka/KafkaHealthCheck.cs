@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -15,6 +16,7 @@ namespace Bidder.ServiceDefaults.Kafka;
 public sealed class KafkaHealthCheck : IHealthCheck, IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);
     private readonly Lazy<IAdminClient> _admin;
 
     /// <summary>Checks through an existing client's connections.</summary>
@@ -64,10 +66,10 @@ public sealed class KafkaHealthCheck : IHealthCheck, IDisposable
 
     private static async Task<bool> AnswersAsync(string host, int port, CancellationToken cancellationToken)
     {
-        System.Net.IPAddress[] addresses;
+        IPAddress[] addresses;
         try
         {
-            addresses = await System.Net.Dns.GetHostAddressesAsync(host, cancellationToken);
+            addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
         }
         catch (SocketException)
         {
@@ -91,8 +93,6 @@ public sealed class KafkaHealthCheck : IHealthCheck, IDisposable
 
         return false;
     }
-
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);
 
     public void Dispose()
     {

@@ -301,13 +301,7 @@ public sealed class MongoAccountStoreTests : AccountStoreContract, IAsyncDisposa
     // The test's own database, dropped when it ends (xunit makes an instance per test).
     private TestDatabase? _database;
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _database?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     protected override async Task<(IAccountStore Accounts, IAuctionStore Users)> CreateStoresAsync()
     {

@@ -177,8 +177,11 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore
     private static bool IsDuplicateKey(MongoWriteException exception) =>
         exception.WriteError?.Category == ServerErrorCategory.DuplicateKey;
 
-    private async Task<bool> ExistsAsync(FilterDefinition<BsonDocument> filter, CancellationToken cancellationToken) =>
-        await _accounts.Find(filter).Project(MongoQueries.IdOnly).FirstOrDefaultAsync(cancellationToken) is not null;
+    private Task<bool> ExistsAsync(FilterDefinition<BsonDocument> filter, CancellationToken cancellationToken) =>
+        ExistsAsync(_accounts, filter, cancellationToken);
+
+    private static async Task<bool> ExistsAsync(IMongoCollection<BsonDocument> collection, FilterDefinition<BsonDocument> filter, CancellationToken cancellationToken) =>
+        await collection.Find(filter).Project(MongoQueries.IdOnly).FirstOrDefaultAsync(cancellationToken) is not null;
 
     /// <summary>
     /// Whether this create's user document is there, every field as written (a user that already had the id is not
@@ -188,7 +191,7 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore
     {
         try
         {
-            return await _users.Find(Exactly(MongoDocuments.ToDocument(user))).Project(MongoQueries.IdOnly).FirstOrDefaultAsync(CancellationToken.None) is not null;
+            return await ExistsAsync(_users, Exactly(MongoDocuments.ToDocument(user)), CancellationToken.None);
         }
         catch (Exception ex) when (ex is MongoException or TimeoutException)
         {
