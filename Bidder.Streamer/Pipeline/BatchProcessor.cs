@@ -218,6 +218,10 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         return kept ?? ItemTableEntry.FromDatabase(item, offset);
     }
 
+    /// <summary>The version of the item's row a batch after <paramref name="pending"/> starts from (theirs, else the table's); null when none holds one.</summary>
+    public long? RowVersion(int partition, Guid itemId, IReadOnlyList<BatchOutcome>? pending) =>
+        (Pending(pending, partition, itemId) ?? table.Find(partition, itemId))?.State.Version;
+
     private static ItemTableEntry? Pending(IReadOnlyList<BatchOutcome>? pending, int partition, Guid itemId)
     {
         foreach (var batch in pending ?? [])

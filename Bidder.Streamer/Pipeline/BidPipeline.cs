@@ -462,7 +462,7 @@ public sealed partial class BidPipeline(
         BatchLookups lookups;
         using (_stages.Time(Stage.Lookup))
         {
-            lookups = await LookUpAsync(prepared.Bids, pending, mayAssumeNew);
+            lookups = await LookUpAsync(prepared, pending, mayAssumeNew);
         }
 
         using (_stages.Time(Stage.Decide))
@@ -544,8 +544,9 @@ public sealed partial class BidPipeline(
     /// then decided as new bids, for the store to refuse should one be recorded after all). The bids of
     /// <paramref name="pending"/> (being written, perhaps not committed yet) count as recorded.
     /// </summary>
-    private async Task<BatchLookups> LookUpAsync(List<BidMessage> bids, IReadOnlyList<BatchOutcome> pending, bool mayAssumeNew)
+    private async Task<BatchLookups> LookUpAsync(PreparedBatch prepared, IReadOnlyList<BatchOutcome> pending, bool mayAssumeNew)
     {
+        var bids = prepared.Bids;
         // Bidders already confirmed are not asked about again (most bids come from people who bid before).
         var unknownUsers = bids.Select(b => b.UserId).Where(id => !_knownUsers.Contains(id)).ToHashSet();
         var users = unknownUsers.Count == 0
@@ -559,7 +560,25 @@ public sealed partial class BidPipeline(
             _expectRecorded = true;
         }
 
-        var unknownItems = bids.Select(b => b.ItemId).Where(id => !_knownItems.TryGet(id, out _)).ToHashSet();
+        // Each item as the batch finds it in its partition: remembered where the row it starts from is at least as new.
+        var known = new Dictionary<Guid, Item>();
+        var unknownItems = new HashSet<Guid>();
+        foreach (var decoded in prepared.Decoded)
+        {
+            if (decoded.Bid is { ItemId: var itemId } && !unknownItems.Contains(itemId))
+            {
+                if (_knownItems.TryGet(itemId, processor.RowVersion(decoded.Source.Partition.Value, itemId, pending), out var item))
+                {
+                    known.TryAdd(itemId, item);
+                }
+                else
+                {
+                    unknownItems.Add(itemId);
+                    known.Remove(itemId);
+                }
+            }
+        }
+
         var items = unknownItems.Count == 0
             ? Task.FromResult<IReadOnlyDictionary<Guid, Item>>(new Dictionary<Guid, Item>())
             : store.GetItemsAsync(unknownItems, CancellationToken.None);
@@ -601,13 +620,9 @@ public sealed partial class BidPipeline(
         var existing = bids.Select(b => b.UserId).Where(id => found.Contains(id) || _knownUsers.Contains(id)).ToHashSet();
         var read = await items;
         _knownItems.AddRange(read.Values);
-        var known = new Dictionary<Guid, Item>(read);
-        foreach (var id in bids.Select(b => b.ItemId))
+        foreach (var (id, item) in read)
         {
-            if (!known.ContainsKey(id) && _knownItems.TryGet(id, out var item))
-            {
-                known[id] = item;
-            }
+            known[id] = item;
         }
 
         return new BatchLookups(existing, known, recorded, incomplete) { RecordedAsked = askRecorded };
