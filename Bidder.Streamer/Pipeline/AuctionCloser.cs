@@ -131,12 +131,12 @@ public sealed partial class AuctionCloser(
         }
 
         var closing = new List<(int Partition, Item Item, ItemTableEntry Row)>();
-        var unpublished = new List<Item>();
+        var unpublished = new List<(int Partition, Item Item)>();
         foreach (var (partition, item, row) in due)
         {
             if (row is null)
             {
-                unpublished.Add(item);
+                unpublished.Add((partition, item));
             }
             else
             {
@@ -151,7 +151,7 @@ public sealed partial class AuctionCloser(
             // The records are made from the items as stored, so whoever sends one (again) sends the same; a close
             // the store refused (a newer state got there first) goes neither to the changelog nor to the table.
             var stored = await store.GetItemsAsync([.. closing.Select(c => c.Item.Id)], CancellationToken.None);
-            unpublished.AddRange(stored.Values.Where(item => item.ClosedAt is not null));
+            unpublished.AddRange(closing.Where(c => stored.GetValueOrDefault(c.Item.Id)?.ClosedAt is not null).Select(c => (c.Partition, stored[c.Item.Id])));
             closing.RemoveAll(c => !stored.TryGetValue(c.Item.Id, out var item) || item.State != c.Row.State);
         }
 
@@ -160,9 +160,15 @@ public sealed partial class AuctionCloser(
             return;
         }
 
-        await ProduceAsync(unpublished, closing.Select(c => c.Row.ToChangelog(c.Item.Id)));
-        await store.MarkClosesPublishedAsync([.. unpublished.Select(item => item.Id)], CancellationToken.None);
-        table.Apply(closing.Select(c => (c.Partition, c.Item.Id, c.Row)));
+        // Every announced item leaves the table, its closed state followed by a tombstone on the changelog: those this
+        // check closed with their row, the others (closed before a crash, or by the partition's previous owner) as stored.
+        var rows = closing.Select(c => (c.Partition, c.Item.Id, c.Row))
+            .Concat(unpublished.Where(u => !closing.Any(c => c.Item.Id == u.Item.Id))
+                .Select(u => (u.Partition, u.Item.Id, Row: new ItemTableEntry(u.Item.State, u.Item.ClosedAt!.Value, SourceOffset: -1))))
+            .ToList();
+        await ProduceAsync([.. unpublished.Select(u => u.Item)], rows.Select(r => r.Row.ToChangelog(r.Id)));
+        await store.MarkClosesPublishedAsync([.. unpublished.Select(u => u.Item.Id)], CancellationToken.None);
+        table.Apply(rows);
         foreach (var (_, item, row) in closing)
         {
             monitor.Metrics.Closed(row.State.Result!);
@@ -258,7 +264,7 @@ public sealed partial class AuctionCloser(
         {
             await RecordSender.SendAsync(producer,
                 closed.Select(item => (_topics.Auctions.Name, RecordSender.Record(headers, item.Id.ToString(), AuctionClosedMessage.From(item).ToUtf8Json())))
-                    .Concat(changelog.Select(r => (_topics.ItemChangelog.Name, RecordSender.Record(headers, r.ItemId.ToString(), PipelineJson.Serialize(r))))));
+                    .Concat(changelog.SelectMany(r => RecordSender.Changelog(_topics.ItemChangelog.Name, headers, r))));
         }
         catch (KafkaException ex)
         {

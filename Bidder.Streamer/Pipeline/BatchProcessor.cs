@@ -205,6 +205,13 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
             return kept;
         }
 
+        if (kept is null && item.ClosedAt is not null)
+        {
+            // Closed, its row gone from the table and its changelog: the database's final state decides, and is not
+            // sent again (that would bring the closed item back into the table, the changelog and every restore).
+            return ItemTableEntry.FromDatabase(item, offset);
+        }
+
         // A close in the database is final, whatever version the table holds (a replica that lost the partition
         // may have closed it meanwhile: the store then refuses every later state). Compared on the item itself: most bids
         // find the table ahead, and the database's row is made only when it is taken.

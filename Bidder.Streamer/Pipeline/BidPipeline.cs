@@ -654,7 +654,7 @@ public sealed partial class BidPipeline(
         {
             await RecordSender.SendAsync(producer,
                 invalid.Select(r => (_topics.InvalidBids.Name, RecordSender.Record(rejectHeaders, r.Key, PipelineJson.Serialize(r.Message))))
-                    .Concat(records.Select(r => (_topics.ItemChangelog.Name, RecordSender.Record(changelogHeaders, r.ItemId.ToString(), PipelineJson.Serialize(r))))));
+                    .Concat(records.SelectMany(r => RecordSender.Changelog(_topics.ItemChangelog.Name, changelogHeaders, r))));
         }
         catch (KafkaException ex)
         {

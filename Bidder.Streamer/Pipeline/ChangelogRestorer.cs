@@ -59,7 +59,15 @@ public sealed partial class ChangelogRestorer(
             }
 
             records++;
-            if (Read(result.Message.Value) is { } record && record.ToEntry() is { } entry)
+            if (result.Message.Value is null)
+            {
+                // A tombstone: the item closed and left the table (its closed state came before it).
+                if (Guid.TryParse(result.Message.Key, out var closed))
+                {
+                    rows.Remove(closed);
+                }
+            }
+            else if (Read(result.Message.Value) is { } record && record.ToEntry() is { } entry)
             {
                 if (entry.IsNewerThan(rows.GetValueOrDefault(record.ItemId)))
                 {

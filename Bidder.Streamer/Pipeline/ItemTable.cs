@@ -30,6 +30,9 @@ public sealed record ItemTableEntry(AuctionState State, DateTimeOffset UpdatedAt
 /// The per-item table of winning bids, one partition of it per assigned partition of the bids topic
 /// (items are keyed like bids, so an item lives in exactly one partition). It is restored from the
 /// item-changelog topic whenever a partition is assigned, before that partition's bids are processed.
+/// It holds open auctions only: a closed one's row leaves it (and the changelog gets a tombstone after its closed
+/// state, so compaction drops the item there too), else the table, the changelog and every restore would grow with
+/// every auction ever held. A closed item's state is final in the database, where a late bid finds it.
 /// </summary>
 public sealed class ItemTable
 {
@@ -48,14 +51,22 @@ public sealed class ItemTable
     public ItemTableEntry? Find(int partition, Guid itemId) =>
         _partitions.TryGetValue(partition, out var rows) && rows.TryGetValue(itemId, out var entry) ? entry : null;
 
-    /// <summary>Takes a processed batch's rows, once everything it produced is durable.</summary>
+    /// <summary>Takes a processed batch's rows, once everything it produced is durable; a closed item's row leaves the table.</summary>
     public void Apply(IEnumerable<(int Partition, Guid ItemId, ItemTableEntry Entry)> updates)
     {
         foreach (var (partition, itemId, entry) in updates)
         {
             // A partition revoked meanwhile is not ours any more: its new owner restores it from the changelog.
-            if (_partitions.TryGetValue(partition, out var rows)
-                && (!rows.TryGetValue(itemId, out var kept) || entry.IsNewerThan(kept)))
+            if (!_partitions.TryGetValue(partition, out var rows))
+            {
+                continue;
+            }
+
+            if (entry.State.IsClosed)
+            {
+                rows.Remove(itemId);
+            }
+            else if (!rows.TryGetValue(itemId, out var kept) || entry.IsNewerThan(kept))
             {
                 rows[itemId] = entry;
             }

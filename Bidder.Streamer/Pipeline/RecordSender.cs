@@ -73,8 +73,22 @@ internal sealed class RecordSender
         return headers;
     }
 
-    public static Message<string, byte[]> Record(Headers headers, string? key, byte[] value) =>
-        new() { Key = key!, Value = value, Headers = headers };
+    public static Message<string, byte[]> Record(Headers headers, string? key, byte[]? value) =>
+        new() { Key = key!, Value = value!, Headers = headers };
+
+    /// <summary>
+    /// An item's records on the changelog: its state, and after a closed state a tombstone (the item's key, no value),
+    /// so that compaction drops the closed item and a restore does not bring it back into the table (<see cref="ItemTable"/>).
+    /// </summary>
+    public static IEnumerable<(string Topic, Message<string, byte[]> Record)> Changelog(string topic, Headers headers, ItemChangelogMessage state)
+    {
+        var key = state.ItemId.ToString();
+        yield return (topic, Record(headers, key, PipelineJson.Serialize(state)));
+        if (state.ClosedAt is not null)
+        {
+            yield return (topic, Record(headers, key, null));
+        }
+    }
 
     private void Fail(Exception exception) => Interlocked.CompareExchange(ref _failure, exception, null);
 

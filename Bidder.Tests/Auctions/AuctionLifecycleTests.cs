@@ -140,6 +140,12 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
             Assert.Equal(closed["closed_at"]!.GetValue<DateTimeOffset>(), record["closed_at"]!.GetValue<DateTimeOffset>());
         }
 
+        // A closed auction leaves the streamer's table: its closed state and then a tombstone end its changelog, so
+        // compaction drops it and no restore reads it again.
+        var changelog = await ChangelogAsync(plain);
+        var closedState = JsonNode.Parse(Assert.IsType<byte[]>(changelog[^2].Value))!.AsObject();
+        Assert.Equal(("sold", 7m), (closedState["result"]!.GetValue<string>(), closedState["winning_bid"]!.GetValue<decimal>()));
+
         // A bid made after the close is auction_closed, as before; the listing by status shows the closed items.
         Assert.Equal("auction_closed", (await BidAsync(rival, plain, 500m))["reason"]!.GetValue<string>());
         var closedIds = (await bidder.Api.WalkAsync("/items/?status=closed", limit: 100)).Select(i => i.Id()).ToList();
@@ -260,6 +266,16 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
         }, bid => bid is not null, $"bid {id} to be processed"))!;
 
     /// <summary>The item's one record on the auctions topic (several identical ones would fail: one close, one record).</summary>
+    /// <summary>The item's records on item-changelog, once they end with a tombstone (no value).</summary>
+    private async Task<List<Confluent.Kafka.Message<string, byte[]>>> ChangelogAsync(string item)
+    {
+        var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;
+        return await Eventually.WaitAsync(
+            () => Task.FromResult(TopicReader.ReadAll(bootstrapServers, "item-changelog").Where(r => r.Message.Key == item).Select(r => r.Message).ToList()),
+            found => found.Count >= 2 && found[^1].Value is null, $"a tombstone ending the item-changelog of item {item}",
+            found => $"{found.Count} record(s), the last {(found.Count == 0 ? "none" : found[^1].Value is null ? "a tombstone" : "a state")}");
+    }
+
     private async Task<JsonObject> AuctionRecordAsync(string item)
     {
         var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;

@@ -265,6 +265,8 @@ internal sealed class BidStream
         // read until each item's has its final count (the last batch's records may still be on their way).
         var lastStates = await Eventually.WaitAsync(
             () => Task.FromResult(TopicReader.ReadAll(bootstrapServers, "item-changelog")
+                // A closed item's state is followed by a tombstone (ItemTable): the states are what a restore compares.
+                .Where(r => r.Message.Value is not null)
                 .GroupBy(r => r.Message.Key)
                 .ToDictionary(g => g.Key, g => g.Select(r => JsonNode.Parse(r.Message.Value)!.AsObject())
                     .MaxBy(r => (r["version"]!.GetValue<long>(), r["source_offset"]!.GetValue<long>()))!)),
