@@ -80,6 +80,9 @@ public sealed partial class BidPipeline(
     private readonly Dictionary<TopicPartition, long> _uncommitted = [];
     private long _lastCommit;
 
+    // The last commit failed: its offsets are kept and tried again (CommitWritten).
+    private bool _commitFailed;
+
     // The last poll found a full batch: the streamer is behind its topic.
     private bool _lagging;
 
@@ -147,7 +150,7 @@ public sealed partial class BidPipeline(
 
             // Stopping: the batches being written are finished and their offsets committed.
             await CompleteWritesAsync(all: true, stoppingToken);
-            CommitWritten();
+            CommitWritten(now: true);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -760,34 +763,51 @@ public sealed partial class BidPipeline(
         }
     }
 
-    /// <summary>Commits every written batch's offsets not committed yet, for the partitions still ours.</summary>
-    private void CommitWritten()
+    /// <summary>
+    /// Commits every written batch's offsets not committed yet, for the partitions still ours. A commit that fails
+    /// keeps them, to be tried again a <see cref="StreamerOptions.CommitInterval"/> later (at the next poll while
+    /// caught up, or with the next batch; at once when <paramref name="now"/>): else an idle partition's committed
+    /// offset would stay behind the bids written, for its next owner or this streamer restarted to go through again.
+    /// </summary>
+    private void CommitWritten(bool now = false)
     {
-        if (_uncommitted.Count > 0)
+        if (_commitFailed && !now && time.GetElapsedTime(_lastCommit) < _options.CommitInterval)
         {
-            Commit([.. _uncommitted.Where(p => assignments.IsAssigned(p.Key.Partition.Value)).Select(p => new TopicPartitionOffset(p.Key, p.Value))]);
+            return;
+        }
+
+        foreach (var revoked in _uncommitted.Keys.Where(p => !assignments.IsAssigned(p.Partition.Value)).ToList())
+        {
+            _uncommitted.Remove(revoked);
+        }
+
+        _commitFailed = !Commit([.. _uncommitted.Select(p => new TopicPartitionOffset(p.Key, p.Value))]);
+        if (!_commitFailed)
+        {
             _uncommitted.Clear();
         }
 
         _lastCommit = time.GetTimestamp();
     }
 
-    /// <summary>Commits the offsets; a revoked partition's new owner replays from its own commit.</summary>
-    private void Commit(List<TopicPartitionOffset> offsets)
+    /// <summary>Commits the offsets (true when there were none); a revoked partition's new owner replays from its own commit.</summary>
+    private bool Commit(List<TopicPartitionOffset> offsets)
     {
         if (offsets.Count == 0)
         {
-            return;
+            return true;
         }
 
         try
         {
             consumer.Commit(offsets);
+            return true;
         }
         catch (KafkaException ex)
         {
             // The batch is durable and idempotent: if this commit is lost, the replay changes nothing.
             LogCommitFailed(ex.Error.Code, ex.Error.Reason);
+            return false;
         }
     }
 
@@ -855,7 +875,7 @@ public sealed partial class BidPipeline(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Consuming bids failed ({Code}: {Reason}); polling again in {DelayMs} ms.")]
     private partial void LogConsumeFailed(ErrorCode code, string reason, double delayMs);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets failed ({Code}: {Reason}); the batch will be replayed harmlessly.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets failed ({Code}: {Reason}); trying again shortly (a replay of what was written meanwhile is harmless).")]
     private partial void LogCommitFailed(ErrorCode code, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving the consumer group failed ({Code}: {Reason}).")]

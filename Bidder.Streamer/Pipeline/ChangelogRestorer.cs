@@ -10,7 +10,8 @@ namespace Bidder.Streamer.Pipeline;
 /// Rebuilds one partition of the item table from the item-changelog topic: reads that partition from its
 /// start to its end as it stands now, keeping each item's newest state (the highest version, then the latest
 /// source offset), not merely its last record: two replicas around a rebalance can leave an item's records
-/// out of order. Runs on every assignment, before the partition's bids are processed; gives up with a
+/// out of order. Open auctions only: a tombstone (sent after a closed state) ends an item for good, whatever
+/// comes after it, and a closed state leaves too. Runs on every assignment, before the partition's bids are processed; gives up with a
 /// <see cref="TimeoutException"/> after <see cref="Deadline"/>, and the caller retries.
 /// </summary>
 public sealed partial class ChangelogRestorer(
@@ -44,6 +45,9 @@ public sealed partial class ChangelogRestorer(
 
         consumer.Assign(new TopicPartitionOffset(topicPartition, watermarks.Low));
         var records = 0;
+        // Items whose tombstone was read: closed for good, so no record after it (a late one from a replica that lost
+        // the partition) brings them back.
+        var gone = new HashSet<Guid>();
         while (true)
         {
             var left = deadline - DateTime.UtcNow;
@@ -65,9 +69,10 @@ public sealed partial class ChangelogRestorer(
                 if (Guid.TryParse(result.Message.Key, out var closed))
                 {
                     rows.Remove(closed);
+                    gone.Add(closed);
                 }
             }
-            else if (Read(result.Message.Value) is { } record && record.ToEntry() is { } entry)
+            else if (Read(result.Message.Value) is { } record && record.ToEntry() is { } entry && !gone.Contains(record.ItemId))
             {
                 if (entry.IsNewerThan(rows.GetValueOrDefault(record.ItemId)))
                 {
@@ -79,6 +84,12 @@ public sealed partial class ChangelogRestorer(
             {
                 break;
             }
+        }
+
+        // Open auctions only (ItemTable): a closed state without its tombstone (sent before tombstones were) leaves too.
+        foreach (var closed in rows.Where(r => r.Value.State.IsClosed).Select(r => r.Key).ToList())
+        {
+            rows.Remove(closed);
         }
 
         LogRestored(partition, rows.Count, records);

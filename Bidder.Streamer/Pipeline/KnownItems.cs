@@ -4,13 +4,13 @@ namespace Bidder.Streamer.Pipeline;
 
 /// <summary>
 /// Items the database returned since the partitions were last assigned, so a batch asks it only about items it
-/// has not seen. Only this streamer's pipeline changes an item's bidding state (its batches and its closes, both
-/// kept in the table), and an item's terms never change, so a remembered item answers as the database would, as
-/// long as the state it was read with is no newer than the item's row in the table: then the table's row is the one
-/// the batch takes anyway. The first read of an item after an assignment is what finds a database ahead of the
-/// changelog (a crash between the two), so everything is forgotten when partitions move, when a write fails and
-/// after a close. Bounded: past <see cref="Capacity"/> items it starts over, which costs one lookup per item, never
-/// a wrong answer. Used by the pipeline's one thread only.
+/// has not seen. An item's terms never change, and its bidding state is the row the batch starts from (a pending
+/// batch's or the table's) once that row has reached the state the database returned: a remembered item answers
+/// only then, and the database is asked again wherever there is no such row (a new item whose first bids changed
+/// nothing, a closed one, a partition whose table could not be restored). The first read of an item after an
+/// assignment is what finds a database ahead of the changelog (a crash between the two), so everything is
+/// forgotten when partitions move, when a write fails and after a close. Bounded: past <see cref="Capacity"/> items
+/// it starts over, which costs one lookup per item, never a wrong answer. Used by the pipeline's one thread only.
 /// </summary>
 public sealed class KnownItems
 {
@@ -27,14 +27,13 @@ public sealed class KnownItems
     public int Count => _known.Count;
 
     /// <summary>
-    /// The item, when it is remembered and the state the database returned it with is no newer than
-    /// <paramref name="rowVersion"/>, the version of the item's row the batch starts from (null: none). The answer
-    /// carries the item's terms, and its bidding state as read where that was the item's first (version 0); else
-    /// only the state's version, which the row has reached, so the row is taken (<see cref="BatchProcessor"/>).
+    /// The item, when it is remembered and <paramref name="rowVersion"/>, the version of the item's row the batch
+    /// starts from (null: none), has reached the state the database returned it with. The answer carries the item's
+    /// terms, and of its bidding state only that version, so the row is the state taken (<see cref="BatchProcessor"/>).
     /// </summary>
     public bool TryGet(Guid id, long? rowVersion, out Item item)
     {
-        if (_known.TryGetValue(id, out var terms) && (terms.Version == 0 || terms.Version <= rowVersion))
+        if (_known.TryGetValue(id, out var terms) && terms.Version <= rowVersion)
         {
             item = terms.ToItem(id);
             return true;
@@ -79,7 +78,7 @@ public sealed class KnownItems
 
         public long Version { get; } = item.StateVersion;
 
-        // At version 0 an open item's state is its first (no bid, its end as created), which this makes exactly.
+        // The bidding state stands for one the row has reached (TryGet): only its version is the database's.
         public Item ToItem(Guid id) =>
             new(id, string.Empty, _initBid, 0m, null, null, string.Empty, [], 0, _createdDate, _biddingEndDate, _sellerId,
                 _bidIncrement, _reservePrice, _softCloseSeconds, Version: Version);

@@ -265,7 +265,6 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
             return response.StatusCode == HttpStatusCode.OK ? await response.ReadObjectAsync() : null;
         }, bid => bid is not null, $"bid {id} to be processed"))!;
 
-    /// <summary>The item's one record on the auctions topic (several identical ones would fail: one close, one record).</summary>
     /// <summary>The item's records on item-changelog, once they end with a tombstone (no value).</summary>
     private async Task<List<Confluent.Kafka.Message<string, byte[]>>> ChangelogAsync(string item)
     {
@@ -276,6 +275,7 @@ public class AuctionLifecycleTests(EmbeddedApp fixture)
             found => $"{found.Count} record(s), the last {(found.Count == 0 ? "none" : found[^1].Value is null ? "a tombstone" : "a state")}");
     }
 
+    /// <summary>The item's one record on the auctions topic (several identical ones would fail: one close, one record).</summary>
     private async Task<JsonObject> AuctionRecordAsync(string item)
     {
         var bootstrapServers = (await fixture.ConnectionStringAsync("kafka"))!;

@@ -12,19 +12,21 @@ public sealed class KnownItemsTests
     private static readonly DateTimeOffset Now = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
     [Fact]
-    public void A_new_item_is_answered_with_its_terms_and_first_state_whatever_the_table_holds()
+    public void An_item_is_answered_with_its_terms_once_the_row_has_reached_the_state_it_was_read_with()
     {
         var known = new KnownItems();
         var seller = Guid.NewGuid();
         var lamp = Item() with { SellerId = seller, InitBid = 12.5m, BidIncrement = 2m, ReservePrice = 40m, SoftCloseSeconds = 30 };
         known.AddRange([lamp]);
 
-        Assert.True(known.TryGet(lamp.Id, rowVersion: null, out var found));
+        // Seen failing with a new item answered without a row: a partition whose table was not restored decided a
+        // second bid against the first state, over the database's newer one.
+        Assert.False(known.TryGet(lamp.Id, rowVersion: null, out _));
+        Assert.True(known.TryGet(lamp.Id, rowVersion: 0, out var found));
         Assert.Equal(
             (lamp.Id, seller, 12.5m, 2m, (decimal?)40m, 30, lamp.CreatedDate, lamp.BiddingEndDate),
             (found.Id, found.SellerId!.Value, found.InitBid, found.BidIncrement, found.ReservePrice, found.SoftCloseSeconds, found.CreatedDate, found.BiddingEndDate));
-        Assert.Equal(lamp.State, found.State);
-        Assert.False(known.TryGet(Guid.NewGuid(), rowVersion: null, out _));
+        Assert.False(known.TryGet(Guid.NewGuid(), rowVersion: 0, out _));
     }
 
     [Fact]
@@ -62,12 +64,12 @@ public sealed class KnownItemsTests
         var lamp = Item();
         known.AddRange([lamp]);
         known.Clear();
-        Assert.False(known.TryGet(lamp.Id, rowVersion: null, out _));
+        Assert.False(known.TryGet(lamp.Id, rowVersion: 0, out _));
 
         known.AddRange([lamp]);
         known.AddRange(Enumerable.Range(0, KnownItems.Capacity).Select(_ => Item()));
         // Full: it started over, and forgot the lamp (asked about again, never answered wrongly).
-        Assert.False(known.TryGet(lamp.Id, rowVersion: null, out _));
+        Assert.False(known.TryGet(lamp.Id, rowVersion: 0, out _));
         Assert.InRange(known.Count, 1, KnownItems.Capacity);
     }
 
