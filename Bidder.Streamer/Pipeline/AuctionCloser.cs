@@ -162,8 +162,9 @@ public sealed partial class AuctionCloser(
 
         // Every announced item leaves the table, its closed state followed by a tombstone on the changelog: those this
         // check closed with their row, the others (closed before a crash, or by the partition's previous owner) as stored.
+        var closed = closing.Select(c => c.Item.Id).ToHashSet();
         var rows = closing.Select(c => (c.Partition, c.Item.Id, c.Row))
-            .Concat(unpublished.Where(u => !closing.Any(c => c.Item.Id == u.Item.Id))
+            .Concat(unpublished.Where(u => !closed.Contains(u.Item.Id))
                 .Select(u => (u.Partition, u.Item.Id, Row: new ItemTableEntry(u.Item.State, u.Item.ClosedAt!.Value, SourceOffset: -1))))
             .ToList();
         await ProduceAsync([.. unpublished.Select(u => u.Item)], rows.Select(r => r.Row.ToChangelog(r.Id)));

@@ -765,13 +765,15 @@ public sealed partial class BidPipeline(
 
     /// <summary>
     /// Commits every written batch's offsets not committed yet, for the partitions still ours. A commit that fails
-    /// keeps them, to be tried again a <see cref="StreamerOptions.CommitInterval"/> later (at the next poll while
-    /// caught up, or with the next batch; at once when <paramref name="now"/>): else an idle partition's committed
-    /// offset would stay behind the bids written, for its next owner or this streamer restarted to go through again.
+    /// keeps them, to be tried again <see cref="StreamerOptions.MaxRetryDelay"/> later (at least a
+    /// <see cref="StreamerOptions.CommitInterval"/>; at once when <paramref name="now"/>): else an idle partition's
+    /// committed offset would stay behind the bids written, for its next owner or this streamer restarted to go
+    /// through again. Not sooner: a commit waits for the group's coordinator, up to the session timeout while the
+    /// broker is down, and a refusal that lasts would be logged at every poll.
     /// </summary>
     private void CommitWritten(bool now = false)
     {
-        if (_commitFailed && !now && time.GetElapsedTime(_lastCommit) < _options.CommitInterval)
+        if (_commitFailed && !now && time.GetElapsedTime(_lastCommit) < TimeSpan.FromTicks(Math.Max(_options.CommitInterval.Ticks, _options.MaxRetryDelay.Ticks)))
         {
             return;
         }
@@ -875,7 +877,7 @@ public sealed partial class BidPipeline(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Consuming bids failed ({Code}: {Reason}); polling again in {DelayMs} ms.")]
     private partial void LogConsumeFailed(ErrorCode code, string reason, double delayMs);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets failed ({Code}: {Reason}); trying again shortly (a replay of what was written meanwhile is harmless).")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets failed ({Code}: {Reason}); trying again within seconds (a replay of what was written meanwhile is harmless).")]
     private partial void LogCommitFailed(ErrorCode code, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving the consumer group failed ({Code}: {Reason}).")]
