@@ -46,10 +46,10 @@ public static class BidFeed
     }
 
     /// <summary>
-    /// Produces every message, awaiting <paramref name="throttle"/> every few thousand (it holds the feed
-    /// while the consumer is too far behind), and returns once all are acknowledged.
+    /// Produces every message, awaiting <paramref name="throttle"/> with the number handed to the producer so far every
+    /// few thousand (it holds the feed while the consumer is too far behind), and returns once all are acknowledged.
     /// </summary>
-    public static async Task<TimeSpan> ProduceAsync(string bootstrapServers, string topic, IEnumerable<Message<string, byte[]>> messages, Func<Task>? throttle = null)
+    public static async Task<TimeSpan> ProduceAsync(string bootstrapServers, string topic, IEnumerable<Message<string, byte[]>> messages, Func<long, Task>? throttle = null)
     {
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
         {
@@ -68,7 +68,7 @@ public static class BidFeed
         {
             if (++sent % 5_000 == 0 && throttle is not null)
             {
-                await throttle();
+                await throttle(sent);
             }
 
             while (true)
