@@ -137,4 +137,12 @@ public sealed record PostedBid(Guid Id, Guid ItemId, Guid UserId, decimal Value,
 /// item-changelog topic, as written to the item. <see cref="Version"/> grows with every change (a bid
 /// accepted, a price raised by an automatic bid, the close), so it orders states whoever wrote them.
 /// </summary>
-public sealed record ItemBiddingState(Guid ItemId, AuctionState State, DateTimeOffset UpdatedAt);
+public sealed record ItemBiddingState(Guid ItemId, AuctionState State, DateTimeOffset UpdatedAt)
+{
+    /// <summary>
+    /// The version of the item's state the batch's bids were decided against (its state before their first change),
+    /// where bids decided it: the item must not have moved past it meanwhile (another writer on the partition). Null
+    /// for a state sent again or a close.
+    /// </summary>
+    public long? DecidedFrom { get; init; }
+}

@@ -107,7 +107,10 @@ public interface IBatchRecorder
     /// write can lower a winning bid, reopen a closed auction or close it twice. A bid of any decimal value can be stored (values beyond what fits in cents are
     /// kept as they came; they are never accepted). A batch marked <see cref="ProcessedBatch.BidsAreNew"/> (only for a
     /// store that <see cref="RefusesRecordedBids"/>) with a bid already stored is not recorded at all:
-    /// <see cref="BidsAlreadyRecordedException"/>.
+    /// <see cref="BidsAlreadyRecordedException"/>. Nor, in such a store, is a batch whose state for an item is refused
+    /// while bids it stores now changed that item (decided against a state the item no longer has):
+    /// <see cref="ItemChangedMeanwhileException"/>. A refused state with no such bid (a replay, a state sent again) is
+    /// simply not taken.
     /// </summary>
     Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken);
 
@@ -143,6 +146,18 @@ public sealed class BidsAlreadyRecordedException(Guid bidId)
     : Exception($"The bid {bidId} is recorded already: the batch, decided as new bids only, was not recorded.")
 {
     public Guid BidId { get; } = bidId;
+}
+
+/// <summary>
+/// The database refused a batch's state for an item the batch's own new bids had changed: the item changed after
+/// the batch read it, so those bids were decided against a state the item no longer has (another writer on the
+/// same partition: a replica that lost it and does not know yet). Nothing of the batch was recorded; it is to be
+/// decided again against the database's state of <see cref="ItemIds"/>.
+/// </summary>
+public sealed class ItemChangedMeanwhileException(IReadOnlyCollection<Guid> itemIds)
+    : Exception($"The state of item(s) {string.Join(", ", itemIds.Take(3))}{(itemIds.Count > 3 ? ", ..." : "")} changed after the batch read it: the batch was not recorded.")
+{
+    public IReadOnlyCollection<Guid> ItemIds { get; } = itemIds;
 }
 
 /// <summary>The database did not answer (down, locked, read-only, timed out): a retry later may succeed.</summary>

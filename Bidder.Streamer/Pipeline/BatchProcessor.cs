@@ -15,6 +15,9 @@ public sealed class BatchOutcome
     /// <summary>The last row of each item the batch changed, in order of first change.</summary>
     public Dictionary<(int Partition, Guid ItemId), ItemTableEntry> Rows { get; } = [];
 
+    /// <summary>The version of each changed item's state the batch's decisions started from (<see cref="ItemBiddingState.DecidedFrom"/>).</summary>
+    public Dictionary<Guid, long> DecidedFrom { get; } = [];
+
     public int Accepted { get; set; }
 
     public Dictionary<string, int> RejectedByReason { get; } = [];
@@ -24,7 +27,15 @@ public sealed class BatchOutcome
     /// <summary>Decided without asking the database which bids are recorded (<see cref="BatchLookups.RecordedAsked"/>).</summary>
     public bool BidsAreNew { get; init; }
 
-    public ProcessedBatch ToDatabaseBatch() => new(Bids, [.. Rows.Select(r => r.Value.ToState(r.Key.ItemId))]) { BidsAreNew = BidsAreNew };
+    public ProcessedBatch ToDatabaseBatch() =>
+        new(Bids, [.. Rows.Select(r => r.Value.ToState(r.Key.ItemId, DecidedFrom.TryGetValue(r.Key.ItemId, out var from) ? from : null))]) { BidsAreNew = BidsAreNew };
+
+    /// <summary>The item's row after a decision of this batch changed it from <paramref name="before"/>.</summary>
+    public void Change(int partition, Guid itemId, ItemTableEntry before, ItemTableEntry after)
+    {
+        DecidedFrom.TryAdd(itemId, before.State.Version);
+        Rows[(partition, itemId)] = after;
+    }
 
     public IEnumerable<ItemChangelogMessage> Changelog => Rows.Select(r => r.Value.ToChangelog(r.Key.ItemId));
 
@@ -74,6 +85,12 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
 
     /// <summary>Takes a processed batch's rows into the table, once everything it produced is durable.</summary>
     public void Keep(BatchOutcome outcome) => table.Apply(outcome.Rows.Select(r => (r.Key.Partition, r.Key.ItemId, r.Value)));
+
+    /// <summary>
+    /// Forgets the rows of items the database refused a batch's state for (<see cref="ItemChangedMeanwhileException"/>):
+    /// the item moved on under the table, so the database's state decides again.
+    /// </summary>
+    public void Forget(IEnumerable<Guid> itemIds) => table.Forget(itemIds);
 
     /// <summary>
     /// Decides a batch. <paramref name="pending"/>: batches decided before this one and still being written (not
@@ -141,16 +158,16 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
                     && rules.Decide(message.ToPostedBid(), userExists: true, changed, row.State) is { After: { } again } decision
                     && decision.Verdict.Reason == recorded.Reason)
                 {
-                    outcome.Rows[(partition, message.ItemId)] = row.After(again, offset, recorded.CreatedDate);
+                    outcome.Change(partition, message.ItemId, row, row.After(again, offset, recorded.CreatedDate));
                 }
                 else if (recorded.ItemVersion is null && recorded.Status == BidStatus.Accepted && row is not null && recorded.Value > row.State.WinningBid)
                 {
                     // Recorded before versions (and before automatic bids): the bid made its value the winning bid.
-                    outcome.Rows[(partition, message.ItemId)] = row.After(row.State with
+                    outcome.Change(partition, message.ItemId, row, row.After(row.State with
                     {
                         WinningBid = recorded.Value, WinningUserId = recorded.UserId, WinningBidId = recorded.Id, LeaderMax = recorded.Value,
                         Bids = row.State.Bids + 1, Version = row.State.Version + 1,
-                    }, offset, recorded.CreatedDate);
+                    }, offset, recorded.CreatedDate));
                 }
             }
 
@@ -173,7 +190,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         if (after is not null)
         {
             // Accepted, or outbid: either changes the item (an outbid bid raises the leader's price).
-            outcome.Rows[(partition, bid.ItemId)] = row!.After(after, offset, now);
+            outcome.Change(partition, bid.ItemId, row!, row!.After(after, offset, now));
         }
 
         if (verdict.IsAccepted)

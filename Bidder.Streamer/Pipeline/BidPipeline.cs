@@ -308,6 +308,12 @@ public sealed partial class BidPipeline(
                     _expectRecorded = true;
                     LogDecidedAgain(written.Decoded.Count, recorded.BidId);
                 }
+                else if (fault is ItemChangedMeanwhileException changed)
+                {
+                    // Not the batch's fault either: items changed under it (another writer). Decided again against the
+                    // database's state of them, and asking which bids are recorded (the other writer may have some).
+                    ItemsChangedMeanwhile(changed, written.Decoded.Count);
+                }
                 else if (fault is not DecidedAfterUnwrittenException)
                 {
                     // (A batch decided after one that failed goes again with it; that failure is logged already.)
@@ -382,6 +388,17 @@ public sealed partial class BidPipeline(
                 Completed(batch);
                 return true;
             }
+            catch (ItemChangedMeanwhileException changed)
+            {
+                // Decided again against the database's state. A writer that keeps changing the items is another
+                // owner of the partition, which one of the two loses at the next rebalance: backed off meanwhile.
+                ItemsChangedMeanwhile(changed, batch.Count);
+                if (!stoppingToken.IsCancellationRequested)
+                {
+                    await Task.Delay(delay, time, stoppingToken);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
+                }
+            }
             catch (Exception ex) when (IsInfrastructureFault(ex) && !stoppingToken.IsCancellationRequested)
             {
                 _health.Failed(ex);
@@ -419,7 +436,7 @@ public sealed partial class BidPipeline(
         {
             await ProcessAsync(bids);
         }
-        catch (Exception ex) when (!IsInfrastructureFault(ex) && !IsFatal(ex))
+        catch (Exception ex) when (!IsInfrastructureFault(ex) && !IsFatal(ex) && ex is not ItemChangedMeanwhileException)
         {
             if (bids.Count == 1)
             {
@@ -838,6 +855,15 @@ public sealed partial class BidPipeline(
         }
     }
 
+    /// <summary>The database refused a batch for items that changed under it: their rows go, so the batch is decided again against the database.</summary>
+    private void ItemsChangedMeanwhile(ItemChangedMeanwhileException changed, int count)
+    {
+        processor.Forget(changed.ItemIds);
+        _knownItems.Clear();
+        _expectRecorded = true;
+        LogItemsChangedMeanwhile(count, changed.ItemIds.Count, changed.ItemIds.First());
+    }
+
     /// <summary>Not written: the batch it was decided after was not written (that failure is reported on its own).</summary>
     private sealed class DecidedAfterUnwrittenException() : Exception("Not written: the batch it was decided after was not written.");
 
@@ -858,6 +884,9 @@ public sealed partial class BidPipeline(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A batch of {Count} bid(s) decided as new holds bid {BidId}, which is recorded already (a copy or a replay): nothing of it was written; it is decided again, asking which bids are recorded.")]
     private partial void LogDecidedAgain(int count, Guid bidId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} bid(s) was decided against {Items} item state(s) the database no longer holds (first: item {ItemId}; another writer on the partition changed them meanwhile): nothing of it was written; it is decided again against the database.")]
+    private partial void LogItemsChangedMeanwhile(int count, int items, Guid itemId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Processing {Count} message(s) threw {ExceptionType}; processing each half on its own to find the message that causes it.")]
     private partial void LogIsolating(string exceptionType, int count);

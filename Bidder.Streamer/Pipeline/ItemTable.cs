@@ -23,7 +23,7 @@ public sealed record ItemTableEntry(AuctionState State, DateTimeOffset UpdatedAt
 
     public ItemChangelogMessage ToChangelog(Guid itemId) => ItemChangelogMessage.From(itemId, State, UpdatedAt, SourceOffset);
 
-    public ItemBiddingState ToState(Guid itemId) => new(itemId, State, UpdatedAt);
+    public ItemBiddingState ToState(Guid itemId, long? decidedFrom = null) => new(itemId, State, UpdatedAt) { DecidedFrom = decidedFrom };
 }
 
 /// <summary>
@@ -47,6 +47,18 @@ public sealed class ItemTable
     public bool Holds(int partition) => _partitions.ContainsKey(partition);
 
     public void Drop(int partition) => _partitions.TryRemove(partition, out _);
+
+    /// <summary>Drops these items' rows (from whichever partition holds them): their next bids are decided against the database's state.</summary>
+    public void Forget(IEnumerable<Guid> itemIds)
+    {
+        foreach (var itemId in itemIds)
+        {
+            foreach (var rows in _partitions.Values)
+            {
+                rows.Remove(itemId);
+            }
+        }
+    }
 
     public ItemTableEntry? Find(int partition, Guid itemId) =>
         _partitions.TryGetValue(partition, out var rows) && rows.TryGetValue(itemId, out var entry) ? entry : null;

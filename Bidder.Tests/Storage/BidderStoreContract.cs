@@ -687,7 +687,7 @@ public abstract class BidderStoreContract
         Assert.Equal(26m, (await store.GetItemAsync(item.Id, Timeout))!.WinningBid);
     }
 
-    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+    protected static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     private static async Task<List<T>> WalkAsync<T>(Func<PageRequest, Task<Page<T>>> list, int limit)
     {

@@ -25,6 +25,54 @@ public sealed class SqliteBidderStoreTests : BidderStoreContract, IDisposable
         return store;
     }
 
+    // Two writers on one partition (a replica that lost it and does not know yet), each deciding against the item as
+    // it read it. Seen failing before this store refused such a batch: the later batch's bid was stored accepted and
+    // counted into its user while its item state was silently refused, an accepted bid the item never took.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_batch_whose_new_bids_changed_an_item_another_writer_changed_meanwhile_is_refused_whole(bool bidsAreNew)
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var theirs = Accepted(item, user, 50m, T0.AddSeconds(1)) with { ItemVersion = 1 };
+        await store.RecordBatchAsync(new ProcessedBatch([theirs], [State(item, theirs, bids: 1)]), Timeout);
+
+        // Decided against the item before that write: the same version follows it, at a lower price.
+        var tooLow = Rejected(item, user, 0.5m, T0.AddSeconds(2), RejectReason.TooLow);
+        var ours = Accepted(item, user, 20m, T0.AddSeconds(3)) with { ItemVersion = 1 };
+        var batch = new ProcessedBatch([tooLow, ours], [State(item, ours, bids: 1)]) { BidsAreNew = bidsAreNew };
+        var refused = await Assert.ThrowsAsync<ItemChangedMeanwhileException>(() => store.RecordBatchAsync(batch, Timeout));
+
+        Assert.Equal([item.Id], refused.ItemIds);
+        Assert.Null(await store.GetBidAsync(ours.Id, Timeout));
+        Assert.Null(await store.GetBidAsync(tooLow.Id, Timeout));
+        Assert.Equal(1, (await store.GetUserAsync(user.Id, Timeout))!.Bids);
+        var stored = await store.GetItemAsync(item.Id, Timeout);
+        Assert.Equal((50m, theirs.Id, 1L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
+    }
+
+    // The other writer closed the auction meanwhile: a bid accepted against it open is refused with its batch.
+    [Fact]
+    public async Task A_batch_whose_new_bids_changed_an_item_closed_meanwhile_is_refused_whole()
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var leader = Accepted(item, user, 20m, T0.AddSeconds(1)) with { ItemVersion = 1 };
+        var leading = State(item, leader, bids: 1);
+        await store.RecordBatchAsync(new ProcessedBatch([leader], [leading]), Timeout);
+        await store.RecordBatchAsync(new ProcessedBatch([], [Closed(item.With(leading.State), T0.AddDays(8), AuctionResult.Sold)]), Timeout);
+
+        var late = Accepted(item, user, 30m, T0.AddSeconds(2)) with { ItemVersion = 2 };
+        await Assert.ThrowsAsync<ItemChangedMeanwhileException>(
+            () => store.RecordBatchAsync(new ProcessedBatch([late], [State(item, late, bids: 2)]), Timeout));
+
+        Assert.Null(await store.GetBidAsync(late.Id, Timeout));
+        Assert.Equal(1, (await store.GetUserAsync(user.Id, Timeout))!.Bids);
+        var stored = await store.GetItemAsync(item.Id, Timeout);
+        Assert.Equal((ItemStatus.Closed, 20m), (stored!.Status, stored.WinningBid));
+    }
+
     [Fact]
     public async Task Initializing_twice_keeps_the_data()
     {
@@ -360,8 +408,6 @@ public sealed class MongoBidderStoreTests : BidderStoreContract, IAsyncDisposabl
             recorded,
             await store.FindIncompleteBidsAsync([.. recorded.Keys], Timeout));
     }
-
-    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 }
 
 /// <summary>How the MongoDB adapter fails, without a server: a server that does not answer, and the driver's errors sorted.</summary>

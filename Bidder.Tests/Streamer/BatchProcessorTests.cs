@@ -310,6 +310,34 @@ public class BatchProcessorTests
         Assert.Equal(30m, newer.Rows.Single().Value.State.WinningBid);
     }
 
+    // The store refuses an item state whose item moved past the version the batch's bids were decided against (two
+    // writers on one partition): each state says which that was, the version of the row before the batch's first
+    // change of the item, whichever row that was: a pending batch's, the table's, or the database's where it was ahead.
+    [Fact]
+    public void Each_item_state_says_the_version_the_batchs_bids_were_decided_against()
+    {
+        var chair = Lamp with { Id = Guid.CreateVersion7(), Name = "chair" };
+        var stool = Lamp with { Id = Guid.CreateVersion7(), Name = "stool" };
+        _table.Load(0, new Dictionary<Guid, ItemTableEntry> { [Lamp.Id] = Row(20m, Guid.CreateVersion7(), 1), [chair.Id] = Row(20m, Guid.CreateVersion7(), 1) });
+        var pending = _processor.Process(Decode(Bid(30m, 1)), Lookups(), Now);
+        var items = new Dictionary<Guid, Item>
+        {
+            [Lamp.Id] = Lamp,
+            [chair.Id] = chair with { WinningBid = 40m, WinningUserId = Alice, WinningBidId = Guid.CreateVersion7(), Bids = 4, Version = 4 },
+            [stool.Id] = stool,
+        };
+        var onChair = new BidMessage(1, Guid.CreateVersion7(), chair.Id, Alice, 50m, "web", Now.AddMinutes(-1));
+        var onStool = new BidMessage(1, Guid.CreateVersion7(), stool.Id, Alice, 50m, "web", Now.AddMinutes(-1));
+
+        var outcome = _processor.Process(Decode(Bid(35m, 2), (onChair, 3), (onStool, 4), Bid(40m, 5)), Lookups(items), Now, [pending]);
+
+        Assert.Equal(1L, pending.ToDatabaseBatch().Items.Single().DecidedFrom);
+        var states = outcome.ToDatabaseBatch().Items.ToDictionary(s => s.ItemId);
+        Assert.Equal((2L, 4L), (states[Lamp.Id].DecidedFrom, states[Lamp.Id].State.Version));
+        Assert.Equal(4L, states[chair.Id].DecidedFrom);
+        Assert.Equal(0L, states[stool.Id].DecidedFrom);
+    }
+
     private static (BidMessage Message, long Offset) Bid(decimal value, long offset) =>
         (new BidMessage(1, Guid.CreateVersion7(), Lamp.Id, Alice, value, "web", Now.AddMinutes(-1)), offset);
 

@@ -17,8 +17,9 @@ using Microsoft.Extensions.Options;
 namespace Bidder.Tests.Streamer;
 
 /// <summary>
-/// The streamer's own services on a broker and an SQLite file of the test's, with the store wrapped so that
-/// recording one particular bid throws what a bug would: not a database fault, so never retried.
+/// The streamer's own services on a broker and an SQLite file of the test's, with the store wrapped: so that
+/// recording one particular bid throws what a bug would (not a database fault, so never retried), or so that
+/// another writer changes the item just before the streamer's batch is written.
 /// </summary>
 public sealed class IsolationTests : IDisposable
 {
@@ -78,6 +79,114 @@ public sealed class IsolationTests : IDisposable
         }
     }
 
+    // Two writers on one partition (a replica that lost it and does not know yet): the other one records a higher
+    // bid just before each of the streamer's first two batch writes, so each was decided against a state the item no
+    // longer has (the second refused by the price guard alone: its version is higher). Seen failing before the store
+    // refused such a batch: alice's bids stayed accepted (her count 10) beside an item won by bob's bid.
+    [Fact]
+    public async Task Bids_decided_against_an_item_another_writer_changed_meanwhile_are_decided_again_against_the_database()
+    {
+        using var cluster = new MockKafkaCluster();
+        var topics = new KafkaTopicsOptions();
+        foreach (var topic in new[] { topics.Bids, topics.InvalidBids, topics.ItemChangelog, topics.Auctions })
+        {
+            cluster.CreateTopic(topic.Name, topic.Partitions);
+        }
+
+        var database = $"Data Source={Path.Combine(_folder.FullName, "bidder.db")}";
+        var store = new SqliteBidderStore(database);
+        await store.InitializeAsync(TestContext.Current.CancellationToken);
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var alice = new User(Guid.CreateVersion7(), "alice", 0, now);
+        var bob = new User(Guid.CreateVersion7(), "bob", 0, now);
+        var item = new Item(Guid.CreateVersion7(), "lamp", 1m, 0m, null, null, "EUR", [], 0, now, now.AddDays(1));
+        await store.CreateUserAsync(alice, TestContext.Current.CancellationToken);
+        await store.CreateUserAsync(bob, TestContext.Current.CancellationToken);
+        await store.CreateItemAsync(item, TestContext.Current.CancellationToken);
+        var bids = Enumerable.Range(1, 10).Select(i => new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, i * 100m, "web", now)).ToList();
+
+        Produce(cluster.BootstrapServers, topics.Bids.Name, bids);
+        var interfering = InterferingStore.Wrap(store, item, bob, [_ => 500m, _ => 1500m]);
+        using var host = StartStreamer(cluster.BootstrapServers, database, interfering);
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([.. bids.Select(b => b.Id)], TestContext.Current.CancellationToken),
+                r => r.Count == bids.Count, "alice's bids to be recorded", r => $"{r.Count} recorded");
+            Assert.All(recorded.Values, bid => Assert.Equal((BidStatus.Rejected, RejectReason.TooLow), (bid.Status, bid.Reason)));
+            Assert.Equal(0, (await store.GetUserAsync(alice.Id, TestContext.Current.CancellationToken))!.Bids);
+            Assert.Equal(2, (await store.GetUserAsync(bob.Id, TestContext.Current.CancellationToken))!.Bids);
+            var stored = await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken);
+            Assert.Equal((1500m, bob.Id, 2L), (stored!.WinningBid, stored.WinningUserId, stored.Bids));
+
+            // Each of alice's bids is on invalid-bids once, as too low.
+            var rejects = TopicReader.ReadAll(cluster.BootstrapServers, topics.InvalidBids.Name)
+                .Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Message.Value)!.AsObject())
+                .ToList();
+            Assert.Equal(bids.Select(b => b.Id.ToString()).Order(), rejects.Select(r => r["event"]!["id"]!.GetValue<string>()).Order());
+            Assert.All(rejects, r => Assert.Equal(RejectReason.TooLow, r["reason"]!.GetValue<string>()));
+
+            // The partition goes on from the database's state.
+            var later = new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, 2000m, "web", now);
+            Produce(cluster.BootstrapServers, topics.Bids.Name, [later]);
+            await Eventually.WaitAsync(() => store.GetItemAsync(item.Id, TestContext.Current.CancellationToken),
+                i => i!.WinningBidId == later.Id, "the later bid to win");
+            Assert.Equal(1, (await store.GetUserAsync(alice.Id, TestContext.Current.CancellationToken))!.Bids);
+            Assert.Equal(3, (await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken))!.Bids);
+        }
+        finally
+        {
+            await host.StopAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
+    // The other writer outbids by a cent before every write, six times: the streamer's batch keeps finding the item
+    // moved (each time past the version it decided from), down to batches of one bid, and is decided again each time
+    // rather than set aside. Seen failing with the conflict taken for a message's fault (alice's first bid set aside
+    // as unprocessable), and without the store's guard (the item counting alice's 10 bids of the 16 accepted).
+    [Fact]
+    public async Task A_batch_that_keeps_finding_its_item_changed_is_decided_again_until_it_is_written()
+    {
+        using var cluster = new MockKafkaCluster();
+        var topics = new KafkaTopicsOptions();
+        foreach (var topic in new[] { topics.Bids, topics.InvalidBids, topics.ItemChangelog, topics.Auctions })
+        {
+            cluster.CreateTopic(topic.Name, topic.Partitions);
+        }
+
+        var database = $"Data Source={Path.Combine(_folder.FullName, "bidder.db")}";
+        var store = new SqliteBidderStore(database);
+        await store.InitializeAsync(TestContext.Current.CancellationToken);
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var alice = new User(Guid.CreateVersion7(), "alice", 0, now);
+        var bob = new User(Guid.CreateVersion7(), "bob", 0, now);
+        var item = new Item(Guid.CreateVersion7(), "lamp", 1m, 0m, null, null, "EUR", [], 0, now, now.AddDays(1));
+        await store.CreateUserAsync(alice, TestContext.Current.CancellationToken);
+        await store.CreateUserAsync(bob, TestContext.Current.CancellationToken);
+        await store.CreateItemAsync(item, TestContext.Current.CancellationToken);
+        var bids = Enumerable.Range(1, 10).Select(i => new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, i * 100m, "web", now)).ToList();
+
+        Produce(cluster.BootstrapServers, topics.Bids.Name, bids);
+        var interfering = InterferingStore.Wrap(store, item, bob, Enumerable.Repeat<Func<Item, decimal>>(current => current.WinningBid + 0.01m, 6));
+        using var host = StartStreamer(cluster.BootstrapServers, database, interfering);
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([.. bids.Select(b => b.Id)], TestContext.Current.CancellationToken),
+                r => r.Count == bids.Count, "alice's bids to be recorded", r => $"{r.Count} recorded");
+            Assert.All(recorded.Values, bid => Assert.Equal(BidStatus.Accepted, bid.Status));
+            Assert.Equal(10, (await store.GetUserAsync(alice.Id, TestContext.Current.CancellationToken))!.Bids);
+            Assert.Equal(6, (await store.GetUserAsync(bob.Id, TestContext.Current.CancellationToken))!.Bids);
+            var stored = await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken);
+            Assert.Equal((1000m, bids[^1].Id, 16L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
+            Assert.Empty(TopicReader.ReadAll(cluster.BootstrapServers, topics.InvalidBids.Name));
+        }
+        finally
+        {
+            await host.StopAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -107,6 +216,47 @@ public sealed class IsolationTests : IDisposable
         }
 
         Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>
+    /// The real store, except that before each of the first batches with bids is recorded, another writer records a
+    /// bid of its own on the item: accepted, at the price given for the item as it is, as the item's next version.
+    /// </summary>
+    public class InterferingStore : DispatchProxy
+    {
+        private IBidderStore _inner = null!;
+        private Item _item = null!;
+        private User _other = null!;
+        private Queue<Func<Item, decimal>> _writes = null!;
+
+        public static IBidderStore Wrap(IBidderStore inner, Item item, User other, IEnumerable<Func<Item, decimal>> writes)
+        {
+            var proxy = Create<IBidderStore, InterferingStore>();
+            var interfering = (InterferingStore)(object)proxy;
+            (interfering._inner, interfering._item, interfering._other, interfering._writes) = (inner, item, other, new(writes));
+            return proxy;
+        }
+
+        protected override object? Invoke(MethodInfo? method, object?[]? args)
+        {
+            if (method!.Name == nameof(IBidderStore.RecordBatchAsync) && ((ProcessedBatch)args![0]!).Bids.Count > 0 && _writes.TryDequeue(out var write))
+            {
+                return InterfereThenRecordAsync(write, (ProcessedBatch)args[0]!, (CancellationToken)args[1]!);
+            }
+
+            return method.Invoke(_inner, args);
+        }
+
+        private async Task InterfereThenRecordAsync(Func<Item, decimal> price, ProcessedBatch batch, CancellationToken cancellationToken)
+        {
+            var current = (await _inner.GetItemAsync(_item.Id, cancellationToken))!;
+            var (value, version) = (price(current), current.StateVersion + 1);
+            var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var bid = new Bid(Guid.CreateVersion7(), _item.Id, _other.Id, value, "web", now, now, BidStatus.Accepted, null, null, null, version);
+            var state = new AuctionState(value, _other.Id, bid.Id, value, current.Bids + 1, version, _item.BiddingEndDate, null, null);
+            await _inner.RecordBatchAsync(new ProcessedBatch([bid], [new ItemBiddingState(_item.Id, state, now)]), cancellationToken);
+            await _inner.RecordBatchAsync(batch, cancellationToken);
+        }
     }
 
     /// <summary>The real store, except that recording a batch holding one particular bid throws, as a bug would.</summary>

@@ -190,6 +190,10 @@ public sealed class MongoBidderStore(IMongoDatabase database) : IBidderStore
     /// version and value); 4. clear <c>pending</c>. A retry after a cut before step 4 finds the bids pending
     /// (<see cref="FindIncompleteBidsAsync"/>); the streamer passes them again, and steps 2 and 3 do for them
     /// only what is missing. After step 4 a replay changes nothing.
+    /// <see cref="ItemBiddingState.DecidedFrom"/> is not applied: refusing a state could not take back the bids step 1
+    /// stored, so the newest version wins, as before it. Two writers on one partition at once (a replica that lost it,
+    /// not knowing yet) can so leave bids their item's final state does not hold; a transaction on a replica set would
+    /// refuse the batch whole, as SQLite does.
     /// </summary>
     public Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken) => batch.BidsAreNew
         ? throw new ArgumentException("This store cannot refuse a batch whole (RefusesRecordedBids): its bids are looked up before deciding.", nameof(batch))

@@ -254,6 +254,8 @@ public sealed class SqliteBidderStore : IBidderStore
             // One transaction: the bids, the counters they move and the item states land together or not at all.
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             var newAcceptedByUser = new Dictionary<Guid, long>();
+            // The items this batch's newly stored bids changed (accepted, or outbid): their states must be taken.
+            var changedByNewBids = new HashSet<Guid>();
 
             // Each statement once per row, bound straight through SQLitePCL (BatchStatement): the batch is the hot path.
             using (var insert = new BatchStatement(connection, $"""
@@ -297,9 +299,17 @@ public sealed class SqliteBidderStore : IBidderStore
                             throw new BidsAlreadyRecordedException(bid.Id);
                         }
                     }
-                    else if (bid.Status == BidStatus.Accepted)
+                    else
                     {
-                        newAcceptedByUser[bid.UserId] = newAcceptedByUser.GetValueOrDefault(bid.UserId) + 1;
+                        if (bid.Status == BidStatus.Accepted)
+                        {
+                            newAcceptedByUser[bid.UserId] = newAcceptedByUser.GetValueOrDefault(bid.UserId) + 1;
+                        }
+
+                        if (bid.ItemVersion is not null)
+                        {
+                            changedByNewBids.Add(bid.ItemId);
+                        }
                     }
                 }
             }
@@ -319,7 +329,10 @@ public sealed class SqliteBidderStore : IBidderStore
             // A newer state only (a higher version), and never a lower winning bid, whatever order states arrive
             // in; and none once the item is closed: a writer that lost its partition (and does not know yet)
             // cannot reopen an auction another closed, nor close it twice. A row from before versions
-            // has 0, and any state the streamer writes counts at least its bids plus one.
+            // has 0, and any state the streamer writes counts at least its bids plus one. A state bids decided is
+            // taken only if the item has not moved past the version they were decided against (DecidedFrom): the
+            // version guard alone would let a state from another lineage (two writers on one partition, each from
+            // the version it read) replace one at a lower version, leaving the bids behind it apart from the item.
             // The end date and the close are set by a second statement, only for a state the first one took and
             // only where they differ: they rarely change (a soft close, the close), and assigning a column the item
             // indexes hold rewrites the row's index entry even when the value stays, which doubled the WAL written
@@ -328,6 +341,7 @@ public sealed class SqliteBidderStore : IBidderStore
                 UPDATE items SET winning_bid = $winning, winning_user_id = $winner, winning_bid_id = $bid, leader_max = $leader_max,
                     bids = $bids, version = $version
                 WHERE id = $id AND closed_at IS NULL AND version < $version AND winning_bid <= $winning
+                    AND ($decided_from IS NULL OR version <= $decided_from)
                 """))
             using (var endAndClose = new BatchStatement(connection, """
                 UPDATE items SET bidding_enddate = $end, closed_at = $closed_at, result = $result
@@ -341,12 +355,15 @@ public sealed class SqliteBidderStore : IBidderStore
                 var leaderMax = items.Parameter("$leader_max");
                 var bids = items.Parameter("$bids");
                 var version = items.Parameter("$version");
+                var decidedFrom = items.Parameter("$decided_from");
                 var endAndCloseId = endAndClose.Parameter("$id");
                 var end = endAndClose.Parameter("$end");
                 var closedAt = endAndClose.Parameter("$closed_at");
                 var result = endAndClose.Parameter("$result");
-                foreach (var (itemId, state, _) in batch.Items)
+                List<Guid>? refused = null;
+                foreach (var itemState in batch.Items)
                 {
+                    var (itemId, state, _) = itemState;
                     items.Bind(id, itemId);
                     items.Bind(winning, Money.ToCents(state.WinningBid));
                     items.Bind(winner, state.WinningUserId);
@@ -354,7 +371,15 @@ public sealed class SqliteBidderStore : IBidderStore
                     items.Bind(leaderMax, state.LeaderMax is { } max ? Money.ToCents(max) : null);
                     items.Bind(bids, state.Bids);
                     items.Bind(version, state.Version);
-                    if (items.Execute() == 1)
+                    items.Bind(decidedFrom, itemState.DecidedFrom);
+                    var taken = items.Execute() == 1;
+                    if (!taken && changedByNewBids.Contains(itemId))
+                    {
+                        // Decided against a state the item no longer has (another writer moved it, or closed it, since
+                        // the batch read it): recording these bids as decided would leave them apart from the item.
+                        (refused ??= []).Add(itemId);
+                    }
+                    else if (taken)
                     {
                         endAndClose.Bind(endAndCloseId, itemId);
                         endAndClose.Bind(end, SqliteRows.Millis(state.EndDate));
@@ -362,6 +387,12 @@ public sealed class SqliteBidderStore : IBidderStore
                         endAndClose.Bind(result, state.Result);
                         endAndClose.Execute();
                     }
+                }
+
+                if (refused is not null)
+                {
+                    // Disposed uncommitted, the transaction takes back the whole batch.
+                    throw new ItemChangedMeanwhileException(refused);
                 }
             }
 
