@@ -104,13 +104,16 @@ public interface IBatchRecorder
     /// <c>bids</c> grows by its newly stored accepted bids; an item takes the given bidding state (every field
     /// of <see cref="AuctionState"/>, the end date and the close included) only if it is newer (a higher
     /// version) and its winning bid not lower than the stored one, and only while the stored item is open, so no
-    /// write can lower a winning bid, reopen a closed auction or close it twice. A bid of any decimal value can be stored (values beyond what fits in cents are
-    /// kept as they came; they are never accepted). A batch marked <see cref="ProcessedBatch.BidsAreNew"/> (only for a
-    /// store that <see cref="RefusesRecordedBids"/>) with a bid already stored is not recorded at all:
-    /// <see cref="BidsAlreadyRecordedException"/>. Nor, in such a store, is a batch whose state for an item is refused
-    /// while bids it stores now changed that item (decided against a state the item no longer has):
-    /// <see cref="ItemChangedMeanwhileException"/>. A refused state with no such bid (a replay, a state sent again) is
-    /// simply not taken.
+    /// write can lower a winning bid, reopen a closed auction or close it twice. A bid of any decimal value can be
+    /// stored (values beyond what fits in cents are kept as they came; they are never accepted).
+    /// A store that <see cref="RefusesRecordedBids"/> also records nothing of a batch decided against what it does
+    /// not hold: one marked <see cref="ProcessedBatch.BidsAreNew"/> with a bid already stored, or one holding a bid
+    /// stored meanwhile otherwise than the batch decided it (another writer's decision; a copy decided alike is
+    /// skipped): <see cref="BidsAlreadyRecordedException"/>; one whose state for an item is refused, or where bids
+    /// decided it finds the item moved past the version they were decided against
+    /// (<see cref="ItemBiddingState.DecidedFrom"/>), while bids it stores now changed that item:
+    /// <see cref="ItemChangedMeanwhileException"/>. A refused state with no such bid (a replay, a state sent again)
+    /// is simply not taken.
     /// </summary>
     Task RecordBatchAsync(ProcessedBatch batch, CancellationToken cancellationToken);
 
@@ -151,8 +154,8 @@ public sealed class BidsAlreadyRecordedException(Guid bidId)
 /// <summary>
 /// The database refused a batch's state for an item the batch's own new bids had changed: the item changed after
 /// the batch read it, so those bids were decided against a state the item no longer has (another writer on the
-/// same partition: a replica that lost it and does not know yet). Nothing of the batch was recorded; it is to be
-/// decided again against the database's state of <see cref="ItemIds"/>.
+/// same partition, a replica that lost it and does not know yet; or the writer's own table behind the database).
+/// Nothing of the batch was recorded; it is to be decided again against the database's state of <see cref="ItemIds"/>.
 /// </summary>
 public sealed class ItemChangedMeanwhileException(IReadOnlyCollection<Guid> itemIds)
     : Exception($"The state of item(s) {string.Join(", ", itemIds.Take(3))}{(itemIds.Count > 3 ? ", ..." : "")} changed after the batch read it: the batch was not recorded.")

@@ -12,8 +12,14 @@ public sealed class BatchOutcome
     /// <summary>Rejects with their record key: the item id, or for an undecodable message the key it came with.</summary>
     public List<(string? Key, InvalidBidMessage Message)> Invalid { get; } = [];
 
-    /// <summary>The last row of each item the batch changed, in order of first change.</summary>
+    /// <summary>
+    /// The last row of each item the batch changed, in order of first change; one per item, under the partition of its
+    /// first bid in the batch, whichever partitions its bids came on (a producer partitioning otherwise than by the
+    /// item id can put them on several: two rows of one item would be two states decided apart).
+    /// </summary>
     public Dictionary<(int Partition, Guid ItemId), ItemTableEntry> Rows { get; } = [];
+
+    private readonly Dictionary<Guid, int> _partitionOf = [];
 
     /// <summary>The version of each changed item's state the batch's decisions started from (<see cref="ItemBiddingState.DecidedFrom"/>).</summary>
     public Dictionary<Guid, long> DecidedFrom { get; } = [];
@@ -34,7 +40,21 @@ public sealed class BatchOutcome
     public void Change(int partition, Guid itemId, ItemTableEntry before, ItemTableEntry after)
     {
         DecidedFrom.TryAdd(itemId, before.State.Version);
-        Rows[(partition, itemId)] = after;
+        Set(partition, itemId, after);
+    }
+
+    /// <summary>The item's row in this batch, from whichever partition it came.</summary>
+    public ItemTableEntry? RowOf(Guid itemId) => _partitionOf.TryGetValue(itemId, out var partition) ? Rows[(partition, itemId)] : null;
+
+    /// <summary>Sets the item's row in this batch, under the partition it has in the batch already, if any.</summary>
+    public void Set(int partition, Guid itemId, ItemTableEntry row)
+    {
+        if (!_partitionOf.TryAdd(itemId, partition))
+        {
+            partition = _partitionOf[itemId];
+        }
+
+        Rows[(partition, itemId)] = row;
     }
 
     public IEnumerable<ItemChangelogMessage> Changelog => Rows.Select(r => r.Value.ToChangelog(r.Key.ItemId));
@@ -211,12 +231,12 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
     /// </summary>
     private ItemTableEntry? Row(BatchOutcome outcome, BatchLookups lookups, IReadOnlyList<BatchOutcome>? pending, int partition, Guid itemId, long offset)
     {
-        if (outcome.Rows.TryGetValue((partition, itemId), out var changed))
+        if (outcome.RowOf(itemId) is { } changed)
         {
             return changed;
         }
 
-        var kept = Pending(pending, partition, itemId) ?? table.Find(partition, itemId);
+        var kept = Pending(pending, itemId) ?? table.Find(partition, itemId);
         if (!lookups.Items.TryGetValue(itemId, out var item))
         {
             return kept;
@@ -235,7 +255,7 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
         if (item.StateVersion > (kept?.State.Version ?? 0) || (item.ClosedAt is not null && kept is { State.IsClosed: false }))
         {
             var stored = ItemTableEntry.FromDatabase(item, offset);
-            outcome.Rows[(partition, itemId)] = stored;
+            outcome.Set(partition, itemId, stored);
             return stored;
         }
 
@@ -244,13 +264,13 @@ public sealed class BatchProcessor(BidRules rules, ItemTable table)
 
     /// <summary>The version of the item's row a batch after <paramref name="pending"/> starts from (theirs, else the table's); null when none holds one.</summary>
     public long? RowVersion(int partition, Guid itemId, IReadOnlyList<BatchOutcome>? pending) =>
-        (Pending(pending, partition, itemId) ?? table.Find(partition, itemId))?.State.Version;
+        (Pending(pending, itemId) ?? table.Find(partition, itemId))?.State.Version;
 
-    private static ItemTableEntry? Pending(IReadOnlyList<BatchOutcome>? pending, int partition, Guid itemId)
+    private static ItemTableEntry? Pending(IReadOnlyList<BatchOutcome>? pending, Guid itemId)
     {
         foreach (var batch in pending ?? [])
         {
-            if (batch.Rows.TryGetValue((partition, itemId), out var row))
+            if (batch.RowOf(itemId) is { } row)
             {
                 return row;
             }

@@ -28,6 +28,8 @@ namespace Bidder.Streamer.Pipeline;
 /// batch; that message is set aside on invalid-bids as <c>unprocessable</c> and the rest flows, so no
 /// message can stop a partition or loop. What no retry can fix (a database refusing the configuration, a
 /// fatal Kafka error) stops the process with a non-zero exit code, for the orchestrator to restart it.
+/// A batch the database refuses whole as decided against what it does not hold (a bid recorded meanwhile, an item
+/// changed since it was read: another writer on the partition) is no fault: it is decided again (<see cref="IsToDecideAgain"/>).
 /// </summary>
 public sealed partial class BidPipeline(
     IConsumer<string, byte[]> consumer,
@@ -302,17 +304,11 @@ public sealed partial class BidPipeline(
 
                 _knownItems.Clear();
                 var fault = written.Written.Exception!.GetBaseException();
-                if (fault is BidsAlreadyRecordedException recorded)
+                if (IsToDecideAgain(fault))
                 {
-                    // Not a fault: the batch was decided as new bids only and holds one the database has.
-                    _expectRecorded = true;
-                    LogDecidedAgain(written.Decoded.Count, recorded.BidId);
-                }
-                else if (fault is ItemChangedMeanwhileException changed)
-                {
-                    // Not the batch's fault either: items changed under it (another writer). Decided again against the
-                    // database's state of them, and asking which bids are recorded (the other writer may have some).
-                    ItemsChangedMeanwhile(changed, written.Decoded.Count);
+                    // Not a fault: the database holds what the batch was not decided against (a bid recorded, an item
+                    // changed). Decided again against it, asking which bids are recorded.
+                    DecideAgain(fault, written.Decoded.Count);
                 }
                 else if (fault is not DecidedAfterUnwrittenException)
                 {
@@ -388,16 +384,15 @@ public sealed partial class BidPipeline(
                 Completed(batch);
                 return true;
             }
-            catch (ItemChangedMeanwhileException changed)
+            catch (Exception ex) when (IsToDecideAgain(ex))
             {
-                // Decided again against the database's state. A writer that keeps changing the items is another
-                // owner of the partition, which one of the two loses at the next rebalance: backed off meanwhile.
-                ItemsChangedMeanwhile(changed, batch.Count);
-                if (!stoppingToken.IsCancellationRequested)
-                {
-                    await Task.Delay(delay, time, stoppingToken);
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
-                }
+                // Decided again against the database. A writer that keeps changing the items or recording the bids
+                // is another owner of the partition, which one of the two loses at the next rebalance: backed off
+                // meanwhile. Stopping, the batch is left (its offsets uncommitted) for the next owner to replay.
+                DecideAgain(ex, batch.Count);
+                stoppingToken.ThrowIfCancellationRequested();
+                await Task.Delay(delay, time, stoppingToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }
             catch (Exception ex) when (IsInfrastructureFault(ex) && !stoppingToken.IsCancellationRequested)
             {
@@ -436,7 +431,7 @@ public sealed partial class BidPipeline(
         {
             await ProcessAsync(bids);
         }
-        catch (Exception ex) when (!IsInfrastructureFault(ex) && !IsFatal(ex) && ex is not ItemChangedMeanwhileException)
+        catch (Exception ex) when (!IsInfrastructureFault(ex) && !IsFatal(ex) && !IsToDecideAgain(ex))
         {
             if (bids.Count == 1)
             {
@@ -855,13 +850,27 @@ public sealed partial class BidPipeline(
         }
     }
 
-    /// <summary>The database refused a batch for items that changed under it: their rows go, so the batch is decided again against the database.</summary>
-    private void ItemsChangedMeanwhile(ItemChangedMeanwhileException changed, int count)
+    /// <summary>
+    /// The database refused a batch whole as not decided against what it holds: a bid recorded already
+    /// (<see cref="BidsAlreadyRecordedException"/>), an item changed since the batch read it
+    /// (<see cref="ItemChangedMeanwhileException"/>). Neither is the batch's fault: it is decided again.
+    /// </summary>
+    private static bool IsToDecideAgain(Exception exception) => exception is BidsAlreadyRecordedException or ItemChangedMeanwhileException;
+
+    /// <summary>Before a batch is decided again (<see cref="IsToDecideAgain"/>): the items that changed under it are read from the database, and recorded bids asked for.</summary>
+    private void DecideAgain(Exception refusal, int count)
     {
-        processor.Forget(changed.ItemIds);
         _knownItems.Clear();
         _expectRecorded = true;
-        LogItemsChangedMeanwhile(count, changed.ItemIds.Count, changed.ItemIds.First());
+        if (refusal is ItemChangedMeanwhileException changed)
+        {
+            processor.Forget(changed.ItemIds);
+            LogItemsChangedMeanwhile(count, changed.ItemIds.Count, changed.ItemIds.First());
+        }
+        else if (refusal is BidsAlreadyRecordedException recorded)
+        {
+            LogDecidedAgain(count, recorded.BidId);
+        }
     }
 
     /// <summary>Not written: the batch it was decided after was not written (that failure is reported on its own).</summary>
@@ -882,10 +891,10 @@ public sealed partial class BidPipeline(
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} bid(s) failed (attempt {Attempt}); retrying in {DelayMs} ms.")]
     private partial void LogBatchFailed(Exception exception, int count, int attempt, double delayMs);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "A batch of {Count} bid(s) decided as new holds bid {BidId}, which is recorded already (a copy or a replay): nothing of it was written; it is decided again, asking which bids are recorded.")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "A batch of {Count} bid(s) holds bid {BidId}, which is recorded already, not as decided here (a copy, a replay, or another writer on the partition): nothing of it was written; it is decided again, asking which bids are recorded.")]
     private partial void LogDecidedAgain(int count, Guid bidId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} bid(s) was decided against {Items} item state(s) the database no longer holds (first: item {ItemId}; another writer on the partition changed them meanwhile): nothing of it was written; it is decided again against the database.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} bid(s) was decided against {Items} item state(s) the database no longer holds (first: item {ItemId}; changed since the batch read them, by another writer on the partition, or the table was behind): nothing of it was written; it is decided again against the database.")]
     private partial void LogItemsChangedMeanwhile(int count, int items, Guid itemId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Processing {Count} message(s) threw {ExceptionType}; processing each half on its own to find the message that causes it.")]

@@ -52,6 +52,29 @@ public sealed class SqliteBidderStoreTests : BidderStoreContract, IDisposable
         Assert.Equal((50m, theirs.Id, 1L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
     }
 
+    // The other writer recorded the same bid meanwhile, decided otherwise (rejected, by a row whose end date a soft
+    // close had not moved yet): a batch that accepted it is refused whole, though its state passes every item guard.
+    // Seen failing before: the item's winner was a bid stored as rejected, never counted into its user. A copy
+    // recorded as decided (a replay) is still skipped quietly (Replaying_a_batch_changes_nothing).
+    [Fact]
+    public async Task A_batch_holding_a_bid_another_writer_recorded_otherwise_meanwhile_is_refused_whole()
+    {
+        var store = await CreateStoreAsync();
+        var (user, item) = await SeedAsync(store);
+        var accepted = Accepted(item, user, 20m, T0.AddSeconds(1)) with { ItemVersion = 1 };
+        var theirs = accepted with { Status = BidStatus.Rejected, Reason = RejectReason.AuctionClosed, Detail = "closed", ItemVersion = null };
+        await store.RecordBatchAsync(new ProcessedBatch([theirs], []), Timeout);
+
+        var refused = await Assert.ThrowsAsync<BidsAlreadyRecordedException>(
+            () => store.RecordBatchAsync(new ProcessedBatch([accepted], [State(item, accepted, bids: 1) with { DecidedFrom = 0 }]), Timeout));
+
+        Assert.Equal(accepted.Id, refused.BidId);
+        Assert.Equal(theirs, await store.GetBidAsync(accepted.Id, Timeout));
+        Assert.Equal(0, (await store.GetUserAsync(user.Id, Timeout))!.Bids);
+        var stored = await store.GetItemAsync(item.Id, Timeout);
+        Assert.Equal((0m, (Guid?)null, 0L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
+    }
+
     // The other writer closed the auction meanwhile: a bid accepted against it open is refused with its batch.
     [Fact]
     public async Task A_batch_whose_new_bids_changed_an_item_closed_meanwhile_is_refused_whole()

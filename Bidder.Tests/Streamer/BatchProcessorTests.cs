@@ -338,6 +338,30 @@ public class BatchProcessorTests
         Assert.Equal(0L, states[stool.Id].DecidedFrom);
     }
 
+    // A producer that partitions otherwise than by the item id can put one item's bids on two partitions. Seen
+    // failing before: the batch held two rows of the lamp, each decided apart (the 15 on partition 1 accepted against
+    // the lamp at 0 beside the 20 on partition 0), two states of one version the store could only refuse one of.
+    [Fact]
+    public void Bids_on_one_item_from_two_partitions_are_decided_against_one_row()
+    {
+        var outcome = _processor.Process([.. Decode(Bid(20m, 0)), .. OnPartition(1, Decode(Bid(15m, 0), Bid(25m, 1)))], Lookups(), Now);
+
+        Assert.Equal([BidStatus.Accepted, BidStatus.Rejected, BidStatus.Accepted], outcome.Bids.Select(b => b.Status));
+        var (key, row) = Assert.Single(outcome.Rows);
+        Assert.Equal((0, 25m, 2L), (key.Partition, row.State.WinningBid, row.State.Version));
+        Assert.Equal(0L, Assert.Single(outcome.ToDatabaseBatch().Items).DecidedFrom);
+
+        // A batch decided while it is being written starts from that row, on either partition.
+        var next = _processor.Process(OnPartition(1, Decode(Bid(24m, 2))), Lookups(), Now, [outcome]);
+        Assert.Equal(RejectReason.TooLow, next.Invalid.Single().Message.Reason);
+    }
+
+    private static List<DecodedBid> OnPartition(int partition, List<DecodedBid> decoded) =>
+        [.. decoded.Select(d => d with
+        {
+            Source = new ConsumeResult<string, byte[]> { Message = d.Source.Message, TopicPartitionOffset = new TopicPartitionOffset("bids", partition, d.Source.Offset) },
+        })];
+
     private static (BidMessage Message, long Offset) Bid(decimal value, long offset) =>
         (new BidMessage(1, Guid.CreateVersion7(), Lamp.Id, Alice, value, "web", Now.AddMinutes(-1)), offset);
 

@@ -106,7 +106,7 @@ public sealed class IsolationTests : IDisposable
         var bids = Enumerable.Range(1, 10).Select(i => new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, i * 100m, "web", now)).ToList();
 
         Produce(cluster.BootstrapServers, topics.Bids.Name, bids);
-        var interfering = InterferingStore.Wrap(store, item, bob, [_ => 500m, _ => 1500m]);
+        var interfering = InterferingStore.Wrap(store, [InterferingStore.Outbid(item, bob, _ => 500m), InterferingStore.Outbid(item, bob, _ => 1500m)]);
         using var host = StartStreamer(cluster.BootstrapServers, database, interfering);
         await host.StartAsync(TestContext.Current.CancellationToken);
         try
@@ -167,7 +167,7 @@ public sealed class IsolationTests : IDisposable
         var bids = Enumerable.Range(1, 10).Select(i => new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, i * 100m, "web", now)).ToList();
 
         Produce(cluster.BootstrapServers, topics.Bids.Name, bids);
-        var interfering = InterferingStore.Wrap(store, item, bob, Enumerable.Repeat<Func<Item, decimal>>(current => current.WinningBid + 0.01m, 6));
+        var interfering = InterferingStore.Wrap(store, Enumerable.Repeat(InterferingStore.Outbid(item, bob, current => current.WinningBid + 0.01m), 6));
         using var host = StartStreamer(cluster.BootstrapServers, database, interfering);
         await host.StartAsync(TestContext.Current.CancellationToken);
         try
@@ -180,6 +180,64 @@ public sealed class IsolationTests : IDisposable
             var stored = await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken);
             Assert.Equal((1000m, bids[^1].Id, 16L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
             Assert.Empty(TopicReader.ReadAll(cluster.BootstrapServers, topics.InvalidBids.Name));
+        }
+        finally
+        {
+            await host.StopAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
+    // The other writer records one of the streamer's bids first, rejected (its row had the auction ended), just before
+    // the batch that accepted it is written, and another one before the retry: each time the batch is refused whole
+    // and decided again, taking the bid as recorded. Seen failing without the store's check: the batch was written as
+    // decided, its state counting the first bid accepted (stored rejected) and the second left accepted.
+    [Fact]
+    public async Task A_bid_another_writer_recorded_otherwise_meanwhile_is_taken_as_recorded_and_the_rest_decided_again()
+    {
+        using var cluster = new MockKafkaCluster();
+        var topics = new KafkaTopicsOptions();
+        foreach (var topic in new[] { topics.Bids, topics.InvalidBids, topics.ItemChangelog, topics.Auctions })
+        {
+            cluster.CreateTopic(topic.Name, topic.Partitions);
+        }
+
+        var database = $"Data Source={Path.Combine(_folder.FullName, "bidder.db")}";
+        var store = new SqliteBidderStore(database);
+        await store.InitializeAsync(TestContext.Current.CancellationToken);
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var alice = new User(Guid.CreateVersion7(), "alice", 0, now);
+        var item = new Item(Guid.CreateVersion7(), "lamp", 1m, 0m, null, null, "EUR", [], 0, now, now.AddDays(1));
+        await store.CreateUserAsync(alice, TestContext.Current.CancellationToken);
+        await store.CreateItemAsync(item, TestContext.Current.CancellationToken);
+        var bids = Enumerable.Range(1, 10).Select(i => new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, i * 100m, "web", now)).ToList();
+
+        Produce(cluster.BootstrapServers, topics.Bids.Name, bids);
+        Func<IBidderStore, ProcessedBatch, Task> RecordOtherwise(BidMessage bid) => async (inner, batch) =>
+        {
+            var ours = batch.Bids.Single(b => b.Id == bid.Id);
+            var theirs = ours with { Status = BidStatus.Rejected, Reason = RejectReason.AuctionClosed, Detail = "The auction has ended.", ItemVersion = null };
+            await inner.RecordBatchAsync(new ProcessedBatch([theirs], []), CancellationToken.None);
+        };
+        using var host = StartStreamer(cluster.BootstrapServers, database, InterferingStore.Wrap(store, [RecordOtherwise(bids[1]), RecordOtherwise(bids[2])]));
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([.. bids.Select(b => b.Id)], TestContext.Current.CancellationToken),
+                r => r.Count == bids.Count, "alice's bids to be recorded", r => $"{r.Count} recorded");
+            var theirs = new[] { bids[1].Id, bids[2].Id };
+            Assert.All(theirs, id => Assert.Equal((BidStatus.Rejected, RejectReason.AuctionClosed), (recorded[id].Status, recorded[id].Reason)));
+            Assert.All(recorded.Values.Where(b => !theirs.Contains(b.Id)), bid => Assert.Equal(BidStatus.Accepted, bid.Status));
+            Assert.Equal(8, (await store.GetUserAsync(alice.Id, TestContext.Current.CancellationToken))!.Bids);
+            var stored = await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken);
+            Assert.Equal((1000m, bids[^1].Id, 8L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
+
+            // Their rejects, as recorded, are on invalid-bids.
+            var rejects = TopicReader.ReadAll(cluster.BootstrapServers, topics.InvalidBids.Name)
+                .Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Message.Value)!.AsObject())
+                .DistinctBy(r => r["event"]!["id"]!.GetValue<string>())
+                .ToDictionary(r => Guid.Parse(r["event"]!["id"]!.GetValue<string>()), r => r["reason"]!.GetValue<string>());
+            Assert.Equal(theirs.Order(), rejects.Keys.Order());
+            Assert.All(rejects.Values, reason => Assert.Equal(RejectReason.AuctionClosed, reason));
         }
         finally
         {
@@ -219,42 +277,46 @@ public sealed class IsolationTests : IDisposable
     }
 
     /// <summary>
-    /// The real store, except that before each of the first batches with bids is recorded, another writer records a
-    /// bid of its own on the item: accepted, at the price given for the item as it is, as the item's next version.
+    /// The real store, except that just before each of the first batches with bids is recorded, another writer on
+    /// the partition records something of its own (an interference: given the store and the batch about to be recorded).
     /// </summary>
     public class InterferingStore : DispatchProxy
     {
         private IBidderStore _inner = null!;
-        private Item _item = null!;
-        private User _other = null!;
-        private Queue<Func<Item, decimal>> _writes = null!;
+        private Queue<Func<IBidderStore, ProcessedBatch, Task>> _interferences = null!;
 
-        public static IBidderStore Wrap(IBidderStore inner, Item item, User other, IEnumerable<Func<Item, decimal>> writes)
+        public static IBidderStore Wrap(IBidderStore inner, IEnumerable<Func<IBidderStore, ProcessedBatch, Task>> interferences)
         {
             var proxy = Create<IBidderStore, InterferingStore>();
             var interfering = (InterferingStore)(object)proxy;
-            (interfering._inner, interfering._item, interfering._other, interfering._writes) = (inner, item, other, new(writes));
+            (interfering._inner, interfering._interferences) = (inner, new(interferences));
             return proxy;
         }
 
+        /// <summary>The other writer accepts a bid of <paramref name="other"/> on the item, at the price given for the item as it is, as its next version.</summary>
+        public static Func<IBidderStore, ProcessedBatch, Task> Outbid(Item item, User other, Func<Item, decimal> price) => async (store, _) =>
+        {
+            var current = (await store.GetItemAsync(item.Id, CancellationToken.None))!;
+            var (value, version) = (price(current), current.StateVersion + 1);
+            var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var bid = new Bid(Guid.CreateVersion7(), item.Id, other.Id, value, "web", now, now, BidStatus.Accepted, null, null, null, version);
+            var state = new AuctionState(value, other.Id, bid.Id, value, current.Bids + 1, version, item.BiddingEndDate, null, null);
+            await store.RecordBatchAsync(new ProcessedBatch([bid], [new ItemBiddingState(item.Id, state, now)]), CancellationToken.None);
+        };
+
         protected override object? Invoke(MethodInfo? method, object?[]? args)
         {
-            if (method!.Name == nameof(IBidderStore.RecordBatchAsync) && ((ProcessedBatch)args![0]!).Bids.Count > 0 && _writes.TryDequeue(out var write))
+            if (method!.Name == nameof(IBidderStore.RecordBatchAsync) && ((ProcessedBatch)args![0]!).Bids.Count > 0 && _interferences.TryDequeue(out var interference))
             {
-                return InterfereThenRecordAsync(write, (ProcessedBatch)args[0]!, (CancellationToken)args[1]!);
+                return InterfereThenRecordAsync(interference, (ProcessedBatch)args[0]!, (CancellationToken)args[1]!);
             }
 
             return method.Invoke(_inner, args);
         }
 
-        private async Task InterfereThenRecordAsync(Func<Item, decimal> price, ProcessedBatch batch, CancellationToken cancellationToken)
+        private async Task InterfereThenRecordAsync(Func<IBidderStore, ProcessedBatch, Task> interference, ProcessedBatch batch, CancellationToken cancellationToken)
         {
-            var current = (await _inner.GetItemAsync(_item.Id, cancellationToken))!;
-            var (value, version) = (price(current), current.StateVersion + 1);
-            var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            var bid = new Bid(Guid.CreateVersion7(), _item.Id, _other.Id, value, "web", now, now, BidStatus.Accepted, null, null, null, version);
-            var state = new AuctionState(value, _other.Id, bid.Id, value, current.Bids + 1, version, _item.BiddingEndDate, null, null);
-            await _inner.RecordBatchAsync(new ProcessedBatch([bid], [new ItemBiddingState(_item.Id, state, now)]), cancellationToken);
+            await interference(_inner, batch);
             await _inner.RecordBatchAsync(batch, cancellationToken);
         }
     }

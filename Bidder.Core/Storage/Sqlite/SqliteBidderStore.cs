@@ -293,9 +293,11 @@ public sealed class SqliteBidderStore : IBidderStore
                     insert.Bind(itemVersion, bid.ItemVersion);
                     if (insert.Execute() == 0)
                     {
-                        if (batch.BidsAreNew)
+                        // Decided as new, it is not; or recorded, since the batch asked, otherwise than decided here (by
+                        // another writer on the partition): disposed uncommitted, the transaction takes back what the
+                        // batch wrote, and it is decided again. A copy decided alike (a replay) is simply not stored again.
+                        if (batch.BidsAreNew || !await IsStoredAsDecidedAsync(connection, transaction, bid, cancellationToken))
                         {
-                            // Decided as new, it is not: disposed uncommitted, the transaction takes back what the batch wrote.
                             throw new BidsAlreadyRecordedException(bid.Id);
                         }
                     }
@@ -399,6 +401,20 @@ public sealed class SqliteBidderStore : IBidderStore
             await transaction.CommitAsync(cancellationToken);
             return 0;
         }, cancellationToken, SqliteConnections.BatchCacheKibibytes);
+
+    /// <summary>Whether the stored bid with this bid's id was decided as this one was: its status, reason and the item version it made.</summary>
+    private static async Task<bool> IsStoredAsDecidedAsync(SqliteConnection connection, SqliteTransaction transaction, Bid bid, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT status, reason, item_version FROM events WHERE id = $id";
+        command.Parameters.AddWithValue("$id", SqliteRows.Key(bid.Id));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            && reader.GetInt64(0) == (bid.Status == BidStatus.Accepted ? Accepted : Rejected)
+            && (reader.IsDBNull(1) ? null : reader.GetString(1)) == bid.Reason
+            && (reader.IsDBNull(2) ? (long?)null : reader.GetInt64(2)) == bid.ItemVersion;
+    }
 
     public Task<IReadOnlyList<Item>> FindItemsToCloseAsync(DateTimeOffset endedBy, int limit, Cursor? after, CancellationToken cancellationToken) =>
         RunAsync<IReadOnlyList<Item>>(async connection =>
