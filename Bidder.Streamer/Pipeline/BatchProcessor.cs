@@ -13,9 +13,10 @@ public sealed class BatchOutcome
     public List<(string? Key, InvalidBidMessage Message)> Invalid { get; } = [];
 
     /// <summary>
-    /// The last row of each item the batch changed, in order of first change; one per item, under the partition of its
-    /// first bid in the batch, whichever partitions its bids came on (a producer partitioning otherwise than by the
-    /// item id can put them on several: two rows of one item would be two states decided apart).
+    /// The last row of each item the batch changed (or took from the database), in order of first change; one per
+    /// item, under the partition of the bid that first did, whichever partitions its bids came on (a producer
+    /// partitioning otherwise than by the item id can put them on several: two rows of one item would be two states
+    /// decided apart).
     /// </summary>
     public Dictionary<(int Partition, Guid ItemId), ItemTableEntry> Rows { get; } = [];
 

@@ -28,8 +28,9 @@ namespace Bidder.Streamer.Pipeline;
 /// batch; that message is set aside on invalid-bids as <c>unprocessable</c> and the rest flows, so no
 /// message can stop a partition or loop. What no retry can fix (a database refusing the configuration, a
 /// fatal Kafka error) stops the process with a non-zero exit code, for the orchestrator to restart it.
-/// A batch the database refuses whole as decided against what it does not hold (a bid recorded meanwhile, an item
-/// changed since it was read: another writer on the partition) is no fault: it is decided again (<see cref="IsToDecideAgain"/>).
+/// A batch the database refuses whole as decided against what it does not hold (a bid recorded already, an item
+/// changed since it was read, as another writer on the partition does) is no fault: it is decided again
+/// (<see cref="IsToDecideAgain"/>).
 /// </summary>
 public sealed partial class BidPipeline(
     IConsumer<string, byte[]> consumer,
@@ -87,6 +88,9 @@ public sealed partial class BidPipeline(
 
     // The last poll found a full batch: the streamer is behind its topic.
     private bool _lagging;
+
+    // A failed batch is being processed again (CompleteWritesAsync) before the writes after it complete.
+    private bool _redoing;
 
     // Consume blocks, so the loop has a thread of its own.
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -324,7 +328,11 @@ public sealed partial class BidPipeline(
                 .ToList();
             if (again.Count > 0)
             {
+                // The batches after it in _writing were decided against it: none is committed before it is done, not
+                // even by a revoke inside the consumer's close should a stop end this.
+                _redoing = true;
                 await ProcessUntilDoneAsync(again, stoppingToken);
+                _redoing = false;
             }
         }
 
@@ -346,8 +354,9 @@ public sealed partial class BidPipeline(
                 Task.WaitAny([Task.WhenAll(_writing.Select(w => Task.WhenAny(w.Written)))], RevokeWait);
             }
 
-            // Of the revoked partitions only: the others' offsets wait for their batches' completion in the loop.
-            Remember(_writing.TakeWhile(w => w.Written.IsCompletedSuccessfully)
+            // Of the revoked partitions only: the others' offsets wait for their batches' completion in the loop. None
+            // while a failed batch before them is being processed again (CompleteWritesAsync): they come after it.
+            Remember(_writing.TakeWhile(w => !_redoing && w.Written.IsCompletedSuccessfully)
                 .SelectMany(w => w.Messages)
                 .Where(m => partitions.Contains(m.Partition.Value)));
         }
@@ -364,8 +373,11 @@ public sealed partial class BidPipeline(
         }
     }
 
-    /// <summary>Processes the batch, retrying with backoff until it is durable, then commits it; false only when stopping first.</summary>
-    private async Task<bool> ProcessUntilDoneAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken stoppingToken)
+    /// <summary>
+    /// Processes the batch, retrying with backoff until it is durable, then commits it. A stop during a retry's wait
+    /// ends it (OperationCanceledException), the batch's offsets uncommitted, for the next owner or start to replay.
+    /// </summary>
+    private async Task ProcessUntilDoneAsync(List<ConsumeResult<string, byte[]>> batch, CancellationToken stoppingToken)
     {
         // The path after a failure: the database may be ahead of what is remembered, and bids recorded may come again.
         _knownItems.Clear();
@@ -377,12 +389,12 @@ public sealed partial class BidPipeline(
         {
             try
             {
-                // A batch once started is finished even when stopping, so the offsets can be committed.
+                // An attempt once started is finished even when stopping (the token is not passed down).
                 await ProcessIsolatingAsync(decoded);
                 closer.Observe(decoded);
                 _health.Succeeded();
                 Completed(batch);
-                return true;
+                return;
             }
             catch (Exception ex) when (IsToDecideAgain(ex))
             {
@@ -891,7 +903,7 @@ public sealed partial class BidPipeline(
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} bid(s) failed (attempt {Attempt}); retrying in {DelayMs} ms.")]
     private partial void LogBatchFailed(Exception exception, int count, int attempt, double delayMs);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "A batch of {Count} bid(s) holds bid {BidId}, which is recorded already, not as decided here (a copy, a replay, or another writer on the partition): nothing of it was written; it is decided again, asking which bids are recorded.")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "A batch of {Count} bid(s) holds bid {BidId}, which is recorded already (a copy or a replay, when the batch was decided as new bids; else another writer's decision): nothing of it was written; it is decided again, asking which bids are recorded.")]
     private partial void LogDecidedAgain(int count, Guid bidId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} bid(s) was decided against {Items} item state(s) the database no longer holds (first: item {ItemId}; changed since the batch read them, by another writer on the partition, or the table was behind): nothing of it was written; it is decided again against the database.")]

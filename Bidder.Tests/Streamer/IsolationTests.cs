@@ -30,26 +30,11 @@ public sealed class IsolationTests : IDisposable
     [Fact]
     public async Task A_store_that_throws_on_one_bid_loses_that_bid_alone_and_the_batch_and_the_partition_go_on()
     {
-        using var cluster = new MockKafkaCluster();
-        var topics = new KafkaTopicsOptions();
-        cluster.CreateTopic(topics.Bids.Name, topics.Bids.Partitions);
-        cluster.CreateTopic(topics.InvalidBids.Name, topics.InvalidBids.Partitions);
-        cluster.CreateTopic(topics.ItemChangelog.Name, topics.ItemChangelog.Partitions);
-        cluster.CreateTopic(topics.Auctions.Name, topics.Auctions.Partitions);
-        var database = $"Data Source={Path.Combine(_folder.FullName, "bidder.db")}";
-        var store = new SqliteBidderStore(database);
-        await store.InitializeAsync(TestContext.Current.CancellationToken);
-        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var user = new User(Guid.CreateVersion7(), "alice", 0, now);
-        var item = new Item(Guid.CreateVersion7(), "lamp", 1m, 0m, null, null, "EUR", [], 0, now, now.AddDays(1));
-        await store.CreateUserAsync(user, TestContext.Current.CancellationToken);
-        await store.CreateItemAsync(item, TestContext.Current.CancellationToken);
-        var bids = Enumerable.Range(1, 10).Select(i => new BidMessage(1, Guid.CreateVersion7(), item.Id, user.Id, i * 10m, "web", now)).ToList();
+        using var auction = await AuctionAsync();
+        var (store, item, user, bids) = (auction.Store, auction.Item, auction.Alice, auction.Bids);
         var cursed = bids[4];
 
-        // Produced before the streamer starts, so its first poll takes them as one batch.
-        Produce(cluster.BootstrapServers, topics.Bids.Name, bids);
-        using var host = StartStreamer(cluster.BootstrapServers, database, ThrowingStore.Wrap(store, cursed.Id));
+        using var host = StartStreamer(auction.Cluster.BootstrapServers, auction.Database, ThrowingStore.Wrap(store, cursed.Id));
         await host.StartAsync(TestContext.Current.CancellationToken);
         try
         {
@@ -58,19 +43,18 @@ public sealed class IsolationTests : IDisposable
             Assert.DoesNotContain(cursed.Id, recorded.Keys);
 
             var stored = await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken);
-            Assert.Equal(100m, stored!.WinningBid);
+            Assert.Equal(1000m, stored!.WinningBid);
             Assert.Equal(9, stored.Bids);
             Assert.Equal(9, (await store.GetUserAsync(user.Id, TestContext.Current.CancellationToken))!.Bids);
 
-            var reject = TopicReader.ReadAll(cluster.BootstrapServers, topics.InvalidBids.Name)
-                .Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Message.Value)!.AsObject())
+            var reject = auction.Rejects()
                 .Single(r => r["event"]?["id"]?.GetValue<string>() == cursed.Id.ToString());
             Assert.Equal(RejectReason.Unprocessable, reject["reason"]!.GetValue<string>());
             Assert.Contains(nameof(InvalidOperationException), reject["detail"]!.GetValue<string>());
 
             // The partition goes on: a later bid is processed.
-            var later = new BidMessage(1, Guid.CreateVersion7(), item.Id, user.Id, 500m, "web", now);
-            Produce(cluster.BootstrapServers, topics.Bids.Name, [later]);
+            var later = new BidMessage(1, Guid.CreateVersion7(), item.Id, user.Id, 5000m, "web", DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+            Produce(auction.Cluster.BootstrapServers, auction.Topics.Bids.Name, [later]);
             await Eventually.WaitAsync(() => store.GetBidsAsync([later.Id], TestContext.Current.CancellationToken), r => r.Count == 1, "the later bid to be recorded");
         }
         finally
@@ -86,33 +70,14 @@ public sealed class IsolationTests : IDisposable
     [Fact]
     public async Task Bids_decided_against_an_item_another_writer_changed_meanwhile_are_decided_again_against_the_database()
     {
-        using var cluster = new MockKafkaCluster();
-        var topics = new KafkaTopicsOptions();
-        foreach (var topic in new[] { topics.Bids, topics.InvalidBids, topics.ItemChangelog, topics.Auctions })
-        {
-            cluster.CreateTopic(topic.Name, topic.Partitions);
-        }
-
-        var database = $"Data Source={Path.Combine(_folder.FullName, "bidder.db")}";
-        var store = new SqliteBidderStore(database);
-        await store.InitializeAsync(TestContext.Current.CancellationToken);
-        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var alice = new User(Guid.CreateVersion7(), "alice", 0, now);
-        var bob = new User(Guid.CreateVersion7(), "bob", 0, now);
-        var item = new Item(Guid.CreateVersion7(), "lamp", 1m, 0m, null, null, "EUR", [], 0, now, now.AddDays(1));
-        await store.CreateUserAsync(alice, TestContext.Current.CancellationToken);
-        await store.CreateUserAsync(bob, TestContext.Current.CancellationToken);
-        await store.CreateItemAsync(item, TestContext.Current.CancellationToken);
-        var bids = Enumerable.Range(1, 10).Select(i => new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, i * 100m, "web", now)).ToList();
-
-        Produce(cluster.BootstrapServers, topics.Bids.Name, bids);
+        using var auction = await AuctionAsync();
+        var (store, item, alice, bob, bids) = (auction.Store, auction.Item, auction.Alice, auction.Bob, auction.Bids);
         var interfering = InterferingStore.Wrap(store, [InterferingStore.Outbid(item, bob, _ => 500m), InterferingStore.Outbid(item, bob, _ => 1500m)]);
-        using var host = StartStreamer(cluster.BootstrapServers, database, interfering);
+        using var host = StartStreamer(auction.Cluster.BootstrapServers, auction.Database, interfering);
         await host.StartAsync(TestContext.Current.CancellationToken);
         try
         {
-            var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([.. bids.Select(b => b.Id)], TestContext.Current.CancellationToken),
-                r => r.Count == bids.Count, "alice's bids to be recorded", r => $"{r.Count} recorded");
+            var recorded = await auction.RecordedAsync();
             Assert.All(recorded.Values, bid => Assert.Equal((BidStatus.Rejected, RejectReason.TooLow), (bid.Status, bid.Reason)));
             Assert.Equal(0, (await store.GetUserAsync(alice.Id, TestContext.Current.CancellationToken))!.Bids);
             Assert.Equal(2, (await store.GetUserAsync(bob.Id, TestContext.Current.CancellationToken))!.Bids);
@@ -120,15 +85,14 @@ public sealed class IsolationTests : IDisposable
             Assert.Equal((1500m, bob.Id, 2L), (stored!.WinningBid, stored.WinningUserId, stored.Bids));
 
             // Each of alice's bids is on invalid-bids once, as too low.
-            var rejects = TopicReader.ReadAll(cluster.BootstrapServers, topics.InvalidBids.Name)
-                .Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Message.Value)!.AsObject())
+            var rejects = auction.Rejects()
                 .ToList();
             Assert.Equal(bids.Select(b => b.Id.ToString()).Order(), rejects.Select(r => r["event"]!["id"]!.GetValue<string>()).Order());
             Assert.All(rejects, r => Assert.Equal(RejectReason.TooLow, r["reason"]!.GetValue<string>()));
 
             // The partition goes on from the database's state.
-            var later = new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, 2000m, "web", now);
-            Produce(cluster.BootstrapServers, topics.Bids.Name, [later]);
+            var later = new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, 2000m, "web", DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+            Produce(auction.Cluster.BootstrapServers, auction.Topics.Bids.Name, [later]);
             await Eventually.WaitAsync(() => store.GetItemAsync(item.Id, TestContext.Current.CancellationToken),
                 i => i!.WinningBidId == later.Id, "the later bid to win");
             Assert.Equal(1, (await store.GetUserAsync(alice.Id, TestContext.Current.CancellationToken))!.Bids);
@@ -147,7 +111,74 @@ public sealed class IsolationTests : IDisposable
     [Fact]
     public async Task A_batch_that_keeps_finding_its_item_changed_is_decided_again_until_it_is_written()
     {
-        using var cluster = new MockKafkaCluster();
+        using var auction = await AuctionAsync();
+        var (store, item, alice, bob, bids) = (auction.Store, auction.Item, auction.Alice, auction.Bob, auction.Bids);
+        var interfering = InterferingStore.Wrap(store, Enumerable.Repeat(InterferingStore.Outbid(item, bob, current => current.WinningBid + 0.01m), 6));
+        using var host = StartStreamer(auction.Cluster.BootstrapServers, auction.Database, interfering);
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            var recorded = await auction.RecordedAsync();
+            Assert.All(recorded.Values, bid => Assert.Equal(BidStatus.Accepted, bid.Status));
+            Assert.Equal(10, (await store.GetUserAsync(alice.Id, TestContext.Current.CancellationToken))!.Bids);
+            Assert.Equal(6, (await store.GetUserAsync(bob.Id, TestContext.Current.CancellationToken))!.Bids);
+            var stored = await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken);
+            Assert.Equal((1000m, bids[^1].Id, 16L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
+            Assert.Empty(auction.Rejects());
+        }
+        finally
+        {
+            await host.StopAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
+    // The other writer records one of the streamer's bids first, rejected (its row had the auction ended), just before
+    // the batch that accepted it is written, and another one before the retry: each time the batch is refused whole
+    // and decided again, taking the bid as recorded. Seen failing without the store's check: the batch was written as
+    // decided, its state counting the first bid accepted (stored rejected) and the second left accepted.
+    [Fact]
+    public async Task A_bid_another_writer_recorded_otherwise_meanwhile_is_taken_as_recorded_and_the_rest_decided_again()
+    {
+        using var auction = await AuctionAsync();
+        var (store, item, alice, bids) = (auction.Store, auction.Item, auction.Alice, auction.Bids);
+        Func<IBidderStore, ProcessedBatch, Task> RecordOtherwise(BidMessage bid) => async (inner, batch) =>
+        {
+            var ours = batch.Bids.Single(b => b.Id == bid.Id);
+            var theirs = ours with { Status = BidStatus.Rejected, Reason = RejectReason.AuctionClosed, Detail = "The auction has ended.", ItemVersion = null };
+            await inner.RecordBatchAsync(new ProcessedBatch([theirs], []), CancellationToken.None);
+        };
+        using var host = StartStreamer(auction.Cluster.BootstrapServers, auction.Database, InterferingStore.Wrap(store, [RecordOtherwise(bids[1]), RecordOtherwise(bids[2])]));
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            var recorded = await auction.RecordedAsync();
+            var theirs = new[] { bids[1].Id, bids[2].Id };
+            Assert.All(theirs, id => Assert.Equal((BidStatus.Rejected, RejectReason.AuctionClosed), (recorded[id].Status, recorded[id].Reason)));
+            Assert.All(recorded.Values.Where(b => !theirs.Contains(b.Id)), bid => Assert.Equal(BidStatus.Accepted, bid.Status));
+            Assert.Equal(8, (await store.GetUserAsync(alice.Id, TestContext.Current.CancellationToken))!.Bids);
+            var stored = await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken);
+            Assert.Equal((1000m, bids[^1].Id, 8L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
+
+            // Their rejects, as recorded, are on invalid-bids.
+            var rejects = auction.Rejects()
+                .DistinctBy(r => r["event"]!["id"]!.GetValue<string>())
+                .ToDictionary(r => Guid.Parse(r["event"]!["id"]!.GetValue<string>()), r => r["reason"]!.GetValue<string>());
+            Assert.Equal(theirs.Order(), rejects.Keys.Order());
+            Assert.All(rejects.Values, reason => Assert.Equal(RejectReason.AuctionClosed, reason));
+        }
+        finally
+        {
+            await host.StopAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A broker with the streamer's topics, an SQLite file of the test's with alice, bob and a lamp (from 1 EUR), and
+    /// alice's ten bids on the lamp (100 to 1,000) on the bids topic, for a streamer started next to take as one batch.
+    /// </summary>
+    private async Task<Auction> AuctionAsync()
+    {
+        var cluster = new MockKafkaCluster();
         var topics = new KafkaTopicsOptions();
         foreach (var topic in new[] { topics.Bids, topics.InvalidBids, topics.ItemChangelog, topics.Auctions })
         {
@@ -165,84 +196,22 @@ public sealed class IsolationTests : IDisposable
         await store.CreateUserAsync(bob, TestContext.Current.CancellationToken);
         await store.CreateItemAsync(item, TestContext.Current.CancellationToken);
         var bids = Enumerable.Range(1, 10).Select(i => new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, i * 100m, "web", now)).ToList();
-
         Produce(cluster.BootstrapServers, topics.Bids.Name, bids);
-        var interfering = InterferingStore.Wrap(store, Enumerable.Repeat(InterferingStore.Outbid(item, bob, current => current.WinningBid + 0.01m), 6));
-        using var host = StartStreamer(cluster.BootstrapServers, database, interfering);
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        try
-        {
-            var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([.. bids.Select(b => b.Id)], TestContext.Current.CancellationToken),
-                r => r.Count == bids.Count, "alice's bids to be recorded", r => $"{r.Count} recorded");
-            Assert.All(recorded.Values, bid => Assert.Equal(BidStatus.Accepted, bid.Status));
-            Assert.Equal(10, (await store.GetUserAsync(alice.Id, TestContext.Current.CancellationToken))!.Bids);
-            Assert.Equal(6, (await store.GetUserAsync(bob.Id, TestContext.Current.CancellationToken))!.Bids);
-            var stored = await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken);
-            Assert.Equal((1000m, bids[^1].Id, 16L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
-            Assert.Empty(TopicReader.ReadAll(cluster.BootstrapServers, topics.InvalidBids.Name));
-        }
-        finally
-        {
-            await host.StopAsync(TestContext.Current.CancellationToken);
-        }
+        return new Auction(cluster, topics, database, store, alice, bob, item, bids);
     }
 
-    // The other writer records one of the streamer's bids first, rejected (its row had the auction ended), just before
-    // the batch that accepted it is written, and another one before the retry: each time the batch is refused whole
-    // and decided again, taking the bid as recorded. Seen failing without the store's check: the batch was written as
-    // decided, its state counting the first bid accepted (stored rejected) and the second left accepted.
-    [Fact]
-    public async Task A_bid_another_writer_recorded_otherwise_meanwhile_is_taken_as_recorded_and_the_rest_decided_again()
+    private sealed record Auction(MockKafkaCluster Cluster, KafkaTopicsOptions Topics, string Database, SqliteBidderStore Store, User Alice, User Bob, Item Item, List<BidMessage> Bids)
+        : IDisposable
     {
-        using var cluster = new MockKafkaCluster();
-        var topics = new KafkaTopicsOptions();
-        foreach (var topic in new[] { topics.Bids, topics.InvalidBids, topics.ItemChangelog, topics.Auctions })
-        {
-            cluster.CreateTopic(topic.Name, topic.Partitions);
-        }
+        /// <summary>Alice's bids, once every one is recorded.</summary>
+        public Task<IReadOnlyDictionary<Guid, Bid>> RecordedAsync() =>
+            Eventually.WaitAsync(() => Store.GetBidsAsync([.. Bids.Select(b => b.Id)], TestContext.Current.CancellationToken),
+                r => r.Count == Bids.Count, "alice's bids to be recorded", r => $"{r.Count} recorded");
 
-        var database = $"Data Source={Path.Combine(_folder.FullName, "bidder.db")}";
-        var store = new SqliteBidderStore(database);
-        await store.InitializeAsync(TestContext.Current.CancellationToken);
-        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var alice = new User(Guid.CreateVersion7(), "alice", 0, now);
-        var item = new Item(Guid.CreateVersion7(), "lamp", 1m, 0m, null, null, "EUR", [], 0, now, now.AddDays(1));
-        await store.CreateUserAsync(alice, TestContext.Current.CancellationToken);
-        await store.CreateItemAsync(item, TestContext.Current.CancellationToken);
-        var bids = Enumerable.Range(1, 10).Select(i => new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, i * 100m, "web", now)).ToList();
+        public List<System.Text.Json.Nodes.JsonObject> Rejects() =>
+            [.. TopicReader.ReadAll(Cluster.BootstrapServers, Topics.InvalidBids.Name).Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Message.Value)!.AsObject())];
 
-        Produce(cluster.BootstrapServers, topics.Bids.Name, bids);
-        Func<IBidderStore, ProcessedBatch, Task> RecordOtherwise(BidMessage bid) => async (inner, batch) =>
-        {
-            var ours = batch.Bids.Single(b => b.Id == bid.Id);
-            var theirs = ours with { Status = BidStatus.Rejected, Reason = RejectReason.AuctionClosed, Detail = "The auction has ended.", ItemVersion = null };
-            await inner.RecordBatchAsync(new ProcessedBatch([theirs], []), CancellationToken.None);
-        };
-        using var host = StartStreamer(cluster.BootstrapServers, database, InterferingStore.Wrap(store, [RecordOtherwise(bids[1]), RecordOtherwise(bids[2])]));
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        try
-        {
-            var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([.. bids.Select(b => b.Id)], TestContext.Current.CancellationToken),
-                r => r.Count == bids.Count, "alice's bids to be recorded", r => $"{r.Count} recorded");
-            var theirs = new[] { bids[1].Id, bids[2].Id };
-            Assert.All(theirs, id => Assert.Equal((BidStatus.Rejected, RejectReason.AuctionClosed), (recorded[id].Status, recorded[id].Reason)));
-            Assert.All(recorded.Values.Where(b => !theirs.Contains(b.Id)), bid => Assert.Equal(BidStatus.Accepted, bid.Status));
-            Assert.Equal(8, (await store.GetUserAsync(alice.Id, TestContext.Current.CancellationToken))!.Bids);
-            var stored = await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken);
-            Assert.Equal((1000m, bids[^1].Id, 8L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
-
-            // Their rejects, as recorded, are on invalid-bids.
-            var rejects = TopicReader.ReadAll(cluster.BootstrapServers, topics.InvalidBids.Name)
-                .Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Message.Value)!.AsObject())
-                .DistinctBy(r => r["event"]!["id"]!.GetValue<string>())
-                .ToDictionary(r => Guid.Parse(r["event"]!["id"]!.GetValue<string>()), r => r["reason"]!.GetValue<string>());
-            Assert.Equal(theirs.Order(), rejects.Keys.Order());
-            Assert.All(rejects.Values, reason => Assert.Equal(RejectReason.AuctionClosed, reason));
-        }
-        finally
-        {
-            await host.StopAsync(TestContext.Current.CancellationToken);
-        }
+        public void Dispose() => Cluster.Dispose();
     }
 
     public void Dispose()
