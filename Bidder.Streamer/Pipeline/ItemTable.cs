@@ -28,7 +28,8 @@ public sealed record ItemTableEntry(AuctionState State, DateTimeOffset UpdatedAt
 
 /// <summary>
 /// The per-item table of winning bids, one partition of it per assigned partition of the bids topic
-/// (items are keyed like bids, so an item lives in exactly one partition). It is restored from the
+/// (items are keyed like bids, so an item lives in exactly one partition; see <see cref="Find"/> for bids a producer
+/// put elsewhere). It is restored from the
 /// item-changelog topic whenever a partition is assigned, before that partition's bids are processed.
 /// It holds open auctions only: a closed one's row leaves it (and the changelog gets a tombstone after its closed
 /// state, so compaction drops the item there too), else the table, the changelog and every restore would grow with
@@ -60,16 +61,23 @@ public sealed class ItemTable
         }
     }
 
+    /// <summary>
+    /// The item's row: from the partition its bid came on, else from another that holds it. Every bid of an item
+    /// comes on one partition when producers key bids by the item id as the API does; one that partitions otherwise
+    /// puts them on several, and the item must still have one row here, not one per partition decided apart.
+    /// </summary>
     public ItemTableEntry? Find(int partition, Guid itemId) =>
-        _partitions.TryGetValue(partition, out var rows) && rows.TryGetValue(itemId, out var entry) ? entry : null;
+        _partitions.TryGetValue(partition, out var rows) && rows.TryGetValue(itemId, out var entry) ? entry
+        : Holder(partition, itemId) is { } other ? other[itemId] : null;
 
     /// <summary>Takes a processed batch's rows, once everything it produced is durable; a closed item's row leaves the table.</summary>
     public void Apply(IEnumerable<(int Partition, Guid ItemId, ItemTableEntry Entry)> updates)
     {
         foreach (var (partition, itemId, entry) in updates)
         {
-            // A partition revoked meanwhile is not ours any more: its new owner restores it from the changelog.
-            if (!_partitions.TryGetValue(partition, out var rows))
+            // Where the item's row is (see Find), else its bid's partition. A partition revoked meanwhile is not
+            // ours any more: its new owner restores it from the changelog.
+            if ((Holder(partition, itemId) ?? _partitions.GetValueOrDefault(partition)) is not { } rows)
             {
                 continue;
             }
@@ -83,5 +91,24 @@ public sealed class ItemTable
                 rows[itemId] = entry;
             }
         }
+    }
+
+    /// <summary>The rows of the partition holding the item: the given one first (the usual case), else any other.</summary>
+    private Dictionary<Guid, ItemTableEntry>? Holder(int partition, Guid itemId)
+    {
+        if (_partitions.TryGetValue(partition, out var rows) && rows.ContainsKey(itemId))
+        {
+            return rows;
+        }
+
+        foreach (var (other, otherRows) in _partitions)
+        {
+            if (other != partition && otherRows.ContainsKey(itemId))
+            {
+                return otherRows;
+            }
+        }
+
+        return null;
     }
 }

@@ -356,6 +356,26 @@ public class BatchProcessorTests
         Assert.Equal(RejectReason.TooLow, next.Invalid.Single().Message.Reason);
     }
 
+    // The same across batches: an item has one row in the table, found from either partition. Seen failing before:
+    // the batch on partition 1 started from the database's lamp (0), accepted the 15, and kept a second row there.
+    [Fact]
+    public void An_items_row_kept_from_one_partition_decides_its_bids_on_another()
+    {
+        _table.Load(1, []);
+        var first = _processor.Process(Decode(Bid(20m, 0)), Lookups(), Now);
+        _processor.Keep(first);
+
+        var other = _processor.Process(OnPartition(1, Decode(Bid(15m, 0), Bid(30m, 1))), Lookups(), Now);
+        Assert.Equal([BidStatus.Rejected, BidStatus.Accepted], other.Bids.Select(b => b.Status));
+        Assert.Equal(1L, Assert.Single(other.ToDatabaseBatch().Items).DecidedFrom);
+        _processor.Keep(other);
+
+        var back = _processor.Process(Decode(Bid(25m, 2)), Lookups(), Now);
+        Assert.Equal(RejectReason.TooLow, back.Invalid.Single().Message.Reason);
+        Assert.Equal((30m, 2L), (_table.Find(0, Lamp.Id)!.State.WinningBid, _table.Find(1, Lamp.Id)!.State.Version));
+        Assert.Equal(1, _table.Count);
+    }
+
     private static List<DecodedBid> OnPartition(int partition, List<DecodedBid> decoded) =>
         [.. decoded.Select(d => d with
         {
