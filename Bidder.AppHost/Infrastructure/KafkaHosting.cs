@@ -43,7 +43,11 @@ public class KafkaServerResource(string name) : ContainerResource(name), IResour
     ];
 }
 
-/// <summary>Kafka UI (provectuslabs/kafka-ui), a web view of the brokers it is given: topics, messages, consumer groups.</summary>
+/// <summary>
+/// Kafka UI (kafbat/kafka-ui: the maintained fork of provectuslabs/kafka-ui, which had no release since 2023; the
+/// image Aspire.Hosting.Kafka moved to as well, configured alike), a web view of the brokers it is given: topics,
+/// messages, consumer groups.
+/// </summary>
 public class KafkaUIContainerResource(string name) : ContainerResource(name)
 {
     internal const string PrimaryEndpointName = "http";
@@ -125,8 +129,8 @@ public static class KafkaBuilderExtensions
         return builder;
     }
 
-    internal const string KafkaUIImage = "provectuslabs/kafka-ui";
-    internal const string KafkaUITag = "v0.7.2";
+    internal const string KafkaUIImage = "kafbat/kafka-ui";
+    internal const string KafkaUITag = "v1.3.0";
     private const int KafkaUIPort = 8080;
 
     /// <summary>Keeps the broker's log directory in a named volume across runs.</summary>

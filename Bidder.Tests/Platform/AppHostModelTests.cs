@@ -94,7 +94,7 @@ public class AppHostModelTests
         await using var builder = await AppHostBuilder.CreateAsync("containers");
 
         var ui = builder.Resource<KafkaUIContainerResource>("kafka-kafka-ui");
-        AssertImage(ui, "docker.io", "provectuslabs/kafka-ui");
+        AssertImage(ui, "docker.io", "kafbat/kafka-ui");
         AssertEndpoint(ui, "http", 8080);
         var uiEnvironment = await ui.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Run);
         Assert.Equal("kafka:9093", uiEnvironment["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"]);
