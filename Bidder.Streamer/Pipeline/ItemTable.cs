@@ -43,7 +43,31 @@ public sealed class ItemTable
 
     public int Count => _partitions.Values.Sum(p => p.Count);
 
-    public void Load(int partition, Dictionary<Guid, ItemTableEntry> rows) => _partitions[partition] = rows;
+    /// <summary>
+    /// Takes a partition's restored rows. An item another held partition has a row of already (its bids came on a
+    /// partition not its own, see <see cref="Find"/>) keeps one row, the newer, where that one is.
+    /// </summary>
+    public void Load(int partition, Dictionary<Guid, ItemTableEntry> rows)
+    {
+        var others = _partitions.Where(p => p.Key != partition).Select(p => p.Value).ToArray();
+        if (others.Length > 0)
+        {
+            foreach (var (itemId, restored) in rows)
+            {
+                foreach (var otherRows in others)
+                {
+                    if (otherRows.TryGetValue(itemId, out var kept))
+                    {
+                        // (Removing the current entry while enumerating a Dictionary is allowed.)
+                        _ = restored.IsNewerThan(kept) ? otherRows.Remove(itemId) : rows.Remove(itemId);
+                        break;
+                    }
+                }
+            }
+        }
+
+        _partitions[partition] = rows;
+    }
 
     public bool Holds(int partition) => _partitions.ContainsKey(partition);
 

@@ -376,6 +376,20 @@ public class BatchProcessorTests
         Assert.Equal(1, _table.Count);
     }
 
+    // Restoring a partition whose changelog holds an item another partition has a row of keeps one row, the newer.
+    // Seen failing before: the restored partition's older row decided its bids apart from the other's.
+    [Fact]
+    public void A_restore_keeps_one_row_of_an_item_the_newer()
+    {
+        _processor.Keep(_processor.Process(Decode(Bid(20m, 0), Bid(30m, 1)), Lookups(), Now));
+
+        _table.Load(1, new Dictionary<Guid, ItemTableEntry> { [Lamp.Id] = Row(20m, Guid.CreateVersion7(), 1) });
+
+        Assert.Equal(1, _table.Count);
+        Assert.Equal(30m, _table.Find(1, Lamp.Id)!.State.WinningBid);
+        Assert.Equal(RejectReason.TooLow, _processor.Process(OnPartition(1, Decode(Bid(25m, 2))), Lookups(), Now).Invalid.Single().Message.Reason);
+    }
+
     private static List<DecodedBid> OnPartition(int partition, List<DecodedBid> decoded) =>
         [.. decoded.Select(d => d with
         {
