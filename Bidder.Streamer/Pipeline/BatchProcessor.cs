@@ -22,8 +22,8 @@ public sealed class BatchOutcome
 
     private readonly Dictionary<Guid, int> _partitionOf = [];
 
-    /// <summary>The version of each changed item's state the batch's decisions started from (<see cref="ItemBiddingState.DecidedFrom"/>).</summary>
-    public Dictionary<Guid, long> DecidedFrom { get; } = [];
+    // The version of each changed item's state the batch's decisions started from (ItemBiddingState.DecidedFrom).
+    private readonly Dictionary<Guid, long> _decidedFrom = [];
 
     public int Accepted { get; set; }
 
@@ -35,12 +35,12 @@ public sealed class BatchOutcome
     public bool BidsAreNew { get; init; }
 
     public ProcessedBatch ToDatabaseBatch() =>
-        new(Bids, [.. Rows.Select(r => r.Value.ToState(r.Key.ItemId, DecidedFrom.TryGetValue(r.Key.ItemId, out var from) ? from : null))]) { BidsAreNew = BidsAreNew };
+        new(Bids, [.. Rows.Select(r => r.Value.ToState(r.Key.ItemId, _decidedFrom.TryGetValue(r.Key.ItemId, out var from) ? from : null))]) { BidsAreNew = BidsAreNew };
 
     /// <summary>The item's row after a decision of this batch changed it from <paramref name="before"/>.</summary>
     public void Change(int partition, Guid itemId, ItemTableEntry before, ItemTableEntry after)
     {
-        DecidedFrom.TryAdd(itemId, before.State.Version);
+        _decidedFrom.TryAdd(itemId, before.State.Version);
         Set(partition, itemId, after);
     }
 

@@ -49,20 +49,12 @@ public sealed class ItemTable
     /// </summary>
     public void Load(int partition, Dictionary<Guid, ItemTableEntry> rows)
     {
-        var others = _partitions.Where(p => p.Key != partition).Select(p => p.Value).ToArray();
-        if (others.Length > 0)
+        foreach (var (itemId, restored) in rows)
         {
-            foreach (var (itemId, restored) in rows)
+            if (Elsewhere(partition, itemId) is { } otherRows)
             {
-                foreach (var otherRows in others)
-                {
-                    if (otherRows.TryGetValue(itemId, out var kept))
-                    {
-                        // (Removing the current entry while enumerating a Dictionary is allowed.)
-                        _ = restored.IsNewerThan(kept) ? otherRows.Remove(itemId) : rows.Remove(itemId);
-                        break;
-                    }
-                }
+                // (Removing the current entry while enumerating a Dictionary is allowed.)
+                _ = restored.IsNewerThan(otherRows[itemId]) ? otherRows.Remove(itemId) : rows.Remove(itemId);
             }
         }
 
@@ -92,7 +84,7 @@ public sealed class ItemTable
     /// </summary>
     public ItemTableEntry? Find(int partition, Guid itemId) =>
         _partitions.TryGetValue(partition, out var rows) && rows.TryGetValue(itemId, out var entry) ? entry
-        : Holder(partition, itemId) is { } other ? other[itemId] : null;
+        : Elsewhere(partition, itemId) is { } other ? other[itemId] : null;
 
     /// <summary>Takes a processed batch's rows, once everything it produced is durable; a closed item's row leaves the table.</summary>
     public void Apply(IEnumerable<(int Partition, Guid ItemId, ItemTableEntry Entry)> updates)
@@ -101,7 +93,8 @@ public sealed class ItemTable
         {
             // Where the item's row is (see Find), else its bid's partition. A partition revoked meanwhile is not
             // ours any more: its new owner restores it from the changelog.
-            if ((Holder(partition, itemId) ?? _partitions.GetValueOrDefault(partition)) is not { } rows)
+            var own = _partitions.GetValueOrDefault(partition);
+            if ((own is not null && own.ContainsKey(itemId) ? own : Elsewhere(partition, itemId) ?? own) is not { } rows)
             {
                 continue;
             }
@@ -117,14 +110,9 @@ public sealed class ItemTable
         }
     }
 
-    /// <summary>The rows of the partition holding the item: the given one first (the usual case), else any other.</summary>
-    private Dictionary<Guid, ItemTableEntry>? Holder(int partition, Guid itemId)
+    /// <summary>The rows of a partition other than <paramref name="partition"/> holding the item, if any.</summary>
+    private Dictionary<Guid, ItemTableEntry>? Elsewhere(int partition, Guid itemId)
     {
-        if (_partitions.TryGetValue(partition, out var rows) && rows.ContainsKey(itemId))
-        {
-            return rows;
-        }
-
         foreach (var (other, otherRows) in _partitions)
         {
             if (other != partition && otherRows.ContainsKey(itemId))

@@ -34,9 +34,7 @@ public sealed class IsolationTests : IDisposable
         var (store, item, user, bids) = (auction.Store, auction.Item, auction.Alice, auction.Bids);
         var cursed = bids[4];
 
-        using var host = StartStreamer(auction.Cluster.BootstrapServers, auction.Database, ThrowingStore.Wrap(store, cursed.Id));
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        try
+        await auction.WithStreamerAsync(ThrowingStore.Wrap(store, cursed.Id), async () =>
         {
             var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([.. bids.Select(b => b.Id)], TestContext.Current.CancellationToken),
                 r => r.Count == bids.Count - 1, "every bid but the cursed one to be recorded", r => $"{r.Count} recorded");
@@ -56,11 +54,7 @@ public sealed class IsolationTests : IDisposable
             var later = new BidMessage(1, Guid.CreateVersion7(), item.Id, user.Id, 5000m, "web", DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
             Produce(auction.Cluster.BootstrapServers, auction.Topics.Bids.Name, [later]);
             await Eventually.WaitAsync(() => store.GetBidsAsync([later.Id], TestContext.Current.CancellationToken), r => r.Count == 1, "the later bid to be recorded");
-        }
-        finally
-        {
-            await host.StopAsync(TestContext.Current.CancellationToken);
-        }
+        });
     }
 
     // Two writers on one partition (a replica that lost it and does not know yet): the other one records a higher
@@ -73,9 +67,7 @@ public sealed class IsolationTests : IDisposable
         using var auction = await AuctionAsync();
         var (store, item, alice, bob, bids) = (auction.Store, auction.Item, auction.Alice, auction.Bob, auction.Bids);
         var interfering = InterferingStore.Wrap(store, [InterferingStore.Outbid(item, bob, _ => 500m), InterferingStore.Outbid(item, bob, _ => 1500m)]);
-        using var host = StartStreamer(auction.Cluster.BootstrapServers, auction.Database, interfering);
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        try
+        await auction.WithStreamerAsync(interfering, async () =>
         {
             var recorded = await auction.RecordedAsync();
             Assert.All(recorded.Values, bid => Assert.Equal((BidStatus.Rejected, RejectReason.TooLow), (bid.Status, bid.Reason)));
@@ -97,11 +89,7 @@ public sealed class IsolationTests : IDisposable
                 i => i!.WinningBidId == later.Id, "the later bid to win");
             Assert.Equal(1, (await store.GetUserAsync(alice.Id, TestContext.Current.CancellationToken))!.Bids);
             Assert.Equal(3, (await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken))!.Bids);
-        }
-        finally
-        {
-            await host.StopAsync(TestContext.Current.CancellationToken);
-        }
+        });
     }
 
     // The other writer outbids by a cent before every write, six times: the streamer's batch keeps finding the item
@@ -114,9 +102,7 @@ public sealed class IsolationTests : IDisposable
         using var auction = await AuctionAsync();
         var (store, item, alice, bob, bids) = (auction.Store, auction.Item, auction.Alice, auction.Bob, auction.Bids);
         var interfering = InterferingStore.Wrap(store, Enumerable.Repeat(InterferingStore.Outbid(item, bob, current => current.WinningBid + 0.01m), 6));
-        using var host = StartStreamer(auction.Cluster.BootstrapServers, auction.Database, interfering);
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        try
+        await auction.WithStreamerAsync(interfering, async () =>
         {
             var recorded = await auction.RecordedAsync();
             Assert.All(recorded.Values, bid => Assert.Equal(BidStatus.Accepted, bid.Status));
@@ -125,11 +111,7 @@ public sealed class IsolationTests : IDisposable
             var stored = await store.GetItemAsync(item.Id, TestContext.Current.CancellationToken);
             Assert.Equal((1000m, bids[^1].Id, 16L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
             Assert.Empty(auction.Rejects());
-        }
-        finally
-        {
-            await host.StopAsync(TestContext.Current.CancellationToken);
-        }
+        });
     }
 
     // The other writer records one of the streamer's bids first, rejected (its row had the auction ended), just before
@@ -147,9 +129,7 @@ public sealed class IsolationTests : IDisposable
             var theirs = ours with { Status = BidStatus.Rejected, Reason = RejectReason.AuctionClosed, Detail = "The auction has ended.", ItemVersion = null };
             await inner.RecordBatchAsync(new ProcessedBatch([theirs], []), CancellationToken.None);
         };
-        using var host = StartStreamer(auction.Cluster.BootstrapServers, auction.Database, InterferingStore.Wrap(store, [RecordOtherwise(bids[1]), RecordOtherwise(bids[2])]));
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        try
+        await auction.WithStreamerAsync(InterferingStore.Wrap(store, [RecordOtherwise(bids[1]), RecordOtherwise(bids[2])]), async () =>
         {
             var recorded = await auction.RecordedAsync();
             var theirs = new[] { bids[1].Id, bids[2].Id };
@@ -165,11 +145,7 @@ public sealed class IsolationTests : IDisposable
                 .ToDictionary(r => Guid.Parse(r["event"]!["id"]!.GetValue<string>()), r => r["reason"]!.GetValue<string>());
             Assert.Equal(theirs.Order(), rejects.Keys.Order());
             Assert.All(rejects.Values, reason => Assert.Equal(RejectReason.AuctionClosed, reason));
-        }
-        finally
-        {
-            await host.StopAsync(TestContext.Current.CancellationToken);
-        }
+        });
     }
 
     /// <summary>
@@ -210,6 +186,21 @@ public sealed class IsolationTests : IDisposable
 
         public List<System.Text.Json.Nodes.JsonObject> Rejects() =>
             [.. TopicReader.ReadAll(Cluster.BootstrapServers, Topics.InvalidBids.Name).Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Message.Value)!.AsObject())];
+
+        /// <summary>Runs <paramref name="test"/> while the streamer runs on this auction's broker and file, with <paramref name="store"/>.</summary>
+        public async Task WithStreamerAsync(IBidderStore store, Func<Task> test)
+        {
+            using var host = StartStreamer(Cluster.BootstrapServers, Database, store);
+            await host.StartAsync(TestContext.Current.CancellationToken);
+            try
+            {
+                await test();
+            }
+            finally
+            {
+                await host.StopAsync(TestContext.Current.CancellationToken);
+            }
+        }
 
         public void Dispose() => Cluster.Dispose();
     }
