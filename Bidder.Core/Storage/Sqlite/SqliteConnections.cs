@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 
 namespace Bidder.Core.Storage.Sqlite;
@@ -71,15 +72,7 @@ internal static class SqliteConnections
         {
             await using var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync(cancellationToken);
-            // Per connection. FULL: the WAL is synced at every commit, so a write that was acknowledged (a batch
-            // whose offsets are committed) survives a power cut too; one sync per batch. The checkpoint interval is
-            // the same on every connection: whichever commits past it runs the checkpoint (WalPagesBetweenCheckpoints).
-            // busy_timeout: a writer that finds the write lock taken (the API's create while the streamer commits a
-            // batch) waits inside SQLite, which retries after 1, 2, 5, 10... ms; without it Microsoft.Data.Sqlite retries
-            // every 150 ms, and a create under bid load took 150 ms where the lock was free after a few (BENCHMARKS.md, tail).
-            await ExecuteAsync(connection,
-                $"PRAGMA synchronous=FULL; PRAGMA cache_size=-{cacheKibibytes}; PRAGMA wal_autocheckpoint={WalPagesBetweenCheckpoints}; PRAGMA busy_timeout={BusyTimeoutMs(connection)};",
-                cancellationToken);
+            await ConfigureAsync(connection, cacheKibibytes, cancellationToken);
             return await work(connection);
         }
         catch (SqliteException ex) when (IsTransient(ex.SqliteErrorCode))
@@ -91,6 +84,40 @@ internal static class SqliteConnections
             throw new StorageConfigurationException($"The SQLite database cannot be used as configured: {ex.Message}", ex);
         }
     }
+
+    /// <summary>
+    /// Applies the settings a native connection keeps for its life, the first time this process uses it: the pool
+    /// hands the same native connection out again and again, and running them on every operation cost a one-row read
+    /// a third of its time (33–37 µs with them, 23–27 without; BENCHMARKS.md). A native connection opened elsewhere
+    /// (the health check's pool, another process) is configured here on its first use all the same: the mark is per
+    /// native handle, and the pool drops a handle only by closing it, which drops the mark with it.
+    /// FULL: the WAL is synced at every commit, so a write that was acknowledged (a batch whose offsets are committed)
+    /// survives a power cut too; one sync per batch. The checkpoint interval is the same on every connection:
+    /// whichever commits past it runs the checkpoint (<see cref="WalPagesBetweenCheckpoints"/>). busy_timeout: a
+    /// writer that finds the write lock taken (the API's create while the streamer commits a batch) waits inside
+    /// SQLite, which retries after 1, 2, 5, 10... ms; without it Microsoft.Data.Sqlite retries every 150 ms, and a
+    /// create under bid load took 150 ms where the lock was free after a few (BENCHMARKS.md, tail).
+    /// </summary>
+    private static async Task ConfigureAsync(SqliteConnection connection, int cacheKibibytes, CancellationToken cancellationToken)
+    {
+        var handle = connection.Handle!;
+        var settings = new Settings(cacheKibibytes, BusyTimeoutMs(connection));
+        if (Configured.TryGetValue(handle, out var applied) && applied == settings)
+        {
+            return;
+        }
+
+        await ExecuteAsync(connection,
+            $"PRAGMA synchronous=FULL; PRAGMA cache_size=-{settings.CacheKibibytes}; PRAGMA wal_autocheckpoint={WalPagesBetweenCheckpoints}; PRAGMA busy_timeout={settings.BusyTimeoutMs};",
+            cancellationToken);
+        // Marked only once every setting is applied: a cancelled or failed run is made again on the next use.
+        Configured.AddOrUpdate(handle, settings);
+    }
+
+    // The native connections configured so far, by handle: weak, so a closed connection's mark goes with it.
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, Settings> Configured = new();
+
+    private sealed record Settings(int CacheKibibytes, int BusyTimeoutMs);
 
     /// <summary>The connection's own lock wait (its Default Timeout), in milliseconds, for SQLite's busy handler.</summary>
     private static int BusyTimeoutMs(SqliteConnection connection) => Math.Max(1, connection.DefaultTimeout) * 1000;
