@@ -11,7 +11,7 @@ public static class BenchmarkSuite
         var pipeline = new PipelineBenchmark(sizes);
         yield return pipeline;
         // Right after the pipeline, against its figure: the store alone, then a minimal writer against the store.
-        var store = new StoreBenchmark(sizes, pipeline);
+        var store = new StoreBenchmark(sizes, pipeline, options.Mode);
         yield return store;
         yield return new MinimalWriterBenchmark(store);
         yield return new FreshnessBenchmark(sizes);

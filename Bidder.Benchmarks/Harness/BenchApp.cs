@@ -144,6 +144,11 @@ public sealed partial class BenchApp : IAsyncDisposable
         return bench;
     }
 
+    /// <summary>The database the services use (a <c>mongodb://</c> URL in containers mode, an SQLite path in embedded mode).</summary>
+    public async Task<string> DatabaseConnectionStringAsync() =>
+        await _app.GetConnectionStringAsync(Bidder.Core.Storage.StorageExtensions.DefaultConnectionName)
+            ?? throw new InvalidOperationException("The AppHost gave the services no database connection string.");
+
     /// <summary>The streamer's "Pipeline stages over ..." lines logged since the last call: where its time went.</summary>
     public IReadOnlyList<string> TakeStageReports()
     {

@@ -18,7 +18,12 @@ public static class BenchReport
             peak_memory_mb = app.PeakMemoryMegabytes(),
             results = results.Select(r => new { name = r.Name, ratio = r.Ratio, goal = r.Goal, goal_met = r.Goal is null ? (bool?)null : r.GoalMet, figures = r.Figures, stage_reports = r.StageReports, line = r.Line }),
         };
-        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(report, new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            // A figure a run could not take is NaN (the minimal writer in containers mode).
+            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        }));
         return file;
     }
 }

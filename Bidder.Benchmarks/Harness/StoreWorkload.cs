@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Bidder.Core.Kafka;
 using Bidder.Core.Storage;
 using Bidder.Core.Storage.Sqlite;
@@ -96,6 +97,20 @@ public sealed class StoreWorkload
         }
 
         return new StoreWorkload(seller, users, items, batches);
+    }
+
+    /// <summary>The writes the store benchmark times: every batch through <paramref name="store"/>, one after the other.</summary>
+    /// <returns>The wall time they took, and this process's CPU time meanwhile (the writes, and whatever the idle AppHost it hosts does: little).</returns>
+    public static async Task<(TimeSpan Elapsed, TimeSpan Cpu)> TimeWritesAsync(IBatchRecorder store, IEnumerable<ProcessedBatch> batches)
+    {
+        var cpu = ServiceProcesses.HarnessCpuTime();
+        var clock = Stopwatch.StartNew();
+        foreach (var batch in batches)
+        {
+            await store.RecordBatchAsync(batch, CancellationToken.None);
+        }
+
+        return (clock.Elapsed, ServiceProcesses.HarnessCpuTime() - cpu);
     }
 
     /// <summary>

@@ -1,0 +1,59 @@
+using Bidder.Core.Storage;
+using Bidder.Core.Storage.Mongo;
+using MongoDB.Driver;
+
+namespace Bidder.Benchmarks.Harness;
+
+/// <summary>
+/// The store benchmark's workload through the MongoDB adapter, for containers mode, where the streamer writes MongoDB:
+/// the same batches and <c>RecordBatchAsync</c> calls, on a database of their own on the app's server (seeded with the
+/// workload's users and items through the adapter, as the API creates them), after the same warm-up on another. Both
+/// databases are dropped afterwards.
+/// </summary>
+public static class MongoStoreWriter
+{
+    private const int SeedConcurrency = 16;
+
+    /// <summary>Writes every batch of <paramref name="workload"/>, timed (<see cref="StoreWorkload.TimeWritesAsync"/>).</summary>
+    public static async Task<(TimeSpan Elapsed, TimeSpan Cpu)> WriteAsync(string connectionString, StoreWorkload workload)
+    {
+        var url = MongoUrl.Create(connectionString);
+        using var client = new MongoClient(MongoClientSettings.FromUrl(url));
+        var name = $"bench_store_{DateTime.UtcNow:yyyyMMddHHmmss}_{Guid.NewGuid():N}"[..40];
+        var names = new[] { $"{name}_warm", name };
+        // This store cannot refuse a batch whole (IBatchRecorder.RefusesRecordedBids is false), so the streamer asks
+        // which bids are recorded before deciding and never hands it a batch marked as new bids: nor does this.
+        var batches = workload.Batches.Select(batch => batch with { BidsAreNew = false }).ToList();
+        try
+        {
+            var warmUp = await SeededAsync(client.GetDatabase(names[0]), workload);
+            foreach (var batch in batches.Take(StoreWorkload.WarmUpBatches))
+            {
+                await warmUp.RecordBatchAsync(batch, CancellationToken.None);
+            }
+
+            var store = await SeededAsync(client.GetDatabase(names[1]), workload);
+            return await StoreWorkload.TimeWritesAsync(store, batches);
+        }
+        finally
+        {
+            foreach (var database in names)
+            {
+                await client.DropDatabaseAsync(database);
+            }
+        }
+    }
+
+    /// <summary>The adapter on <paramref name="database"/>, its indexes made and the workload's users and items created.</summary>
+    private static async Task<MongoBidderStore> SeededAsync(IMongoDatabase database, StoreWorkload workload)
+    {
+        var store = new MongoBidderStore(database);
+        await store.InitializeAsync(CancellationToken.None);
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = SeedConcurrency };
+        await Parallel.ForEachAsync(workload.UserRows.Prepend(workload.Seller), parallel,
+            async (user, cancellationToken) => await store.CreateUserAsync(user, cancellationToken));
+        await Parallel.ForEachAsync(workload.ItemRows, parallel,
+            async (item, cancellationToken) => await store.CreateItemAsync(item, cancellationToken));
+        return store;
+    }
+}
