@@ -16,14 +16,21 @@ public static class BenchReport
             mode = app.Mode,
             run = options.Quick ? "quick" : "full",
             peak_memory_mb = app.PeakMemoryMegabytes(),
-            results = results.Select(r => new { name = r.Name, ratio = r.Ratio, goal = r.Goal, goal_met = r.Goal is null ? (bool?)null : r.GoalMet, figures = r.Figures, stage_reports = r.StageReports, line = r.Line }),
+            results = results.Select(r => new
+            {
+                name = r.Name,
+                ratio = Number(r.Ratio),
+                goal = r.Goal,
+                goal_met = r.Goal is null ? (bool?)null : r.GoalMet,
+                figures = r.Figures.ToDictionary(f => f.Key, f => Number(f.Value)),
+                stage_reports = r.StageReports,
+                line = r.Line,
+            }),
         };
-        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(report, new JsonSerializerOptions
-        {
-            WriteIndented = true,
-            // A figure a run could not take is NaN (the minimal writer in containers mode).
-            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        }));
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
         return file;
     }
+
+    // A figure a run could not take is NaN (the minimal writer's in containers mode): null in JSON, which has no NaN.
+    private static double? Number(double value) => double.IsFinite(value) ? value : null;
 }

@@ -6,9 +6,15 @@ namespace Bidder.Tests.Storage;
 /// <summary>
 /// The settings every store connection runs with (durability, page cache, checkpoint interval, lock wait) are applied
 /// once per native connection, not on every operation: each use of a pooled connection must still find them in effect.
+/// Alone: other classes clear every pool of the process when they finish, which would close this test's connection
+/// between two uses.
 /// </summary>
+[Collection(Name)]
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SqliteConnectionsTests : IDisposable
 {
+    private const string Name = "SQLite connection pools";
+
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("bidder-connections-");
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
@@ -40,7 +46,17 @@ public sealed class SqliteConnectionsTests : IDisposable
         Assert.Equal(expected with { CacheSize = -SqliteConnections.BatchCacheKibibytes }, batch);
         Assert.Equal(expected, (await ReadAsync(connectionString)).Settings);
 
-        // A pool cleared (as after a failure) opens a new native connection: configured on its first use too.
+        // The batch writer's own pool, with its larger cache, on every use.
+        var batches = SqliteConnections.ForBatches(connectionString);
+        for (var use = 0; use < 2; use++)
+        {
+            var (handle, settings) = await ReadAsync(batches, SqliteConnections.BatchCacheKibibytes);
+            Assert.NotSame(opened, handle);
+            Assert.Equal(expected with { CacheSize = -SqliteConnections.BatchCacheKibibytes }, settings);
+        }
+
+        // A pool cleared (by a test, or the pool's own pruning of idle connections) opens a new native connection:
+        // configured on its first use too.
         await using (var clearing = new SqliteConnection(connectionString))
         {
             SqliteConnection.ClearPool(clearing);

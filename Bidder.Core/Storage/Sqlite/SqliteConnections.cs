@@ -88,9 +88,10 @@ internal static class SqliteConnections
     /// <summary>
     /// Applies the settings a native connection keeps for its life, the first time this process uses it: the pool
     /// hands the same native connection out again and again, and running them on every operation cost a one-row read
-    /// a third of its time (33–37 µs with them, 23–27 without; BENCHMARKS.md). A native connection opened elsewhere
-    /// (the health check's pool, another process) is configured here on its first use all the same: the mark is per
-    /// native handle, and the pool drops a handle only by closing it, which drops the mark with it.
+    /// a third of its time (33–37 µs with them, 23–27 without; BENCHMARKS.md). A native connection another caller
+    /// opened first (a plain <see cref="SqliteConnection"/> on the same connection string) is configured here on its
+    /// first use all the same: the mark is per native handle, and the pool drops a handle only by closing it (a
+    /// cleared pool, idle pruning), which drops the mark with it.
     /// FULL: the WAL is synced at every commit, so a write that was acknowledged (a batch whose offsets are committed)
     /// survives a power cut too; one sync per batch. The checkpoint interval is the same on every connection:
     /// whichever commits past it runs the checkpoint (<see cref="WalPagesBetweenCheckpoints"/>). busy_timeout: a
