@@ -148,11 +148,59 @@ public sealed class IsolationTests : IDisposable
         });
     }
 
+    // Two batches in flight on one partition: the first written to the database but its records refused by the broker,
+    // the second written whole. The first is processed again, its records refused again, and the streamer stops during
+    // the retry's wait. Seen failing without the pipeline's guard (_redoing): the consumer's close committed the second
+    // batch's offsets past the first, so after a restart nothing replayed the first and its reject never reached
+    // invalid-bids.
+    [Fact]
+    public async Task A_stop_while_a_batch_is_processed_again_commits_nothing_after_it_and_a_restart_sends_its_records()
+    {
+        // Batches of five: 100, 200, 150 (too low), 400, 500; then 600 to 1,000.
+        using var auction = await AuctionAsync([100m, 200m, 150m, 400m, 500m, 600m, 700m, 800m, 900m, 1000m]);
+        var (store, bids) = (auction.Store, auction.Bids);
+        var (tooLow, firstWinner) = (bids[2].Id.ToString(), bids[4].Id.ToString());
+        // The first batch's records: the reject of 150, and the lamp's state with 500 winning.
+        bool OfFirstBatch(string topic, Message<string, byte[]> record) =>
+            record.Value is { } value && System.Text.Encoding.UTF8.GetString(value) is var json && (json.Contains(tooLow) || json.Contains(firstWinner));
+        FailingProducer? failing = null;
+
+        await auction.WithStreamerAsync(store, async services =>
+        {
+            // Both batches' bids in the database: the second was written after the first's database write.
+            await auction.RecordedAsync();
+            // Processed again and failed again: the pipeline is waiting to retry (its health says so).
+            var health = services.GetRequiredService<PipelineHealth>();
+            await Eventually.WaitAsync(() => health.CheckHealthAsync(new()), r => r.Status != Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy && failing!.Failed > 2,
+                "the first batch to fail again", r => $"{r.Status}, {failing!.Failed} records refused");
+        }, new Dictionary<string, string?>
+        {
+            ["Bidder:Streamer:MaxBatchSize"] = "5",
+            ["Bidder:Streamer:RetryDelay"] = "00:00:10",
+            ["Bidder:Streamer:MaxRetryDelay"] = "00:00:10",
+        }, producer => (IProducer<string, byte[]>)(object)(failing = (FailingProducer)(object)FailingProducer.Wrap(producer, OfFirstBatch)));
+
+        Assert.DoesNotContain(auction.Rejects(), r => r["event"]!["id"]!.GetValue<string>() == tooLow);
+
+        // Restarted with a broker that answers: the first batch is replayed, and its reject reaches invalid-bids.
+        await auction.WithStreamerAsync(store, async () =>
+        {
+            var rejects = await Eventually.WaitAsync(() => Task.FromResult(auction.Rejects()),
+                r => r.Any(reject => reject["event"]!["id"]!.GetValue<string>() == tooLow), "the too-low bid's reject on invalid-bids",
+                r => $"{r.Count} rejects");
+            Assert.Equal(RejectReason.TooLow, rejects.First(r => r["event"]!["id"]!.GetValue<string>() == tooLow)["reason"]!.GetValue<string>());
+        });
+
+        var stored = await store.GetItemAsync(auction.Item.Id, TestContext.Current.CancellationToken);
+        Assert.Equal((1000m, bids[^1].Id, 9L), (stored!.WinningBid, stored.WinningBidId, stored.Bids));
+    }
+
     /// <summary>
     /// A broker with the streamer's topics, an SQLite file of the test's with alice, bob and a lamp (from 1 EUR), and
-    /// alice's ten bids on the lamp (100 to 1,000) on the bids topic, for a streamer started next to take as one batch.
+    /// alice's ten bids on the lamp (100 to 1,000, or <c>values</c>) on the bids topic, for a streamer started next to
+    /// take as one batch.
     /// </summary>
-    private async Task<Auction> AuctionAsync()
+    private async Task<Auction> AuctionAsync(IReadOnlyList<decimal>? values = null)
     {
         var cluster = new MockKafkaCluster();
         var topics = new KafkaTopicsOptions();
@@ -171,7 +219,8 @@ public sealed class IsolationTests : IDisposable
         await store.CreateUserAsync(alice, TestContext.Current.CancellationToken);
         await store.CreateUserAsync(bob, TestContext.Current.CancellationToken);
         await store.CreateItemAsync(item, TestContext.Current.CancellationToken);
-        var bids = Enumerable.Range(1, 10).Select(i => new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, i * 100m, "web", now)).ToList();
+        var bids = (values ?? [.. Enumerable.Range(1, 10).Select(i => i * 100m)])
+            .Select(value => new BidMessage(1, Guid.CreateVersion7(), item.Id, alice.Id, value, "web", now)).ToList();
         Produce(cluster.BootstrapServers, topics.Bids.Name, bids);
         return new Auction(cluster, topics, database, store, alice, bob, item, bids);
     }
@@ -188,13 +237,23 @@ public sealed class IsolationTests : IDisposable
             [.. TopicReader.ReadAll(Cluster.BootstrapServers, Topics.InvalidBids.Name).Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Message.Value)!.AsObject())];
 
         /// <summary>Runs <paramref name="test"/> while the streamer runs on this auction's broker and file, with <paramref name="store"/>.</summary>
-        public async Task WithStreamerAsync(IBidderStore store, Func<Task> test)
+        public Task WithStreamerAsync(IBidderStore store, Func<Task> test) => WithStreamerAsync(store, _ => test());
+
+        /// <summary>
+        /// The same, with the streamer's services at hand, its settings (<c>Bidder:Streamer:...</c>) overridden by
+        /// <paramref name="settings"/>, and its producer wrapped by <paramref name="producer"/>.
+        /// </summary>
+        public async Task WithStreamerAsync(
+            IBidderStore store,
+            Func<IServiceProvider, Task> test,
+            IReadOnlyDictionary<string, string?>? settings = null,
+            Func<IProducer<string, byte[]>, IProducer<string, byte[]>>? producer = null)
         {
-            using var host = StartStreamer(Cluster.BootstrapServers, Database, store);
+            using var host = StartStreamer(Cluster.BootstrapServers, Database, store, settings, producer);
             await host.StartAsync(TestContext.Current.CancellationToken);
             try
             {
-                await test();
+                await test(host.Services);
             }
             finally
             {
@@ -211,7 +270,12 @@ public sealed class IsolationTests : IDisposable
         _folder.Delete(recursive: true);
     }
 
-    private static IHost StartStreamer(string bootstrapServers, string database, IBidderStore store)
+    private static IHost StartStreamer(
+        string bootstrapServers,
+        string database,
+        IBidderStore store,
+        IReadOnlyDictionary<string, string?>? settings,
+        Func<IProducer<string, byte[]>, IProducer<string, byte[]>>? wrapProducer)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -220,8 +284,16 @@ public sealed class IsolationTests : IDisposable
             ["ConnectionStrings:bidderdb"] = database,
             ["Bidder:Streamer:PollTimeout"] = "00:00:00.500",
         });
+        builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
         builder.AddApplicationServices();
         builder.Services.AddSingleton(store);
+        if (wrapProducer is not null)
+        {
+            var made = builder.Services.Single(d => d.ServiceType == typeof(IProducer<string, byte[]>));
+            builder.Services.Remove(made);
+            builder.Services.AddSingleton(services => wrapProducer((IProducer<string, byte[]>)made.ImplementationFactory!(services)));
+        }
+
         return builder.Build();
     }
 
@@ -278,6 +350,48 @@ public sealed class IsolationTests : IDisposable
         {
             await interference(_inner, batch);
             await _inner.RecordBatchAsync(batch, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The real producer, except that every record <c>fails</c> picks is answered as not delivered (a broker that did
+    /// not acknowledge it in time), never sent.
+    /// </summary>
+    public class FailingProducer : DispatchProxy
+    {
+        private IProducer<string, byte[]> _inner = null!;
+        private Func<string, Message<string, byte[]>, bool> _fails = null!;
+
+        /// <summary>How many records were answered as not delivered.</summary>
+        public int Failed;
+
+        public static IProducer<string, byte[]> Wrap(IProducer<string, byte[]> inner, Func<string, Message<string, byte[]>, bool> fails)
+        {
+            var proxy = Create<IProducer<string, byte[]>, FailingProducer>();
+            var failing = (FailingProducer)(object)proxy;
+            (failing._inner, failing._fails) = (inner, fails);
+            return proxy;
+        }
+
+        protected override object? Invoke(MethodInfo? method, object?[]? args)
+        {
+            if (method!.Name == nameof(IProducer<string, byte[]>.Produce) && args![0] is string topic && args[1] is Message<string, byte[]> record
+                && args[2] is Action<DeliveryReport<string, byte[]>> handler && _fails(topic, record))
+            {
+                Interlocked.Increment(ref Failed);
+                var report = new DeliveryReport<string, byte[]>
+                {
+                    Error = new Error(ErrorCode.Local_MsgTimedOut),
+                    Status = PersistenceStatus.NotPersisted,
+                    Message = record,
+                    TopicPartitionOffset = new TopicPartitionOffset(topic, Partition.Any, Offset.Unset),
+                };
+                // As the producer answers: later, on a thread of its own.
+                ThreadPool.QueueUserWorkItem(_ => handler(report));
+                return null;
+            }
+
+            return method.Invoke(_inner, args);
         }
     }
 
