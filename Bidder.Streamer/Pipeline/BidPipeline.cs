@@ -406,8 +406,11 @@ public sealed partial class BidPipeline(
                 await Task.Delay(delay, time, stoppingToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }
-            catch (Exception ex) when (IsInfrastructureFault(ex) && !stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (IsInfrastructureFault(ex))
             {
+                // Stopping: not a fatal fault, an attempt the stop let finish. The batch is left (its offsets
+                // uncommitted) for the next owner or start to replay, as during a wait.
+                stoppingToken.ThrowIfCancellationRequested();
                 _health.Failed(ex);
                 LogBatchFailed(ex, batch.Count, attempt, delay.TotalMilliseconds);
                 await Task.Delay(delay, time, stoppingToken);
