@@ -112,9 +112,12 @@ public sealed partial class AuctionCloser(
             await CloseAsync(now, finishWrites);
             monitor.Health.Succeeded(PipelineProblem.Close);
         }
-        catch (Exception ex) when (ex is not StorageConfigurationException and not KafkaException { Error.IsFatal: true })
+        catch (Exception ex) when (ex is not StorageConfigurationException and not KafkaException { Error.IsFatal: true }
+            && !(ex is OperationCanceledException && stoppingToken.IsCancellationRequested))
         {
-            // Retried at the next check, while /health says so; the bids keep flowing meanwhile.
+            // Retried at the next check, while /health says so; the bids keep flowing meanwhile. (A stop during the
+            // writes finished first, a failed batch being processed again, is the stop's: it goes on to the pipeline,
+            // which leaves that batch and the ones after it uncommitted, rather than taken for a failed close.)
             monitor.Health.Failed(PipelineProblem.Close, ex.Message);
             LogCloseFailed(ex, _options.CloseInterval.TotalMilliseconds);
         }

@@ -408,9 +408,14 @@ public sealed partial class BidPipeline(
             }
             catch (Exception ex) when (IsInfrastructureFault(ex))
             {
-                // Stopping: not a fatal fault, an attempt the stop let finish. The batch is left (its offsets
-                // uncommitted) for the next owner or start to replay, as during a wait.
-                stoppingToken.ThrowIfCancellationRequested();
+                if (stoppingToken.IsCancellationRequested)
+                {
+                    // Not a fatal fault: an attempt the stop let finish. The batch is left (its offsets uncommitted)
+                    // for the next owner or start to replay, as during a wait.
+                    LogLeftUncommitted(ex, batch.Count);
+                    throw new OperationCanceledException(stoppingToken);
+                }
+
                 _health.Failed(ex);
                 LogBatchFailed(ex, batch.Count, attempt, delay.TotalMilliseconds);
                 await Task.Delay(delay, time, stoppingToken);
@@ -894,8 +899,11 @@ public sealed partial class BidPipeline(
     [LoggerMessage(Level = LogLevel.Information, Message = "Bid pipeline consuming {Topic}.")]
     private partial void LogStarted(string topic);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Bid pipeline stopped: batch finished, offsets committed, group left.")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Bid pipeline stopped: the batches written are committed, the group left.")]
     private partial void LogStopped();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} bid(s) failed while the streamer stops; left uncommitted, for the next owner or start to replay.")]
+    private partial void LogLeftUncommitted(Exception exception, int count);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Bid pipeline stopped by a fault no retry can fix; exiting with code 1 (restart the streamer once it is fixed): {Reason}")]
     private partial void LogFatal(Exception exception, string reason);
