@@ -399,7 +399,7 @@ public sealed class IsolationTests : IDisposable
                 return InterfereThenRecordAsync(interference, (ProcessedBatch)args[0]!, (CancellationToken)args[1]!);
             }
 
-            return method.Invoke(_inner, args);
+            return Forward(method, _inner, args);
         }
 
         private async Task InterfereThenRecordAsync(Func<IBidderStore, ProcessedBatch, Task> interference, ProcessedBatch batch, CancellationToken cancellationToken)
@@ -447,7 +447,21 @@ public sealed class IsolationTests : IDisposable
                 return null;
             }
 
-            return method.Invoke(_inner, args);
+            return Forward(method, _inner, args);
+        }
+    }
+
+    /// <summary>A wrapped call made on the real object, throwing what it throws (not reflection's wrapper of it).</summary>
+    private static object? Forward(MethodInfo method, object target, object?[]? args)
+    {
+        try
+        {
+            return method.Invoke(target, args);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerException);
+            throw;
         }
     }
 
@@ -487,7 +501,7 @@ public sealed class IsolationTests : IDisposable
         }
 
         protected override object? Invoke(MethodInfo? method, object?[]? args) =>
-            method!.Name == nameof(IBidderStore.RecordBatchAsync) ? _down() : method.Invoke(_inner, args);
+            method!.Name == nameof(IBidderStore.RecordBatchAsync) ? _down() : Forward(method, _inner, args);
     }
 
     /// <summary>The real store, except that recording a batch holding one particular bid throws, as a bug would.</summary>
@@ -512,7 +526,7 @@ public sealed class IsolationTests : IDisposable
                 return Task.FromException(new InvalidOperationException("A bug this bid triggers."));
             }
 
-            return method.Invoke(_inner, args);
+            return Forward(method, _inner, args);
         }
     }
 }
