@@ -198,7 +198,7 @@ public class KafkaClientRegistrationTests
     [Fact]
     public async Task Librdkafka_logs_go_to_the_services_logger()
     {
-        var logs = new ListLoggerProvider();
+        var logs = new CapturedLogs();
         using var host = Build(new() { ["ConnectionStrings:kafka"] = "127.0.0.1:1" }, builder =>
         {
             builder.Logging.AddProvider(logs);
@@ -208,30 +208,9 @@ public class KafkaClientRegistrationTests
         using var producer = host.Services.GetRequiredService<IProducer<string, string>>();
         producer.Produce("bids", new Message<string, string> { Key = "k", Value = "v" });
 
-        var line = await Eventually.WaitAsync(() => Task.FromResult(logs.Lines.ToList()), lines => lines.Any(l => l.Category == "Confluent.Kafka"),
+        var line = await Eventually.WaitAsync(() => Task.FromResult(logs.Entries.ToList()), lines => lines.Any(l => l.Category == "Confluent.Kafka"),
             "a librdkafka log line about the refused connection");
         Assert.Contains(line, l => l.Category == "Confluent.Kafka" && l.Message.Contains("127.0.0.1:1", StringComparison.Ordinal));
-    }
-
-    private sealed class ListLoggerProvider : Microsoft.Extensions.Logging.ILoggerProvider
-    {
-        public System.Collections.Concurrent.ConcurrentQueue<(string Category, string Message)> Lines { get; } = new();
-
-        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new ListLogger(categoryName, Lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(string category, System.Collections.Concurrent.ConcurrentQueue<(string, string)> lines) : Microsoft.Extensions.Logging.ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue((category, formatter(state, exception)));
-        }
     }
 
     private static IHost Build(Dictionary<string, string?> settings, Action<HostApplicationBuilder> configure)

@@ -35,7 +35,7 @@ public sealed class IsolationTests : IDisposable
         var (store, item, user, bids) = (auction.Store, auction.Item, auction.Alice, auction.Bids);
         var cursed = bids[4];
 
-        await auction.WithStreamerAsync(ThrowingStore.Wrap(store, cursed.Id), async () =>
+        await auction.WithStreamerAsync(ScriptedStore.Throwing(store, cursed.Id), async () =>
         {
             var recorded = await Eventually.WaitAsync(() => store.GetBidsAsync([.. bids.Select(b => b.Id)], TestContext.Current.CancellationToken),
                 r => r.Count == bids.Count - 1, "every bid but the cursed one to be recorded", r => $"{r.Count} recorded");
@@ -179,7 +179,12 @@ public sealed class IsolationTests : IDisposable
             ["Bidder:Streamer:MaxBatchSize"] = "5",
             ["Bidder:Streamer:RetryDelay"] = "00:00:10",
             ["Bidder:Streamer:MaxRetryDelay"] = "00:00:10",
-        }, producer => (IProducer<string, byte[]>)(object)(failing = (FailingProducer)(object)FailingProducer.Wrap(producer, OfFirstBatch)));
+        }, producer =>
+        {
+            var wrapped = FailingProducer.Wrap(producer, OfFirstBatch);
+            failing = (FailingProducer)(object)wrapped;
+            return wrapped;
+        });
 
         Assert.DoesNotContain(auction.Rejects(), r => r["event"]!["id"]!.GetValue<string>() == tooLow);
 
@@ -206,7 +211,7 @@ public sealed class IsolationTests : IDisposable
         var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var calls = 0;
-        var store = DownStore.Wrap(auction.Store, async () =>
+        var store = ScriptedStore.Wrap(auction.Store, async _ =>
         {
             if (Interlocked.Increment(ref calls) > 1)
             {
@@ -465,68 +470,31 @@ public sealed class IsolationTests : IDisposable
         }
     }
 
-    /// <summary>Every log entry of the streamer's, kept.</summary>
-    public sealed class CapturedLogs : ILoggerProvider, ILogger
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, string Message)> _entries = new();
-
-        public IReadOnlyCollection<(LogLevel Level, string Message)> Entries => _entries;
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            _entries.Enqueue((logLevel, formatter(state, exception)));
-
-        public void Dispose()
-        {
-        }
-    }
-
-    /// <summary>The real store, except that recording a batch runs <c>down</c> instead (a database that does not answer).</summary>
-    public class DownStore : DispatchProxy
+    /// <summary>
+    /// The real store, except that recording a batch runs <c>record</c> instead where it gives a task (a database that
+    /// does not answer, a bug one bid triggers); where it gives null, the real store records the batch.
+    /// </summary>
+    public class ScriptedStore : DispatchProxy
     {
         private IBidderStore _inner = null!;
-        private Func<Task> _down = null!;
+        private Func<ProcessedBatch, Task?> _record = null!;
 
-        public static IBidderStore Wrap(IBidderStore inner, Func<Task> down)
+        public static IBidderStore Wrap(IBidderStore inner, Func<ProcessedBatch, Task?> record)
         {
-            var proxy = Create<IBidderStore, DownStore>();
-            var store = (DownStore)(object)proxy;
-            (store._inner, store._down) = (inner, down);
+            var proxy = Create<IBidderStore, ScriptedStore>();
+            var store = (ScriptedStore)(object)proxy;
+            (store._inner, store._record) = (inner, record);
             return proxy;
         }
+
+        /// <summary>Recording a batch holding one particular bid throws, as a bug would.</summary>
+        public static IBidderStore Throwing(IBidderStore inner, Guid cursed) => Wrap(inner, batch => batch.Bids.Any(b => b.Id == cursed)
+            ? Task.FromException(new InvalidOperationException("A bug this bid triggers."))
+            : null);
 
         protected override object? Invoke(MethodInfo? method, object?[]? args) =>
-            method!.Name == nameof(IBidderStore.RecordBatchAsync) ? _down() : Forward(method, _inner, args);
-    }
-
-    /// <summary>The real store, except that recording a batch holding one particular bid throws, as a bug would.</summary>
-    public class ThrowingStore : DispatchProxy
-    {
-        private IBidderStore _inner = null!;
-        private Guid _cursed;
-
-        public static IBidderStore Wrap(IBidderStore inner, Guid cursed)
-        {
-            var proxy = Create<IBidderStore, ThrowingStore>();
-            var throwing = (ThrowingStore)(object)proxy;
-            throwing._inner = inner;
-            throwing._cursed = cursed;
-            return proxy;
-        }
-
-        protected override object? Invoke(MethodInfo? method, object?[]? args)
-        {
-            if (method!.Name == nameof(IBidderStore.RecordBatchAsync) && ((ProcessedBatch)args![0]!).Bids.Any(b => b.Id == _cursed))
-            {
-                return Task.FromException(new InvalidOperationException("A bug this bid triggers."));
-            }
-
-            return Forward(method, _inner, args);
-        }
+            method!.Name == nameof(IBidderStore.RecordBatchAsync) && _record((ProcessedBatch)args![0]!) is { } scripted
+                ? scripted
+                : Forward(method, _inner, args);
     }
 }
