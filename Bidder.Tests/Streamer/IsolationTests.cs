@@ -250,6 +250,57 @@ public sealed class IsolationTests : IDisposable
         await auction.WithStreamerAsync(auction.Store, async () => await auction.RecordedAsync());
     }
 
+    // An auction falls due while two batches are being written: the closer finishes them first, the first fails (the
+    // database down) and is processed again, and the stop comes during the retry's wait. Seen failing before the closer
+    // let that stop through: it took it for a failed close ("Closing ended auctions failed"), the pipeline went on to
+    // finish the second batch on its own, written and committed past the first, whose bids a restart then never read.
+    [Fact]
+    public async Task A_stop_while_the_closer_waits_for_a_batch_processed_again_commits_nothing_after_it()
+    {
+        using var auction = await AuctionAsync();
+        var firstBatch = auction.Bids.Take(5).Select(b => b.Id).ToHashSet();
+        var attempts = 0;
+        // The first batch's writes fail; the second's and the closes are written. The due items are read 20 ms late, so
+        // the loop's next check (every 10 ms) comes right after the second batch is decided, with both being written.
+        var store = ScriptedStore.Wrap(auction.Store, batch => batch.Bids.Any(b => firstBatch.Contains(b.Id))
+            ? Task.FromException(new StorageUnavailableException($"The database did not answer ({Interlocked.Increment(ref attempts)}).", new TimeoutException()))
+            : null, dueReadDelay: TimeSpan.FromMilliseconds(20));
+
+        // An auction on the lamp's partition that ended a minute ago: due once that partition is read to its end (the
+        // second batch polled), not before (a lagging partition's clock is the bids it has processed: none yet).
+        var partitions = auction.Topics.Bids.Partitions;
+        var ended = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds());
+        var clock = Enumerable.Range(0, 1000).Select(_ => Guid.CreateVersion7())
+            .First(id => ItemPartitioner.Partition(id, partitions) == ItemPartitioner.Partition(auction.Item.Id, partitions));
+        await auction.Store.CreateItemAsync(new Item(clock, "clock", 1m, 0m, null, null, "EUR", [], 0, ended.AddDays(-1), ended), TestContext.Current.CancellationToken);
+
+        var logs = new CapturedLogs();
+        using (var host = StartStreamer(auction.Cluster.BootstrapServers, auction.Database, store, new Dictionary<string, string?>
+        {
+            ["Bidder:Streamer:MaxBatchSize"] = "5",
+            ["Bidder:Streamer:CloseInterval"] = "00:00:00.010",
+            ["Bidder:Streamer:RetryDelay"] = "00:00:10",
+            ["Bidder:Streamer:MaxRetryDelay"] = "00:00:10",
+        }, null, logs))
+        {
+            await host.StartAsync(TestContext.Current.CancellationToken);
+            // Written, failed, and processed again on its own, failing again: the retry's wait is under way.
+            await Eventually.WaitAsync(() => Task.FromResult(Volatile.Read(ref attempts)), a => a >= 2, "the first batch to fail twice", a => $"{a} attempts");
+            await host.StopAsync(TestContext.Current.CancellationToken);
+        }
+
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("Closing ended auctions failed", StringComparison.Ordinal));
+        Assert.Empty(await auction.Store.GetBidsAsync([.. auction.Bids.Select(b => b.Id)], TestContext.Current.CancellationToken));
+
+        // Restarted with the database back: both batches are read again and every bid is recorded; the auction closes.
+        await auction.WithStreamerAsync(auction.Store, async () =>
+        {
+            await auction.RecordedAsync();
+            await Eventually.WaitAsync(() => auction.Store.GetItemAsync(clock, TestContext.Current.CancellationToken), i => i?.ClosedAt is not null,
+                "the clock's auction to close", i => $"closed at {i?.ClosedAt}");
+        });
+    }
+
     /// <summary>
     /// A broker with the streamer's topics, an SQLite file of the test's with alice, bob and a lamp (from 1 EUR), and
     /// alice's ten bids on the lamp (100 to 1,000, or <c>values</c>) on the bids topic, for a streamer started next to
@@ -478,12 +529,14 @@ public sealed class IsolationTests : IDisposable
     {
         private IBidderStore _inner = null!;
         private Func<ProcessedBatch, Task?> _record = null!;
+        private TimeSpan _dueReadDelay;
 
-        public static IBidderStore Wrap(IBidderStore inner, Func<ProcessedBatch, Task?> record)
+        /// <summary>The store, recording as <paramref name="record"/> says; its due items answered <paramref name="dueReadDelay"/> late.</summary>
+        public static IBidderStore Wrap(IBidderStore inner, Func<ProcessedBatch, Task?> record, TimeSpan dueReadDelay = default)
         {
             var proxy = Create<IBidderStore, ScriptedStore>();
             var store = (ScriptedStore)(object)proxy;
-            (store._inner, store._record) = (inner, record);
+            (store._inner, store._record, store._dueReadDelay) = (inner, record, dueReadDelay);
             return proxy;
         }
 
@@ -493,8 +546,14 @@ public sealed class IsolationTests : IDisposable
             : null);
 
         protected override object? Invoke(MethodInfo? method, object?[]? args) =>
-            method!.Name == nameof(IBidderStore.RecordBatchAsync) && _record((ProcessedBatch)args![0]!) is { } scripted
-                ? scripted
-                : Forward(method, _inner, args);
+            method!.Name == nameof(IBidderStore.RecordBatchAsync) && _record((ProcessedBatch)args![0]!) is { } scripted ? scripted
+            : method.Name == nameof(IBidderStore.FindItemsToCloseAsync) && _dueReadDelay > TimeSpan.Zero ? LateAsync(method, args)
+            : Forward(method, _inner, args);
+
+        private async Task<IReadOnlyList<Item>> LateAsync(MethodInfo method, object?[]? args)
+        {
+            await Task.Delay(_dueReadDelay);
+            return await (Task<IReadOnlyList<Item>>)Forward(method, _inner, args)!;
+        }
     }
 }
