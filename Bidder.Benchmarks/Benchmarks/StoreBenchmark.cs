@@ -67,16 +67,11 @@ public sealed class StoreBenchmark(BenchSizes sizes, PipelineBenchmark pipeline,
         await workload.CreateSeededFileAsync(SeededFile);
         File.Copy(SeededFile, StoreFile);
 
-        // Warmed up as the streamer is (PipelineRun): the first batches on a copy of their own, so the timed run is not
-        // the adapter's and Microsoft.Data.Sqlite's code being compiled.
         var warmUp = Path.Combine(Folder, "warm-up.db");
         File.Copy(SeededFile, warmUp);
         var scratch = new SqliteBidderStore(StoreWorkload.ConnectionString(warmUp));
         await scratch.InitializeAsync(CancellationToken.None);
-        foreach (var batch in workload.Batches.Take(StoreWorkload.WarmUpBatches))
-        {
-            await scratch.RecordBatchAsync(batch, CancellationToken.None);
-        }
+        await StoreWorkload.WarmUpAsync(scratch, workload.Batches);
 
         var store = new SqliteBidderStore(StoreWorkload.ConnectionString(StoreFile));
         // The streamer initializes its store at start-up, before its first batch (idempotent on a made file).

@@ -26,11 +26,7 @@ public static class MongoStoreWriter
         var batches = workload.Batches.Select(batch => batch with { BidsAreNew = false }).ToList();
         try
         {
-            var warmUp = await SeededAsync(client.GetDatabase(names[0]), workload);
-            foreach (var batch in batches.Take(StoreWorkload.WarmUpBatches))
-            {
-                await warmUp.RecordBatchAsync(batch, CancellationToken.None);
-            }
+            await StoreWorkload.WarmUpAsync(await SeededAsync(client.GetDatabase(names[0]), workload), batches);
 
             var store = await SeededAsync(client.GetDatabase(names[1]), workload);
             return await StoreWorkload.TimeWritesAsync(store, batches);

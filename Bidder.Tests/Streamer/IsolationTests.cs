@@ -67,7 +67,7 @@ public sealed class IsolationTests : IDisposable
     {
         using var auction = await AuctionAsync();
         var (store, item, alice, bob, bids) = (auction.Store, auction.Item, auction.Alice, auction.Bob, auction.Bids);
-        var interfering = InterferingStore.Wrap(store, [InterferingStore.Outbid(item, bob, _ => 500m), InterferingStore.Outbid(item, bob, _ => 1500m)]);
+        var interfering = Interfering(store, [Outbid(item, bob, _ => 500m), Outbid(item, bob, _ => 1500m)]);
         await auction.WithStreamerAsync(interfering, async () =>
         {
             var recorded = await auction.RecordedAsync();
@@ -102,7 +102,7 @@ public sealed class IsolationTests : IDisposable
     {
         using var auction = await AuctionAsync();
         var (store, item, alice, bob, bids) = (auction.Store, auction.Item, auction.Alice, auction.Bob, auction.Bids);
-        var interfering = InterferingStore.Wrap(store, Enumerable.Repeat(InterferingStore.Outbid(item, bob, current => current.WinningBid + 0.01m), 6));
+        var interfering = Interfering(store, Enumerable.Repeat(Outbid(item, bob, current => current.WinningBid + 0.01m), 6));
         await auction.WithStreamerAsync(interfering, async () =>
         {
             var recorded = await auction.RecordedAsync();
@@ -130,7 +130,7 @@ public sealed class IsolationTests : IDisposable
             var theirs = ours with { Status = BidStatus.Rejected, Reason = RejectReason.AuctionClosed, Detail = "The auction has ended.", ItemVersion = null };
             await inner.RecordBatchAsync(new ProcessedBatch([theirs], []), CancellationToken.None);
         };
-        await auction.WithStreamerAsync(InterferingStore.Wrap(store, [RecordOtherwise(bids[1]), RecordOtherwise(bids[2])]), async () =>
+        await auction.WithStreamerAsync(Interfering(store, [RecordOtherwise(bids[1]), RecordOtherwise(bids[2])]), async () =>
         {
             var recorded = await auction.RecordedAsync();
             var theirs = new[] { bids[1].Id, bids[2].Id };
@@ -424,46 +424,28 @@ public sealed class IsolationTests : IDisposable
     /// The real store, except that just before each of the first batches with bids is recorded, another writer on
     /// the partition records something of its own (an interference: given the store and the batch about to be recorded).
     /// </summary>
-    public class InterferingStore : DispatchProxy
+    private static IBidderStore Interfering(IBidderStore inner, IEnumerable<Func<IBidderStore, ProcessedBatch, Task>> interferences)
     {
-        private IBidderStore _inner = null!;
-        private Queue<Func<IBidderStore, ProcessedBatch, Task>> _interferences = null!;
+        var waiting = new Queue<Func<IBidderStore, ProcessedBatch, Task>>(interferences);
+        return ScriptedStore.Wrap(inner, batch => batch.Bids.Count > 0 && waiting.TryDequeue(out var interference) ? InterfereThenRecordAsync(interference, batch) : null);
 
-        public static IBidderStore Wrap(IBidderStore inner, IEnumerable<Func<IBidderStore, ProcessedBatch, Task>> interferences)
+        async Task InterfereThenRecordAsync(Func<IBidderStore, ProcessedBatch, Task> interference, ProcessedBatch batch)
         {
-            var proxy = Create<IBidderStore, InterferingStore>();
-            var interfering = (InterferingStore)(object)proxy;
-            (interfering._inner, interfering._interferences) = (inner, new(interferences));
-            return proxy;
-        }
-
-        /// <summary>The other writer accepts a bid of <paramref name="other"/> on the item, at the price given for the item as it is, as its next version.</summary>
-        public static Func<IBidderStore, ProcessedBatch, Task> Outbid(Item item, User other, Func<Item, decimal> price) => async (store, _) =>
-        {
-            var current = (await store.GetItemAsync(item.Id, CancellationToken.None))!;
-            var (value, version) = (price(current), current.StateVersion + 1);
-            var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            var bid = new Bid(Guid.CreateVersion7(), item.Id, other.Id, value, "web", now, now, BidStatus.Accepted, null, null, null, version);
-            var state = new AuctionState(value, other.Id, bid.Id, value, current.Bids + 1, version, item.BiddingEndDate, null, null);
-            await store.RecordBatchAsync(new ProcessedBatch([bid], [new ItemBiddingState(item.Id, state, now)]), CancellationToken.None);
-        };
-
-        protected override object? Invoke(MethodInfo? method, object?[]? args)
-        {
-            if (method!.Name == nameof(IBidderStore.RecordBatchAsync) && ((ProcessedBatch)args![0]!).Bids.Count > 0 && _interferences.TryDequeue(out var interference))
-            {
-                return InterfereThenRecordAsync(interference, (ProcessedBatch)args[0]!, (CancellationToken)args[1]!);
-            }
-
-            return Forward(method, _inner, args);
-        }
-
-        private async Task InterfereThenRecordAsync(Func<IBidderStore, ProcessedBatch, Task> interference, ProcessedBatch batch, CancellationToken cancellationToken)
-        {
-            await interference(_inner, batch);
-            await _inner.RecordBatchAsync(batch, cancellationToken);
+            await interference(inner, batch);
+            await inner.RecordBatchAsync(batch, CancellationToken.None);
         }
     }
+
+    /// <summary>The other writer accepts a bid of <paramref name="other"/> on the item, at the price given for the item as it is, as its next version.</summary>
+    private static Func<IBidderStore, ProcessedBatch, Task> Outbid(Item item, User other, Func<Item, decimal> price) => async (store, _) =>
+    {
+        var current = (await store.GetItemAsync(item.Id, CancellationToken.None))!;
+        var (value, version) = (price(current), current.StateVersion + 1);
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var bid = new Bid(Guid.CreateVersion7(), item.Id, other.Id, value, "web", now, now, BidStatus.Accepted, null, null, null, version);
+        var state = new AuctionState(value, other.Id, bid.Id, value, current.Bids + 1, version, item.BiddingEndDate, null, null);
+        await store.RecordBatchAsync(new ProcessedBatch([bid], [new ItemBiddingState(item.Id, state, now)]), CancellationToken.None);
+    };
 
     /// <summary>
     /// The real producer, except that every record <c>fails</c> picks is answered as not delivered (a broker that did
