@@ -16,6 +16,9 @@ public sealed class StoreBenchmark(BenchSizes sizes, PipelineBenchmark pipeline,
 {
     public string Name => BenchmarkNames.Store;
 
+    /// <summary>Its ratio is the pipeline's bids/s of this run against the store's.</summary>
+    public IReadOnlyList<string> Uses => [BenchmarkNames.Pipeline];
+
     /// <summary>Containers mode: the streamer writes MongoDB, and so does this; the minimal writer is SQLite's only.</summary>
     public bool OnMongoDB => mode == "containers";
 

@@ -28,6 +28,9 @@ public interface IBenchmark
 
     string Description { get; }
 
+    /// <summary>The benchmarks whose figures this one's ratio is made from (an error during theirs fails it too).</summary>
+    IReadOnlyList<string> Uses => [];
+
     Task<BenchResult> RunAsync(BenchApp app);
 }
 

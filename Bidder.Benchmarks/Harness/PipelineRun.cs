@@ -11,14 +11,16 @@ namespace Bidder.Benchmarks.Harness;
 public static class PipelineRun
 {
     /// <summary>
-    /// The most bids the feed lets the streamer's committed offsets lag behind. The embedded broker keeps 5 MB per
-    /// partition and deletes the oldest messages past it: some 17,600–18,200 of the feed's bids each (measured: 200,000
+    /// The most bids the feed lets the streamer's committed offsets lag behind (checked every 5,000 bids handed over, so
+    /// up to 5,000 more). The embedded broker keeps 5 MB per partition and deletes the oldest message sets past it, whole
+    /// (up to 1 MB each here): at least some 14,000 of the feed's bids per partition (17,600–18,200 measured: 200,000
     /// produced to 8 partitions; issue 16's first measurement, with no working limit, lost 60,000 bids in a run). The
     /// committed offsets are not the streamer's position: while lagging it commits once per its commit interval (1 s), so
     /// the lag counted here holds a second of written bids besides the unread ones. With 32,000 the feed was held, and the
     /// streamer went without work, from about 29,000 bids/s (a second's bids and two batches in flight): a ceiling below the
-    /// `pipeline-vs-store` goal on any machine. 64,000 (8,000 per partition, under half of what each keeps) puts that
-    /// ceiling past 60,000 bids/s; a bid deleted unread all the same is reported by the streamer, which fails the line.
+    /// `pipeline-vs-store` goal on any machine. 64,000 (some 8,600 per partition at most, while the streamer reads them
+    /// all alike) puts that ceiling past 60,000 bids/s. A bid deleted unread all the same is an error of the streamer's,
+    /// which fails the line measured and every line made from its figures (Program).
     /// </summary>
     private const long MaxBacklog = 64_000;
 

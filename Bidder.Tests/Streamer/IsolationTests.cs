@@ -259,12 +259,32 @@ public sealed class IsolationTests : IDisposable
     {
         using var auction = await AuctionAsync();
         var firstBatch = auction.Bids.Take(5).Select(b => b.Id).ToHashSet();
-        var attempts = 0;
-        // The first batch's writes fail; the second's and the closes are written. The due items are read 20 ms late, so
+        // The first batch's writes fail; the second's and the closes are written. The due items are read 200 ms late, so
         // the loop's next check (every 10 ms) comes right after the second batch is decided, with both being written.
-        var store = ScriptedStore.Wrap(auction.Store, batch => batch.Bids.Any(b => firstBatch.Contains(b.Id))
-            ? Task.FromException(new StorageUnavailableException($"The database did not answer ({Interlocked.Increment(ref attempts)}).", new TimeoutException()))
-            : null, dueReadDelay: TimeSpan.FromMilliseconds(20));
+        ScriptedStore? scripted = null;
+        var dueReadsAtAttempt = new List<int>();
+        var store = ScriptedStore.Wrap(auction.Store, batch =>
+        {
+            if (!batch.Bids.Any(b => firstBatch.Contains(b.Id)))
+            {
+                return null;
+            }
+
+            lock (dueReadsAtAttempt)
+            {
+                dueReadsAtAttempt.Add(scripted!.DueReads);
+            }
+
+            return Task.FromException(new StorageUnavailableException("The database did not answer.", new TimeoutException()));
+        }, dueReadDelay: TimeSpan.FromMilliseconds(200));
+        scripted = (ScriptedStore)(object)store;
+        int Attempts()
+        {
+            lock (dueReadsAtAttempt)
+            {
+                return dueReadsAtAttempt.Count;
+            }
+        }
 
         // An auction on the lamp's partition that ended a minute ago: due once that partition is read to its end (the
         // second batch polled), not before (a lagging partition's clock is the bids it has processed: none yet).
@@ -285,9 +305,15 @@ public sealed class IsolationTests : IDisposable
         {
             await host.StartAsync(TestContext.Current.CancellationToken);
             // Written, failed, and processed again on its own, failing again: the retry's wait is under way.
-            await Eventually.WaitAsync(() => Task.FromResult(Volatile.Read(ref attempts)), a => a >= 2, "the first batch to fail twice", a => $"{a} attempts");
+            await Eventually.WaitAsync(() => Task.FromResult(Attempts()), a => a >= 2, "the first batch to fail twice", a => $"{a} attempts");
             await host.StopAsync(TestContext.Current.CancellationToken);
         }
+
+        // Processed again by the closer: between the two attempts two checks answered, the one after the first batch was
+        // handed to the writer (the partition still lagging) and the one after the second (the partition read to its end,
+        // the auction due), which finished the writes. Had the loop processed it again on its own (the second batch not
+        // fetched yet), only the first would have.
+        Assert.True(dueReadsAtAttempt[1] - dueReadsAtAttempt[0] >= 2, $"due reads at the two attempts: {string.Join(", ", dueReadsAtAttempt)}");
 
         Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("Closing ended auctions failed", StringComparison.Ordinal));
         Assert.Empty(await auction.Store.GetBidsAsync([.. auction.Bids.Select(b => b.Id)], TestContext.Current.CancellationToken));
@@ -512,6 +538,10 @@ public sealed class IsolationTests : IDisposable
         private IBidderStore _inner = null!;
         private Func<ProcessedBatch, Task?> _record = null!;
         private TimeSpan _dueReadDelay;
+        private int _dueReads;
+
+        /// <summary>How many reads of the due items have been answered.</summary>
+        public int DueReads => Volatile.Read(ref _dueReads);
 
         /// <summary>The store, recording as <paramref name="record"/> says; its due items answered <paramref name="dueReadDelay"/> late.</summary>
         public static IBidderStore Wrap(IBidderStore inner, Func<ProcessedBatch, Task?> record, TimeSpan dueReadDelay = default)
@@ -535,7 +565,9 @@ public sealed class IsolationTests : IDisposable
         private async Task<IReadOnlyList<Item>> LateAsync(MethodInfo method, object?[]? args)
         {
             await Task.Delay(_dueReadDelay);
-            return await (Task<IReadOnlyList<Item>>)Forward(method, _inner, args)!;
+            var due = await (Task<IReadOnlyList<Item>>)Forward(method, _inner, args)!;
+            Interlocked.Increment(ref _dueReads);
+            return due;
         }
     }
 }
