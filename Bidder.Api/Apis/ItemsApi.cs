@@ -33,7 +33,7 @@ public static partial class ItemsApi
             .RequireAuthorization().RequireRateLimiting(HttpLimits.Items)
             .Accepts<CreateItemRequest>("application/json")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        // The auction house's window: anyone may look, limited per client address.
+        // The auction house's window: anyone may look, limited per signed-in caller, or per client address without a token.
         var reads = api.MapGroup("").AllowAnonymous().RequireRateLimiting(HttpLimits.Anonymous);
         reads.MapGet("/", ListItems).WithName(nameof(ListItems))
             .WithSummary("List items (open: ending soonest first; closed: latest end first; all: newest first)")

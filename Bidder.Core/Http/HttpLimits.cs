@@ -15,8 +15,9 @@ namespace Bidder.Core.Http;
 /// <summary>
 /// The limits every HTTP service of Bidder enforces on the server, so that no client can flood it or hold its
 /// resources: Kestrel's connection and slow-client limits, and token-bucket rate limits per signed-in user (on
-/// writes) and per IP address (on anonymous routes and sign-in). A refused request gets 429, a Retry-After and
-/// a problem document. Configured under <c>Bidder:RateLimits</c> and <c>Bidder:Http</c>.
+/// writes, and on the routes anyone may call when the caller is signed in) and per IP address (on those routes
+/// otherwise, and sign-in). A refused request gets 429, a Retry-After and a problem document. Configured under
+/// <c>Bidder:RateLimits</c> and <c>Bidder:Http</c>.
 /// </summary>
 public static class HttpLimits
 {
@@ -26,7 +27,7 @@ public static class HttpLimits
     /// <summary>Per signed-in user: <c>POST /items/</c>.</summary>
     public const string Items = "items";
 
-    /// <summary>Per IP address: routes anyone may call.</summary>
+    /// <summary>Routes anyone may call: per signed-in user where the request carries a valid token, else per IP address.</summary>
     public const string Anonymous = "anonymous";
 
     /// <summary>Per IP address: the token endpoint and registration, where passwords are tried.</summary>
@@ -64,7 +65,7 @@ public static class HttpLimits
             options.OnRejected = RejectAsync;
             options.AddPolicy(Bids, context => PerUser(context, limits.Bids));
             options.AddPolicy(Items, context => PerUser(context, limits.Items));
-            options.AddPolicy(Anonymous, context => PerAddress(context, Anonymous, limits.Anonymous));
+            options.AddPolicy(Anonymous, context => PerCaller(context, limits.Anonymous));
             options.AddPolicy(SignIn, context => PerAddress(context, SignIn, limits.SignIn));
         });
         return builder;
@@ -75,6 +76,15 @@ public static class HttpLimits
         context.User.FindFirstValue("sub") is { } user
             ? Partition($"user:{user}", bucket)
             : Partition($"address:{context.Connection.RemoteIpAddress}", bucket);
+
+    /// <summary>
+    /// The signed-in caller's id, else the client's address. The web app calls the API from one address for all its
+    /// visitors, with each signed-in visitor's own token: by address alone, one busy page would use up every bidder's reads.
+    /// </summary>
+    private static RateLimitPartition<string> PerCaller(HttpContext context, TokenBucket bucket) =>
+        context.User.FindFirstValue("sub") is { } user
+            ? Partition($"{Anonymous}:user:{user}", bucket)
+            : PerAddress(context, Anonymous, bucket);
 
     private static RateLimitPartition<string> PerAddress(HttpContext context, string policy, TokenBucket bucket) =>
         Partition($"{policy}:{context.Connection.RemoteIpAddress}", bucket);
