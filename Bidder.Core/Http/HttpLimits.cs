@@ -65,26 +65,22 @@ public static class HttpLimits
             options.OnRejected = RejectAsync;
             options.AddPolicy(Bids, context => PerUser(context, limits.Bids));
             options.AddPolicy(Items, context => PerUser(context, limits.Items));
-            options.AddPolicy(Anonymous, context => PerCaller(context, limits.Anonymous));
+            options.AddPolicy(Anonymous, context => PerUser(context, limits.Anonymous));
             options.AddPolicy(SignIn, context => PerAddress(context, SignIn, limits.SignIn));
         });
         return builder;
     }
 
-    /// <summary>The signed-in caller's id (the token's <c>sub</c>), else the client's address: a write without a user is refused by authorization anyway.</summary>
+    /// <summary>
+    /// The signed-in caller's id (the token's <c>sub</c>), else the client's address (a write without a user is refused
+    /// by authorization anyway). On reads too: the web app calls the API from one address for all its visitors, with each
+    /// signed-in visitor's own token, and by address alone one busy page would use up every bidder's reads. (Each policy
+    /// keeps its own partitions: the same key in two policies is two buckets.)
+    /// </summary>
     private static RateLimitPartition<string> PerUser(HttpContext context, TokenBucket bucket) =>
         context.User.FindFirstValue("sub") is { } user
             ? Partition($"user:{user}", bucket)
             : Partition($"address:{context.Connection.RemoteIpAddress}", bucket);
-
-    /// <summary>
-    /// The signed-in caller's id, else the client's address. The web app calls the API from one address for all its
-    /// visitors, with each signed-in visitor's own token: by address alone, one busy page would use up every bidder's reads.
-    /// </summary>
-    private static RateLimitPartition<string> PerCaller(HttpContext context, TokenBucket bucket) =>
-        context.User.FindFirstValue("sub") is { } user
-            ? Partition($"{Anonymous}:user:{user}", bucket)
-            : PerAddress(context, Anonymous, bucket);
 
     private static RateLimitPartition<string> PerAddress(HttpContext context, string policy, TokenBucket bucket) =>
         Partition($"{policy}:{context.Connection.RemoteIpAddress}", bucket);
