@@ -13,6 +13,11 @@ var bidderdb = infrastructure.AddDatabase("bidderdb", databaseName: "bidder");
 var adminPassword = builder.AddParameter("admin-password",
     new GenerateParameterDefault { MinLength = 20, Special = false }, secret: true, persist: true);
 
+// The key with which the web app proves to the API whom its anonymous reads are for (each visitor's address, not
+// its own): generated and kept like the password, or set as Parameters:web-caller-key.
+var webCallerKey = builder.AddParameter("web-caller-key",
+    new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+
 var identity = builder.AddProject<Projects.Bidder_Identity>("identity")
     .WithReference(bidderdb).WaitFor(bidderdb)
     .WithEnvironment("Bidder__Identity__AdminPassword", adminPassword)
@@ -24,6 +29,7 @@ var api = builder.AddProject<Projects.Bidder_Api>("api")
     .WithReference(kafka).WaitFor(kafka)
     .WithReference(bidderdb).WaitFor(bidderdb)
     .WaitFor(identity)
+    .WithEnvironment("Bidder__RateLimits__WebCallerKey", webCallerKey)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithUrlForEndpoint("http", _ => new() { Url = "/scalar", DisplayText = "Scalar API explorer" })
@@ -45,6 +51,7 @@ infrastructure.ConfigureTopics(streamer);
 var web = builder.AddProject<Projects.Bidder_Web>("web")
     .WithReference(api).WaitFor(api)
     .WaitFor(identity)
+    .WithEnvironment("Bidder__Web__CallerKey", webCallerKey)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 

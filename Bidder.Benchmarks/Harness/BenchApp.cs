@@ -101,7 +101,8 @@ public sealed partial class BenchApp : IAsyncDisposable
         // sign in as the administrator to create users that never call the API themselves.
         var adminPassword = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Bidder_AppHost>(
-            [$"Bidder:Infrastructure={mode}", $"Parameters:admin-password={adminPassword}"], (options, _) => options.DisableDashboard = true, timeout.Token);
+            [$"Bidder:Infrastructure={mode}", $"Parameters:admin-password={adminPassword}",
+                $"Parameters:web-caller-key={Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))}"], (options, _) => options.DisableDashboard = true, timeout.Token);
 
         // The AppHost wires the identity service to the API (Bidder:Identity:Authority, the issuer, the database);
         // the harness only adds its own settings. Each service process is marked with the run's id, so the

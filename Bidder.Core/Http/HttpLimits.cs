@@ -9,6 +9,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Bidder.Domain;
 
 namespace Bidder.Core.Http;
 
@@ -27,7 +29,11 @@ public static class HttpLimits
     /// <summary>Per signed-in user: <c>POST /items/</c>.</summary>
     public const string Items = "items";
 
-    /// <summary>Routes anyone may call: per signed-in user where the request carries a valid token, else per IP address.</summary>
+    /// <summary>
+    /// Routes anyone may call: per signed-in user where the request carries a valid token, else per IP address (the
+    /// visitor's, where the web app vouches for it: <see cref="WebCallers"/>; the web app's own shared reads in a
+    /// bucket of their own, <see cref="RateLimitOptions.Web"/>).
+    /// </summary>
     public const string Anonymous = "anonymous";
 
     /// <summary>Per IP address: the token endpoint and registration, where passwords are tried.</summary>
@@ -37,8 +43,10 @@ public static class HttpLimits
     {
         builder.Services.AddOptions<RateLimitOptions>()
             .Bind(builder.Configuration.GetSection(RateLimitOptions.SectionName))
-            .Validate(o => new[] { o.Bids, o.Items, o.Anonymous, o.SignIn }.All(b => b is { Burst: > 0, PerSecond: > 0 }),
+            .Validate(o => new[] { o.Bids, o.Items, o.Anonymous, o.SignIn, o.Web }.All(b => b is { Burst: > 0, PerSecond: > 0 }),
                 $"Every bucket under '{RateLimitOptions.SectionName}' needs Burst and PerSecond of 1 or more.")
+            .Validate(o => string.IsNullOrEmpty(o.WebCallerKey) || o.WebCallerKey.Length >= WebCallers.MinKeyLength,
+                $"'{RateLimitOptions.SectionName}:WebCallerKey' must be {WebCallers.MinKeyLength} characters or more (the AppHost generates it).")
             .ValidateOnStart();
         var http = builder.Configuration.GetSection("Bidder:Http");
 
@@ -65,25 +73,64 @@ public static class HttpLimits
             options.OnRejected = RejectAsync;
             options.AddPolicy(Bids, context => PerUser(context, limits.Bids));
             options.AddPolicy(Items, context => PerUser(context, limits.Items));
-            options.AddPolicy(Anonymous, context => PerUser(context, limits.Anonymous));
-            options.AddPolicy(SignIn, context => PerAddress(context, SignIn, limits.SignIn));
+            // Reads: the web app calls the API from one address for all its visitors, with each signed-in visitor's own
+            // token and, for the others, a proof of their address; by its address alone one busy page would use up every
+            // visitor's reads.
+            options.AddPolicy(Anonymous, context => context.User.FindFirstValue("sub") is { } user
+                ? Partition($"user:{user}", limits.Anonymous)
+                : Caller(context, limits.WebCallerKey) switch
+                {
+                    WebCallers.Web => Partition(WebCallers.Web, limits.Web),
+                    var caller => Partition(caller, limits.Anonymous),
+                });
+            options.AddPolicy(SignIn, context => Partition($"{SignIn}:{Caller(context, limits.WebCallerKey)}", limits.SignIn));
         });
         return builder;
     }
 
     /// <summary>
     /// The signed-in caller's id (the token's <c>sub</c>), else the client's address (a write without a user is refused
-    /// by authorization anyway). On reads too: the web app calls the API from one address for all its visitors, with each
-    /// signed-in visitor's own token, and by address alone one busy page would use up every bidder's reads. (Each policy
-    /// keeps its own partitions: the same key in two policies is two buckets.)
+    /// by authorization anyway). (Each policy keeps its own partitions: the same key in two policies is two buckets.)
     /// </summary>
     private static RateLimitPartition<string> PerUser(HttpContext context, TokenBucket bucket) =>
         context.User.FindFirstValue("sub") is { } user
             ? Partition($"user:{user}", bucket)
-            : Partition($"address:{context.Connection.RemoteIpAddress}", bucket);
+            : Partition(WebCallers.Visitor(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None), bucket);
 
-    private static RateLimitPartition<string> PerAddress(HttpContext context, string policy, TokenBucket bucket) =>
-        Partition($"{policy}:{context.Connection.RemoteIpAddress}", bucket);
+    /// <summary>
+    /// The caller the web app vouches for (a visitor's address, or itself) where the request's proof checks out with
+    /// this service's key, else the client's own address. Either way the same key for the same address: a visitor who
+    /// also calls the API directly has one bucket. Is read by two policies' partitioners, and costs one HMAC.
+    /// </summary>
+    private static string Caller(HttpContext context, string? key)
+    {
+        var own = WebCallers.Visitor(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None);
+        var headers = context.Request.Headers;
+        if (headers[WebCallers.CallerHeader] is not [{ } caller] || string.IsNullOrEmpty(key))
+        {
+            return own;
+        }
+
+        var now = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
+        if (headers[WebCallers.ProofHeader] is [{ } proof] && WebCallers.Verify(key, caller, proof, now)
+            && (caller == WebCallers.Web || caller.StartsWith("address:", StringComparison.Ordinal)))
+        {
+            return caller;
+        }
+
+        // Most likely the web app and this service hold different keys (or clocks): its visitors then share its
+        // address's bucket. Said once a minute at most, since anyone can send the header.
+        if (Interlocked.Exchange(ref s_lastRefusedProofWarning, now.ToUnixTimeSeconds()) < now.ToUnixTimeSeconds() - 60)
+        {
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(HttpLimits))
+                .LogWarning("A request named its caller in {Header} without a valid proof; it is counted by its own address. If it came from the web app, give the web app and this service the same key ({Setting}).",
+                    WebCallers.CallerHeader, $"{RateLimitOptions.SectionName}:WebCallerKey");
+        }
+
+        return own;
+    }
+
+    private static long s_lastRefusedProofWarning;
 
     private static RateLimitPartition<string> Partition(string key, TokenBucket bucket) =>
         RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
@@ -120,6 +167,18 @@ public sealed class RateLimitOptions
     public TokenBucket Anonymous { get; set; } = new() { Burst = 200, PerSecond = 100 };
 
     public TokenBucket SignIn { get; set; } = new() { Burst = 30, PerSecond = 10 };
+
+    /// <summary>
+    /// The web app's own reads, when it vouches for them (<see cref="WebCallerKey"/>): one read of an item and its
+    /// history per change of an item some page shows, shared by every page of the process, and its live stream.
+    /// </summary>
+    public TokenBucket Web { get; set; } = new() { Burst = 2000, PerSecond = 1000 };
+
+    /// <summary>
+    /// The key with which the web app proves whom a request without a token is for (<c>WebCallers</c>): the same
+    /// secret on both sides, generated by the AppHost. Unset, every request is counted by its own address.
+    /// </summary>
+    public string? WebCallerKey { get; set; }
 }
 
 /// <summary>Up to <see cref="Burst"/> requests at once, refilled by <see cref="PerSecond"/> every second.</summary>

@@ -2,7 +2,11 @@ using System.Net;
 using System.Text;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
+using Bidder.Domain;
 using Bidder.Tests.Support;
+using Bidder.Tests.Web;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
 
 namespace Bidder.Tests.Api;
 
@@ -35,7 +39,7 @@ public sealed class LimitsApp : IAsyncLifetime
     }
 }
 
-public class LimitsTests(LimitsApp fixture) : IClassFixture<LimitsApp>
+public class LimitsTests(LimitsApp fixture, Browser browser) : IClassFixture<LimitsApp>, IClassFixture<Browser>
 {
     [Fact]
     public async Task A_bidder_flooding_bids_gets_429_with_retry_after_and_never_a_5xx()
@@ -90,6 +94,94 @@ public class LimitsTests(LimitsApp fixture) : IClassFixture<LimitsApp>
         {
             using var response = await http.GetAsync("/items/?limit=1", TestContext.Current.CancellationToken);
             return response.StatusCode;
+        }
+    }
+
+    // The web app reads the API for its anonymous visitors too, from the same one address: it names each request's
+    // visitor (or itself, for the reads its pages share) with a proof made with the key the API holds. Seen failing
+    // without the API's check: every vouched read was counted against this address with the flood.
+    [Fact]
+    public async Task Reads_the_web_app_vouches_for_count_against_their_visitor_or_the_web_app_and_forged_ones_against_the_address()
+    {
+        using var http = new HttpClient { BaseAddress = fixture.App.GetEndpoint("api", "http") };
+        var now = DateTimeOffset.UtcNow;
+
+        // Together, from this one address: 600 plain reads (three times the address's burst); 100 for a visitor and 300
+        // for the web app itself (more than an address's burst), each proven with the AppHost's key; and 100 that
+        // name a visitor with a proof made with another key, or one too old, which must count as this address's own.
+        var flood = Enumerable.Range(0, 600).Select(_ => StatusAsync(http)).ToList();
+        var visitor = Enumerable.Range(0, 100).Select(_ => StatusAsync(http, "address:203.0.113.9", Accounts.WebCallerKey, now)).ToList();
+        var web = Enumerable.Range(0, 300).Select(_ => StatusAsync(http, WebCallers.Web, Accounts.WebCallerKey, now)).ToList();
+        var forged = Enumerable.Range(0, 100).Select(i => i % 2 == 0
+            ? StatusAsync(http, "address:203.0.113.10", "not-the-apphost-key-but-as-long-as-one", now)
+            : StatusAsync(http, "address:203.0.113.10", Accounts.WebCallerKey, now - TimeSpan.FromMinutes(10))).ToList();
+
+        Assert.Contains(HttpStatusCode.TooManyRequests, await Task.WhenAll(flood));
+        Assert.All(await Task.WhenAll(visitor), s => Assert.Equal(HttpStatusCode.OK, s));
+        Assert.All(await Task.WhenAll(web), s => Assert.Equal(HttpStatusCode.OK, s));
+        var notVouched = await Task.WhenAll(forged);
+        Assert.Contains(HttpStatusCode.TooManyRequests, notVouched);
+        Assert.All(notVouched, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, $"{(int)s}"));
+
+        static async Task<HttpStatusCode> StatusAsync(HttpClient http, string? caller = null, string? key = null, DateTimeOffset at = default)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/items/?limit=1");
+            if (caller is not null)
+            {
+                request.Headers.Add(WebCallers.CallerHeader, caller);
+                request.Headers.Add(WebCallers.ProofHeader, WebCallers.Proof(key!, caller, at));
+            }
+
+            using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+            return response.StatusCode;
+        }
+    }
+
+    // What the web app shares between its pages (an item's history after each change) is its own read, in its own
+    // bucket: a flood from the web app's address (here the machine's, which every process on it shares) leaves an
+    // open page's history moving. Seen failing without the web app's proof: the history never showed the new bid.
+    [Fact]
+    public async Task An_anonymous_page_keeps_its_live_history_while_the_web_apps_address_is_flooded()
+    {
+        using var seller = await fixture.App.RegisterAsync("limits seller");
+        using var bidder = await fixture.App.RegisterAsync("limits bidder");
+        var item = (await seller.Api.CreateItemAsync(initBid: 10m, end: DateTimeOffset.UtcNow.AddMinutes(5), name: "Flooded lamp")).Id();
+        var page = await browser.OpenAsync(fixture.App);
+        await page.GotoAsync($"/items/{item}");
+        await Expect(page.GetByTestId("price")).ToHaveTextAsync("10.00 EUR");
+
+        using var http = new HttpClient { BaseAddress = fixture.App.GetEndpoint("api", "http") };
+        using var stop = new CancellationTokenSource();
+        var refused = 0;
+        var flood = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.WhenAll(Enumerable.Range(0, 50).Select(async _ =>
+                {
+                    using var response = await http.GetAsync("/items/?limit=1", CancellationToken.None);
+                    if (response.StatusCode == HttpStatusCode.TooManyRequests)
+                    {
+                        Interlocked.Increment(ref refused);
+                    }
+                }));
+            }
+        }, TestContext.Current.CancellationToken);
+        try
+        {
+            // The address's bucket is empty (and kept so) before the bid.
+            await Eventually.WaitAsync(() => Task.FromResult(Volatile.Read(ref refused)), n => n > 0, "the flood to be refused");
+            using var bid = await bidder.Api.PostJsonAsync("/events/", $$"""{"item_id": "{{item}}", "value": 25}""");
+            Assert.Equal(HttpStatusCode.Accepted, bid.StatusCode);
+
+            await Expect(page.GetByTestId("price")).ToHaveTextAsync("25.00 EUR");
+            await Expect(page.GetByTestId("bid-history")).ToContainTextAsync("25.00 EUR");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await flood;
+            await page.Context.CloseAsync();
         }
     }
 

@@ -59,6 +59,14 @@ public class ManifestTests
             Assert.True(resources.GetProperty("identity-signing-key").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
             Assert.Equal("{identity.bindings.http.url}", resources.GetProperty("api").GetProperty("env").GetProperty("Bidder__Identity__Authority").GetString());
 
+            // The web app proves whom its anonymous reads are for with a key the API holds too: one secret, which azd
+            // generates (as the AppHost does on a developer's machine).
+            Assert.Equal("{web-caller-key.value}", resources.GetProperty("api").GetProperty("env").GetProperty("Bidder__RateLimits__WebCallerKey").GetString());
+            Assert.Equal("{web-caller-key.value}", resources.GetProperty("web").GetProperty("env").GetProperty("Bidder__Web__CallerKey").GetString());
+            var webCallerKey = resources.GetProperty("web-caller-key").GetProperty("inputs").GetProperty("value");
+            Assert.True(webCallerKey.GetProperty("secret").GetBoolean());
+            Assert.True(webCallerKey.GetProperty("default").GetProperty("generate").GetProperty("minLength").GetInt32() >= 32);
+
             // Behind Container Apps' ingress (which ends TLS and is every request's peer), each public service takes
             // the client's scheme and address from the forwarded headers (Aspire's default for projects; only the last
             // address, the one the ingress appended): the web app's sign-in callback needs the scheme, and the

@@ -21,6 +21,8 @@ public static class Accounts
 {
     /// <summary>The AppHost's <c>admin-password</c> parameter in the suite's apps.</summary>
     public const string AdminPassword = "suite-admin-password-0123456789";
+    /// <summary>The AppHost's <c>web-caller-key</c> parameter in the suite's apps: tests prove callers with it as the web app does.</summary>
+    public const string WebCallerKey = "suite-web-caller-key-0123456789abcdef";
     public const string AdminEmail = "admin@bidder.local";
     public const string Password = "correct horse battery staple";
 
@@ -32,6 +34,7 @@ public static class Accounts
     public static readonly string[] AppSettings =
     [
         $"Parameters:admin-password={AdminPassword}",
+        $"Parameters:web-caller-key={WebCallerKey}",
         "Bidder:RateLimits:Bids:Burst=100000", "Bidder:RateLimits:Bids:PerSecond=100000",
         "Bidder:RateLimits:Items:Burst=100000", "Bidder:RateLimits:Items:PerSecond=100000",
         "Bidder:RateLimits:SignIn:Burst=100000", "Bidder:RateLimits:SignIn:PerSecond=100000",

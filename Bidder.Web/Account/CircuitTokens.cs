@@ -54,13 +54,18 @@ public sealed class CircuitTokens(TokenRefresher refresher, TimeProvider time)
     }
 }
 
-/// <summary>Hands each live page's connection the tokens its request's cookie holds.</summary>
-internal sealed class CircuitTokensHandler(IHttpContextAccessor accessor, CircuitTokens tokens) : CircuitHandler
+/// <summary>Hands each live page's connection the tokens its request's cookie holds, and its visitor's address.</summary>
+internal sealed class CircuitConnectionHandler(IHttpContextAccessor accessor, CircuitTokens tokens, CircuitVisitor visitor) : CircuitHandler
 {
     public override async Task OnConnectionUpAsync(Circuit circuit, CancellationToken cancellationToken)
     {
-        if (accessor.HttpContext is { User.Identity.IsAuthenticated: true } context
-            && TokenSet.From((await context.AuthenticateAsync()).Properties) is { } captured)
+        if (accessor.HttpContext is not { } context)
+        {
+            return;
+        }
+
+        visitor.Address = context.Connection.RemoteIpAddress ?? visitor.Address;
+        if (context.User.Identity?.IsAuthenticated is true && TokenSet.From((await context.AuthenticateAsync()).Properties) is { } captured)
         {
             tokens.Capture(captured);
         }

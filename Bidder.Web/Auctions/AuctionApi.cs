@@ -23,9 +23,10 @@ public sealed record ApiResult<T>(T? Value, string? Error, IReadOnlyDictionary<s
 /// The Bidder API as the web pages use it: the item reads, the live item's bids, a person's own bids, posting a
 /// bid and creating an auction. Each call says what went wrong in words; the JSON of a problem never reaches a page.
 /// Calls go with the signed-in person's token (<paramref name="tokens"/>, a live page's own), so the API counts
-/// each person's reads and writes against their own limits; without tokens (<see cref="SharedReads"/>) they are anonymous.
+/// each person's reads and writes against their own limits; an anonymous visitor's go in their name (<paramref name="visitor"/>,
+/// <see cref="WebCallerProof"/>); without either (<see cref="SharedReads"/>) they are the web app's own.
 /// </summary>
-public sealed class AuctionApi(HttpClient http, CircuitTokens? tokens = null)
+public sealed class AuctionApi(HttpClient http, CircuitTokens? tokens = null, CircuitVisitor? visitor = null)
 {
     public const int PageSize = 12;
 
@@ -91,6 +92,10 @@ public sealed class AuctionApi(HttpClient http, CircuitTokens? tokens = null)
             if (tokens is not null && await tokens.AccessTokenAsync(cancellationToken) is { } token)
             {
                 request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            }
+            else if (visitor?.Address is { } address)
+            {
+                request.Options.Set(WebCallerProof.Visitor, address);
             }
 
             using var response = await http.SendAsync(request, cancellationToken);

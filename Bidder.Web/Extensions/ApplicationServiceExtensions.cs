@@ -20,6 +20,8 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddOptions<WebOptions>().BindConfiguration(WebOptions.SectionName)
             .Validate(o => o.Authority is { IsAbsoluteUri: true }, $"'{WebOptions.SectionName}:Authority' must be the identity provider's absolute URL (the AppHost sets it).")
             .Validate(o => !string.IsNullOrWhiteSpace(o.ClientId), $"'{WebOptions.SectionName}:ClientId' must be set.")
+            .Validate(o => string.IsNullOrEmpty(o.CallerKey) || o.CallerKey.Length >= Bidder.Domain.WebCallers.MinKeyLength,
+                $"'{WebOptions.SectionName}:CallerKey' must be {Bidder.Domain.WebCallers.MinKeyLength} characters or more (the AppHost generates it).")
             .ValidateOnStart();
         var web = builder.Configuration.GetSection(WebOptions.SectionName).Get<WebOptions>() ?? new WebOptions();
 
@@ -31,9 +33,13 @@ internal static class ApplicationServiceExtensions
 
         // A page's calls carry its person's access token (CircuitTokens, taken when the page connects); reads go out
         // with it too, so a seller sees their reserve and each person's reads count against their own limit.
+        // The others' calls name the visitor (CircuitVisitor, taken then too), proven with the key the API holds, so each
+        // anonymous visitor's reads count against their own address (WebCallerProof).
         builder.Services.AddScoped<CircuitTokens>();
-        builder.Services.AddScoped<CircuitHandler, CircuitTokensHandler>();
-        builder.Services.AddHttpClient<AuctionApi>(http => http.BaseAddress = new Uri(ApiBaseAddress));
+        builder.Services.AddScoped<CircuitVisitor>();
+        builder.Services.AddScoped<CircuitHandler, CircuitConnectionHandler>();
+        builder.Services.AddTransient<WebCallerProof>();
+        builder.Services.AddHttpClient<AuctionApi>(http => http.BaseAddress = new Uri(ApiBaseAddress)).AddHttpMessageHandler<WebCallerProof>();
         // No POST is retried by the handler: an item create is not idempotent, and a bid the person sees fail is
         // theirs to press again (the API keeps each press once by its Idempotency-Key).
         builder.Services.Configure<HttpStandardResilienceOptions>($"{nameof(AuctionApi)}-standard", options => options.Retry.DisableForUnsafeHttpMethods());
@@ -50,6 +56,7 @@ internal static class ApplicationServiceExtensions
 #pragma warning disable EXTEXP0001 // Experimental, and the one way to take the defaults' handler off a single client.
         live.RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
+        live.AddHttpMessageHandler<WebCallerProof>();
         builder.Services.AddSingleton<LiveItems>();
         builder.Services.AddHostedService(services => services.GetRequiredService<LiveItems>());
         return builder;

@@ -16,4 +16,11 @@ public sealed class WebOptions
     /// connection keeps the token it opened with) can go on calling the API for at least this long.
     /// </summary>
     public TimeSpan RefreshBefore { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>
+    /// The key with which this app proves to the API whom a call without a token is for (the API's
+    /// <c>Bidder:RateLimits:WebCallerKey</c>, the same secret; the AppHost generates it). Unset, the API counts
+    /// every anonymous visitor's reads against this app's one address.
+    /// </summary>
+    public string? CallerKey { get; set; }
 }

@@ -1,0 +1,61 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Bidder.Domain;
+
+/// <summary>
+/// How the web app tells the API whom a request without a token is for, so that the API's per-address limit counts
+/// each anonymous visitor rather than the web app's one address: the web app names the caller (the visitor's
+/// address, or itself for the reads it shares between pages) and proves it with a key only it and the API hold
+/// (an HMAC of the caller and the time, never the key itself). A request whose proof does not check out is counted
+/// by its own address, as any other; one declaration, read by both services.
+/// </summary>
+public static class WebCallers
+{
+    /// <summary><c>address:&lt;ip&gt;</c> for a visitor, <see cref="Web"/> for the web app's own reads.</summary>
+    public const string CallerHeader = "Bidder-Caller";
+
+    /// <summary><c>&lt;unix seconds&gt;.&lt;base64url HMAC-SHA256(key, seconds + caller)&gt;</c>.</summary>
+    public const string ProofHeader = "Bidder-Caller-Proof";
+
+    /// <summary>The web app itself: the item reads it shares between its pages and its live stream.</summary>
+    public const string Web = "web";
+
+    /// <summary>The shortest key either service accepts (the AppHost generates one of 32 characters or more).</summary>
+    public const int MinKeyLength = 32;
+
+    /// <summary>How far a proof's time may be from the API's clock: a copied header is worth this long, no more.</summary>
+    public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(2);
+
+    /// <summary>The caller name of a visitor at <paramref name="address"/>: the API's own key for a client's address.</summary>
+    public static string Visitor(IPAddress address) => $"address:{(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address)}";
+
+    public static string Proof(string key, string caller, DateTimeOffset now)
+    {
+        var seconds = now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        return $"{seconds}.{Base64Url.EncodeToString(Mac(key, seconds, caller))}";
+    }
+
+    /// <summary>Whether <paramref name="proof"/> was made with <paramref name="key"/> for <paramref name="caller"/> within <see cref="MaxAge"/> of <paramref name="now"/>.</summary>
+    public static bool Verify(string key, string caller, string proof, DateTimeOffset now)
+    {
+        var dot = proof.IndexOf('.');
+        if (dot <= 0 || !long.TryParse(proof.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            || seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds()
+            || (now - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > MaxAge)
+        {
+            return false;
+        }
+
+        Span<byte> given = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        return Base64Url.TryDecodeFromChars(proof.AsSpan(dot + 1), given, out var written)
+            && written == given.Length
+            && CryptographicOperations.FixedTimeEquals(given, Mac(key, proof[..dot], caller));
+    }
+
+    private static byte[] Mac(string key, string seconds, string caller) =>
+        HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes($"{seconds}\n{caller}"));
+}

@@ -1,0 +1,61 @@
+using System.Net;
+using Bidder.Domain;
+
+namespace Bidder.Tests.Api;
+
+/// <summary>The web app's proof of whom a request is for: only the key's holder can make one, for one caller, for a short while.</summary>
+public sealed class WebCallersTests
+{
+    private const string Key = "a-key-of-thirty-two-characters-or-more";
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void A_proof_holds_for_its_caller_with_its_key_within_the_allowed_age()
+    {
+        var proof = WebCallers.Proof(Key, "address:203.0.113.9", Now);
+
+        Assert.True(WebCallers.Verify(Key, "address:203.0.113.9", proof, Now));
+        Assert.True(WebCallers.Verify(Key, "address:203.0.113.9", proof, Now + WebCallers.MaxAge));
+        Assert.True(WebCallers.Verify(Key, "address:203.0.113.9", proof, Now - WebCallers.MaxAge));
+    }
+
+    [Fact]
+    public void A_proof_does_not_hold_for_another_caller_key_or_time()
+    {
+        var proof = WebCallers.Proof(Key, "address:203.0.113.9", Now);
+
+        Assert.False(WebCallers.Verify(Key, "address:203.0.113.10", proof, Now));
+        Assert.False(WebCallers.Verify(Key, WebCallers.Web, proof, Now));
+        Assert.False(WebCallers.Verify(Key + "x", "address:203.0.113.9", proof, Now));
+        Assert.False(WebCallers.Verify(Key, "address:203.0.113.9", proof, Now + WebCallers.MaxAge + TimeSpan.FromSeconds(1)));
+        Assert.False(WebCallers.Verify(Key, "address:203.0.113.9", proof, Now - WebCallers.MaxAge - TimeSpan.FromSeconds(1)));
+
+        // The time is part of what is signed: moving it to now does not make an old proof new.
+        var old = WebCallers.Proof(Key, "address:203.0.113.9", Now - TimeSpan.FromHours(1));
+        var moved = $"{Now.ToUnixTimeSeconds()}{old[old.IndexOf('.')..]}";
+        Assert.False(WebCallers.Verify(Key, "address:203.0.113.9", moved, Now));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(".")]
+    [InlineData("1764331200")]
+    [InlineData("1764331200.")]
+    [InlineData("-1764331200.AAAA")]
+    [InlineData("+1764331200.AAAA")]
+    [InlineData("99999999999999999999.AAAA")]
+    [InlineData("9223372036854775807.AAAA")]
+    [InlineData("1764331200.not base64url!")]
+    [InlineData("1764331200.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("1764331200.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    public void A_malformed_proof_holds_for_nobody_and_never_throws(string proof) =>
+        Assert.False(WebCallers.Verify(Key, "address:203.0.113.9", proof, Now));
+
+    [Fact]
+    public void A_visitor_is_named_as_the_api_names_an_address_whatever_the_socket_family()
+    {
+        Assert.Equal("address:203.0.113.9", WebCallers.Visitor(IPAddress.Parse("203.0.113.9")));
+        Assert.Equal("address:203.0.113.9", WebCallers.Visitor(IPAddress.Parse("::ffff:203.0.113.9")));
+        Assert.Equal("address:2001:db8::1", WebCallers.Visitor(IPAddress.Parse("2001:db8::1")));
+    }
+}
