@@ -13,14 +13,16 @@ var bidderdb = infrastructure.AddDatabase("bidderdb", databaseName: "bidder");
 var adminPassword = builder.AddParameter("admin-password",
     new GenerateParameterDefault { MinLength = 20, Special = false }, secret: true, persist: true);
 
-// The key with which the web app proves to the API whom its anonymous reads are for (each visitor's address, not
-// its own): generated and kept like the password, or set as Parameters:web-caller-key.
+// The key with which the web app proves to the API and the identity service whom its anonymous reads and its sign-in
+// exchanges are for (each visitor's address, not its own): generated and kept like the password, or set as
+// Parameters:web-caller-key.
 var webCallerKey = builder.AddParameter("web-caller-key",
     new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
 var identity = builder.AddProject<Projects.Bidder_Identity>("identity")
     .WithReference(bidderdb).WaitFor(bidderdb)
     .WithEnvironment("Bidder__Identity__AdminPassword", adminPassword)
+    .WithEnvironment("Bidder__RateLimits__WebCallerKey", webCallerKey)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithUrlForEndpoint("http", _ => new() { Url = "/.well-known/openid-configuration", DisplayText = "OpenID Connect discovery" });

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Bidder.Domain;
 using Bidder.Tests.Support;
@@ -28,7 +29,16 @@ public sealed class LimitsApp : IAsyncLifetime
         "Bidder:RateLimits:Anonymous:Burst=200", "Bidder:RateLimits:Anonymous:PerSecond=100",
         // Long enough for the flood test on a loaded machine, short enough for the expiry test to wait for.
         "Bidder:Identity:AccessTokenLifetime=00:00:10",
-    ]);
+    ], telemetry: null, configure: builder =>
+    {
+        // As deployed behind Container Apps' ingress (ManifestTests): the identity service and the web app take the
+        // client's address from X-Forwarded-For, so a browser test can be a person somewhere else than this machine.
+        foreach (var name in new[] { "identity", "web" })
+        {
+            builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == name))
+                .WithEnvironment("ASPNETCORE_FORWARDEDHEADERS_ENABLED", "true");
+        }
+    });
 
     public async ValueTask DisposeAsync()
     {
@@ -151,26 +161,11 @@ public class LimitsTests(LimitsApp fixture, Browser browser) : IClassFixture<Lim
         await Expect(page.GetByTestId("price")).ToHaveTextAsync("10.00 EUR");
 
         using var http = new HttpClient { BaseAddress = fixture.App.GetEndpoint("api", "http") };
-        using var stop = new CancellationTokenSource();
-        var refused = 0;
-        var flood = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await Task.WhenAll(Enumerable.Range(0, 50).Select(async _ =>
-                {
-                    using var response = await http.GetAsync("/items/?limit=1", CancellationToken.None);
-                    if (response.StatusCode == HttpStatusCode.TooManyRequests)
-                    {
-                        Interlocked.Increment(ref refused);
-                    }
-                }));
-            }
-        }, TestContext.Current.CancellationToken);
+        var (flood, refused, stop) = Flood(() => http.GetAsync("/items/?limit=1", CancellationToken.None));
         try
         {
             // The address's bucket is empty (and kept so) before the bid.
-            await Eventually.WaitAsync(() => Task.FromResult(Volatile.Read(ref refused)), n => n > 0, "the flood to be refused");
+            await Eventually.WaitAsync(() => Task.FromResult(refused()), n => n > 0, "the flood to be refused");
             using var bid = await bidder.Api.PostJsonAsync("/events/", $$"""{"item_id": "{{item}}", "value": 25}""");
             Assert.Equal(HttpStatusCode.Accepted, bid.StatusCode);
 
@@ -181,8 +176,55 @@ public class LimitsTests(LimitsApp fixture, Browser browser) : IClassFixture<Lim
         {
             await stop.CancelAsync();
             await flood;
+            stop.Dispose();
             await page.Context.CloseAsync();
         }
+    }
+
+    // The web app exchanges each person's sign-in code (and later refresh tokens) with the identity service from its
+    // one address, where sign-in is limited per address: it names the person's address, with the same proof. Seen
+    // failing without it: the exchange was refused with the flood, and the person never got signed in.
+    [Fact]
+    public async Task A_person_signs_in_through_the_web_app_while_the_web_apps_address_floods_the_identity_service()
+    {
+        var page = await browser.OpenAsync(fixture.App, headers: [new("X-Forwarded-For", "203.0.113.20")]);
+        using var identity = new HttpClient { BaseAddress = fixture.App.GetEndpoint("identity", "http") };
+        var (flood, refused, stop) = Flood(() => identity.PostAsync("/account/register", new StringContent("{}", Encoding.UTF8, "application/json"), CancellationToken.None));
+        try
+        {
+            await Eventually.WaitAsync(() => Task.FromResult(refused()), n => n > 0, "the flood to be refused");
+
+            await WebPerson.SignUpAsync(page, fixture.App, "Flo Web");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await flood;
+            stop.Dispose();
+            await page.Context.CloseAsync();
+        }
+    }
+
+    /// <summary>Sends <paramref name="send"/> 50 at a time until stopped; how many were refused with 429.</summary>
+    private static (Task Flood, Func<int> Refused, CancellationTokenSource Stop) Flood(Func<Task<HttpResponseMessage>> send)
+    {
+        var stop = new CancellationTokenSource();
+        var refused = 0;
+        var flood = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.WhenAll(Enumerable.Range(0, 50).Select(async _ =>
+                {
+                    using var response = await send();
+                    if (response.StatusCode == HttpStatusCode.TooManyRequests)
+                    {
+                        Interlocked.Increment(ref refused);
+                    }
+                }));
+            }
+        }, CancellationToken.None);
+        return (flood, () => Volatile.Read(ref refused), stop);
     }
 
     [Fact]

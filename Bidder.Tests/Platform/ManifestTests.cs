@@ -59,9 +59,10 @@ public class ManifestTests
             Assert.True(resources.GetProperty("identity-signing-key").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
             Assert.Equal("{identity.bindings.http.url}", resources.GetProperty("api").GetProperty("env").GetProperty("Bidder__Identity__Authority").GetString());
 
-            // The web app proves whom its anonymous reads are for with a key the API holds too: one secret, which azd
-            // generates (as the AppHost does on a developer's machine).
+            // The web app proves whom its anonymous reads and sign-in exchanges are for with a key the API and the
+            // identity service hold too: one secret, which azd generates (as the AppHost does on a developer's machine).
             Assert.Equal("{web-caller-key.value}", resources.GetProperty("api").GetProperty("env").GetProperty("Bidder__RateLimits__WebCallerKey").GetString());
+            Assert.Equal("{web-caller-key.value}", identityEnvironment.GetProperty("Bidder__RateLimits__WebCallerKey").GetString());
             Assert.Equal("{web-caller-key.value}", resources.GetProperty("web").GetProperty("env").GetProperty("Bidder__Web__CallerKey").GetString());
             var webCallerKey = resources.GetProperty("web-caller-key").GetProperty("inputs").GetProperty("value");
             Assert.True(webCallerKey.GetProperty("secret").GetBoolean());

@@ -41,13 +41,15 @@ public sealed class Browser : IAsyncLifetime
     }
 
     /// <summary>A fresh browser context (no cookies) with one page, on the web app.</summary>
-    public async Task<IPage> OpenAsync(DistributedApplication app, ViewportSize? viewport = null)
+    public async Task<IPage> OpenAsync(DistributedApplication app, ViewportSize? viewport = null, IEnumerable<KeyValuePair<string, string>>? headers = null)
     {
         var context = await Chromium.NewContextAsync(new()
         {
             BaseURL = app.GetEndpoint("web", "http").ToString(),
             ViewportSize = viewport ?? new ViewportSize { Width = 1280, Height = 900 },
             Locale = "en-GB",
+            // On every page load and form (not on a live page's WebSocket: Chromium leaves it out there).
+            ExtraHTTPHeaders = headers,
         });
         context.SetDefaultTimeout(30_000);
         return await context.NewPageAsync();
@@ -76,6 +78,14 @@ public sealed record WebPerson(IPage Page, string Name, string Email, Guid Id)
     public static async Task<WebPerson> RegisterAsync(Browser browser, DistributedApplication app, string name, ViewportSize? viewport = null)
     {
         var page = await browser.OpenAsync(app, viewport);
+        var email = await SignUpAsync(page, app, name);
+        var id = Accounts.Subject(await app.TokenAsync(email, Accounts.Password));
+        return new WebPerson(page, name, email, id);
+    }
+
+    /// <summary>Registers a new person on <paramref name="page"/> (from the web app's "Register") and waits until the web app says they are signed in; their email.</summary>
+    public static async Task<string> SignUpAsync(IPage page, DistributedApplication app, string name)
+    {
         var email = $"{Guid.NewGuid():N}@example.com";
         await page.GotoAsync("/");
         await page.GetByRole(AriaRole.Link, new() { Name = "Register" }).ClickAsync();
@@ -109,8 +119,7 @@ public sealed record WebPerson(IPage Page, string Name, string Email, Guid Id)
             throw new PlaywrightException($"After registering, the browser is at {page.Url}. {await RefusedFormsAsync(app)}{ex.Message}", ex);
         }
 
-        var id = Accounts.Subject(await app.TokenAsync(email, Accounts.Password));
-        return new WebPerson(page, name, email, id);
+        return email;
     }
 
     public Task DisposeAsync() => Page.Context.CloseAsync();

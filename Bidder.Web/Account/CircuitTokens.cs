@@ -9,7 +9,7 @@ namespace Bidder.Web.Account;
 /// token nears its end, since a live page makes no page loads that would refresh the cookie. API calls read the
 /// token from here rather than from an ambient HttpContext, which a live event's callback does not have.
 /// </summary>
-public sealed class CircuitTokens(TokenRefresher refresher, TimeProvider time)
+public sealed class CircuitTokens(TokenRefresher refresher, TimeProvider time, CircuitVisitor visitor)
 {
     /// <summary>A token with less than this left is refreshed before a call: it must outlive the call.</summary>
     public static readonly TimeSpan MinimumLeft = TimeSpan.FromMinutes(2);
@@ -38,7 +38,7 @@ public sealed class CircuitTokens(TokenRefresher refresher, TimeProvider time)
         try
         {
             tokens = refresher.Newest(_tokens!);
-            if (tokens.ExpiresAt - time.GetUtcNow() <= MinimumLeft && (await refresher.RefreshAsync(tokens)).Tokens is { } refreshed)
+            if (tokens.ExpiresAt - time.GetUtcNow() <= MinimumLeft && (await refresher.RefreshAsync(tokens, visitor.Address)).Tokens is { } refreshed)
             {
                 tokens = refreshed;
             }

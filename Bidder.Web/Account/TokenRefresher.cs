@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Bidder.Web.Extensions;
@@ -72,7 +73,7 @@ public sealed partial class TokenRefresher(
         var current = Newest(stored);
         if (!live && current.ExpiresAt - time.GetUtcNow() <= web.Value.RefreshBefore)
         {
-            var outcome = await RefreshAsync(current);
+            var outcome = await RefreshAsync(current, context.HttpContext.Connection.RemoteIpAddress);
             if (outcome.Refused || (outcome.Tokens is null && current.ExpiresAt <= time.GetUtcNow()))
             {
                 context.RejectPrincipal();
@@ -104,7 +105,7 @@ public sealed partial class TokenRefresher(
     }
 
     /// <summary>Exchanges the refresh token of <paramref name="tokens"/> (once, however many ask at the same time).</summary>
-    public async Task<Outcome> RefreshAsync(TokenSet tokens)
+    public async Task<Outcome> RefreshAsync(TokenSet tokens, IPAddress? visitor)
     {
         if (tokens.RefreshToken is not { } refreshToken)
         {
@@ -114,7 +115,7 @@ public sealed partial class TokenRefresher(
         Forget();
         var key = Key(refreshToken);
         // Not bound to one request's cancellation: the others waiting on it would lose their answer.
-        var exchange = _exchanges.GetOrAdd(key, _ => new Exchange(time.GetUtcNow(), new Lazy<Task<Outcome>>(() => RedeemAsync(refreshToken))));
+        var exchange = _exchanges.GetOrAdd(key, _ => new Exchange(time.GetUtcNow(), new Lazy<Task<Outcome>>(() => RedeemAsync(refreshToken, visitor))));
         var outcome = await exchange.Result.Value;
         if (outcome.Tokens is null)
         {
@@ -150,24 +151,35 @@ public sealed partial class TokenRefresher(
 
     private static string Key(string refreshToken) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(refreshToken)));
 
-    private async Task<Outcome> RedeemAsync(string refreshToken)
+    private async Task<Outcome> RedeemAsync(string refreshToken, IPAddress? visitor)
     {
         var options = oidc.Get(OpenIdConnectDefaults.AuthenticationScheme);
         try
         {
             var configuration = await options.ConfigurationManager!.GetConfigurationAsync(CancellationToken.None);
-            using var response = await options.Backchannel.PostAsync(configuration.TokenEndpoint, new FormUrlEncodedContent(new Dictionary<string, string>
+            using var request = new HttpRequestMessage(HttpMethod.Post, configuration.TokenEndpoint)
             {
-                ["grant_type"] = OpenIdConnectGrantTypes.RefreshToken,
-                ["client_id"] = options.ClientId!,
-                ["refresh_token"] = refreshToken,
-            }));
-            var message = new OpenIdConnectMessage(await response.Content.ReadAsStringAsync());
+                Content = new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["grant_type"] = OpenIdConnectGrantTypes.RefreshToken,
+                    ["client_id"] = options.ClientId!,
+                    ["refresh_token"] = refreshToken,
+                }),
+            };
+            if (visitor is not null)
+            {
+                // The identity service counts the exchange against the person's address, not this app's (WebCallerProof).
+                request.Options.Set(Auctions.WebCallerProof.Visitor, visitor);
+            }
+
+            using var response = await options.Backchannel.SendAsync(request);
+            var message = Read(await response.Content.ReadAsStringAsync());
             if (!response.IsSuccessStatusCode || string.IsNullOrEmpty(message.AccessToken))
             {
                 LogRefused(logger, (int)response.StatusCode, message.Error);
-                // invalid_grant and its kind: the token was used, the account locked or changed. A 5xx may pass.
-                return new Outcome(null, Refused: (int)response.StatusCode is >= 400 and < 500);
+                // invalid_grant and its kind: the token was used, the account locked or changed. A 5xx may pass, and so
+                // may a 429 (too many sign-ins from that address just now): neither says the sign-in is over.
+                return new Outcome(null, Refused: (int)response.StatusCode is >= 400 and < 500 and not 429);
             }
 
             var lifetime = int.TryParse(message.ExpiresIn, CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(5);
@@ -177,6 +189,19 @@ public sealed partial class TokenRefresher(
         {
             LogUnreachable(logger, ex);
             return new Outcome(null, Refused: false);
+        }
+    }
+
+    /// <summary>The token endpoint's answer; empty when it is not its JSON (a proxy's error page, or no body at all).</summary>
+    private static OpenIdConnectMessage Read(string body)
+    {
+        try
+        {
+            return body.TrimStart().StartsWith('{') ? new OpenIdConnectMessage(body) : new OpenIdConnectMessage();
+        }
+        catch (Exception ex) when (ex is ArgumentException or System.Text.Json.JsonException)
+        {
+            return new OpenIdConnectMessage();
         }
     }
 

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 
 namespace Bidder.Web.Extensions;
@@ -103,6 +104,11 @@ internal static class ApplicationServiceExtensions
                 oidc.NonceCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             });
 
+        // The code and refresh exchanges name the person's address to the identity service, whose sign-in limit is per
+        // address: from this app's one address, every person's sign-in would share one bucket.
+        builder.Services.AddOptions<OpenIdConnectOptions>(OpenIdConnectDefaults.AuthenticationScheme)
+            .Configure<IHttpContextAccessor, IOptions<WebOptions>, TimeProvider>((oidc, accessor, options, time) =>
+                oidc.BackchannelHttpHandler = new WebCallerProof(options, time) { PageLoads = accessor, InnerHandler = new SocketsHttpHandler() });
         builder.Services.AddSingleton<TokenRefresher>();
         builder.Services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
             .Configure<TokenRefresher>((cookie, refresher) => cookie.Events.OnValidatePrincipal = refresher.ValidateOrRefreshAsync);
