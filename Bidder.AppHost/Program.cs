@@ -17,7 +17,7 @@ var adminPassword = builder.AddParameter("admin-password",
 // exchanges are for (each visitor's address, not its own): generated and kept like the password, or set as
 // Parameters:web-caller-key.
 var webCallerKey = builder.AddParameter("web-caller-key",
-    new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+    new GenerateParameterDefault { MinLength = Bidder.Domain.WebCallers.MinKeyLength, Special = false }, secret: true, persist: true);
 
 var identity = builder.AddProject<Projects.Bidder_Identity>("identity")
     .WithReference(bidderdb).WaitFor(bidderdb)

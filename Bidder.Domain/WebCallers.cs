@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Net;
@@ -7,31 +8,39 @@ using System.Text;
 namespace Bidder.Domain;
 
 /// <summary>
-/// How the web app tells the API whom a request without a token is for, so that the API's per-address limit counts
-/// each anonymous visitor rather than the web app's one address: the web app names the caller (the visitor's
-/// address, or itself for the reads it shares between pages) and proves it with a key only it and the API hold
-/// (an HMAC of the caller and the time, never the key itself). A request whose proof does not check out is counted
-/// by its own address, as any other; one declaration, read by both services.
+/// How the web app tells the API and the identity service whom a request without a token is for, so that their
+/// per-address limits count each visitor rather than the web app's one address for everyone: the web app names the
+/// caller (the visitor's address, or itself for the reads it shares between pages) and proves it with a key only
+/// it and those services hold (an HMAC of the time and the caller, never the key itself). A request whose proof does
+/// not check out is counted by its own address, as any other. One declaration, read by every service.
 /// </summary>
 public static class WebCallers
 {
-    /// <summary><c>address:&lt;ip&gt;</c> for a visitor, <see cref="Web"/> for the web app's own reads.</summary>
+    /// <summary><c>address:&lt;ip&gt;</c> for a visitor (<see cref="Visitor"/>), <see cref="Web"/> for the web app's own reads.</summary>
     public const string CallerHeader = "Bidder-Caller";
 
-    /// <summary><c>&lt;unix seconds&gt;.&lt;base64url HMAC-SHA256(key, seconds + caller)&gt;</c>.</summary>
+    /// <summary><c>&lt;unix seconds&gt;.&lt;base64url HMAC-SHA256(key, seconds + "\n" + caller)&gt;</c>.</summary>
     public const string ProofHeader = "Bidder-Caller-Proof";
 
-    /// <summary>The web app itself: the item reads it shares between its pages and its live stream.</summary>
+    /// <summary>The web app itself: the item reads it shares between its pages, and its live stream.</summary>
     public const string Web = "web";
 
-    /// <summary>The shortest key either service accepts (the AppHost generates one of 32 characters or more).</summary>
+    /// <summary>The shortest key any service accepts (the AppHost generates one this long).</summary>
     public const int MinKeyLength = 32;
 
-    /// <summary>How far a proof's time may be from the API's clock: a copied header is worth this long, no more.</summary>
+    /// <summary>How far a proof's time may be from the checking service's clock, either way: a copied header is worth this long, no more.</summary>
     public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(2);
 
-    /// <summary>The caller name of a visitor at <paramref name="address"/>: the API's own key for a client's address.</summary>
-    public static string Visitor(IPAddress address) => $"address:{(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address)}";
+    private const string AddressPrefix = "address:";
+
+    /// <summary>Unset (no proofs made or taken), or long enough.</summary>
+    public static bool IsUsableKey(string? key) => string.IsNullOrEmpty(key) || key.Length >= MinKeyLength;
+
+    /// <summary>The caller name of a client at <paramref name="address"/>: the services' own partition key for an address.</summary>
+    public static string Visitor(IPAddress address) => $"{AddressPrefix}{(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address)}";
+
+    /// <summary>Whether <paramref name="caller"/> is a name the web app gives (a visitor's address, or itself).</summary>
+    public static bool IsCaller(string caller) => caller == Web || caller.StartsWith(AddressPrefix, StringComparison.Ordinal);
 
     public static string Proof(string key, string caller, DateTimeOffset now)
     {
@@ -39,7 +48,10 @@ public static class WebCallers
         return $"{seconds}.{Base64Url.EncodeToString(Mac(key, seconds, caller))}";
     }
 
-    /// <summary>Whether <paramref name="proof"/> was made with <paramref name="key"/> for <paramref name="caller"/> within <see cref="MaxAge"/> of <paramref name="now"/>.</summary>
+    /// <summary>
+    /// Whether <paramref name="proof"/> was made with <paramref name="key"/> for <paramref name="caller"/> within
+    /// <see cref="MaxAge"/> of <paramref name="now"/>. Anyone can send the header: false for anything else, never a throw.
+    /// </summary>
     public static bool Verify(string key, string caller, string proof, DateTimeOffset now)
     {
         var dot = proof.IndexOf('.');
@@ -51,7 +63,7 @@ public static class WebCallers
         }
 
         Span<byte> given = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        return Base64Url.TryDecodeFromChars(proof.AsSpan(dot + 1), given, out var written)
+        return Base64Url.DecodeFromChars(proof.AsSpan(dot + 1), given, out _, out var written) == OperationStatus.Done
             && written == given.Length
             && CryptographicOperations.FixedTimeEquals(given, Mac(key, proof[..dot], caller));
     }

@@ -87,6 +87,12 @@ public sealed class BidderInfrastructure
     /// </summary>
     public void ConfigureIdentity(IResourceBuilder<ProjectResource> identity, IResourceBuilder<ProjectResource> api, IResourceBuilder<ProjectResource> web)
     {
+        // Passed on, a secret set as a plain setting would reach the manifest as text, and not the web app: it is a parameter.
+        if (!string.IsNullOrEmpty(_builder.Configuration["Bidder:RateLimits:WebCallerKey"]))
+        {
+            throw new InvalidOperationException("Set the web app's caller key as the parameter 'Parameters:web-caller-key', not as 'Bidder:RateLimits:WebCallerKey'.");
+        }
+
         PassOn(identity, "Bidder:Identity");
         PassOn(identity, "Bidder:RateLimits");
         PassOn(api, "Bidder:RateLimits");
@@ -102,9 +108,15 @@ public sealed class BidderInfrastructure
         identity.WithEnvironment("Bidder__Identity__ApiUrl", api.GetEndpoint("http"));
 
         // The API and the web app trust the same provider: the one named, else the issuer, else the identity service.
-        var authority = _builder.Configuration["Bidder:Identity:Authority"] is { Length: > 0 } named ? named
-            : !string.IsNullOrWhiteSpace(issuer) ? issuer
-            : null;
+        var named = _builder.Configuration["Bidder:Identity:Authority"] is { Length: > 0 } provider ? provider : null;
+        var authority = named ?? (!string.IsNullOrWhiteSpace(issuer) ? issuer : null);
+        if (named is null)
+        {
+            // Bidder's own identity service signs people in to the web app: it checks the web app's caller proofs on
+            // the sign-in exchanges (another provider would not, and should not be sent the visitors' addresses).
+            web.WithEnvironment("Bidder__Web__ProveSignInCallers", "true");
+        }
+
         if (authority is not null)
         {
             api.WithEnvironment("Bidder__Identity__Authority", authority);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
+using Bidder.Domain;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -10,7 +11,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Bidder.Domain;
 
 namespace Bidder.Core.Http;
 
@@ -39,13 +39,16 @@ public static class HttpLimits
     /// <summary>Per IP address: the token endpoint and registration, where passwords are tried.</summary>
     public const string SignIn = "sign-in";
 
+    // When a request last made this service warn that a caller's proof did not check out (unix seconds).
+    private static long _lastRefusedProofWarning;
+
     public static WebApplicationBuilder AddHttpLimits(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<RateLimitOptions>()
             .Bind(builder.Configuration.GetSection(RateLimitOptions.SectionName))
             .Validate(o => new[] { o.Bids, o.Items, o.Anonymous, o.SignIn, o.Web }.All(b => b is { Burst: > 0, PerSecond: > 0 }),
                 $"Every bucket under '{RateLimitOptions.SectionName}' needs Burst and PerSecond of 1 or more.")
-            .Validate(o => string.IsNullOrEmpty(o.WebCallerKey) || o.WebCallerKey.Length >= WebCallers.MinKeyLength,
+            .Validate(o => WebCallers.IsUsableKey(o.WebCallerKey),
                 $"'{RateLimitOptions.SectionName}:WebCallerKey' must be {WebCallers.MinKeyLength} characters or more (the AppHost generates it).")
             .ValidateOnStart();
         var http = builder.Configuration.GetSection("Bidder:Http");
@@ -100,7 +103,7 @@ public static class HttpLimits
     /// <summary>
     /// The caller the web app vouches for (a visitor's address, or itself) where the request's proof checks out with
     /// this service's key, else the client's own address. Either way the same key for the same address: a visitor who
-    /// also calls the API directly has one bucket. Is read by two policies' partitioners, and costs one HMAC.
+    /// also calls the API directly has one bucket. One HMAC per request that names a caller.
     /// </summary>
     private static string Caller(HttpContext context, string? key)
     {
@@ -112,15 +115,17 @@ public static class HttpLimits
         }
 
         var now = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
-        if (headers[WebCallers.ProofHeader] is [{ } proof] && WebCallers.Verify(key, caller, proof, now)
-            && (caller == WebCallers.Web || caller.StartsWith("address:", StringComparison.Ordinal)))
+        if (WebCallers.IsCaller(caller) && headers[WebCallers.ProofHeader] is [{ } proof] && WebCallers.Verify(key, caller, proof, now))
         {
             return caller;
         }
 
         // Most likely the web app and this service hold different keys (or clocks): its visitors then share its
-        // address's bucket. Said once a minute at most, since anyone can send the header.
-        if (Interlocked.Exchange(ref s_lastRefusedProofWarning, now.ToUnixTimeSeconds()) < now.ToUnixTimeSeconds() - 60)
+        // address's bucket. Said once a minute at most, since anyone can send the header (and a steady stream of them
+        // must not silence it: the minute runs from the last warning, not the last such request).
+        var last = Interlocked.Read(ref _lastRefusedProofWarning);
+        var seconds = now.ToUnixTimeSeconds();
+        if (seconds - last >= 60 && Interlocked.CompareExchange(ref _lastRefusedProofWarning, seconds, last) == last)
         {
             context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(HttpLimits))
                 .LogWarning("A request named its caller in {Header} without a valid proof; it is counted by its own address. If it came from the web app, give the web app and this service the same key ({Setting}).",
@@ -129,8 +134,6 @@ public static class HttpLimits
 
         return own;
     }
-
-    private static long s_lastRefusedProofWarning;
 
     private static RateLimitPartition<string> Partition(string key, TokenBucket bucket) =>
         RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions

@@ -165,6 +165,30 @@ public class AppHostModelTests
     }
 
     [Fact]
+    public async Task The_web_app_names_its_sign_in_callers_to_bidders_identity_service_only()
+    {
+        await using (var own = await AppHostBuilder.CreateAsync("embedded"))
+        {
+            var web = await own.Resource<ProjectResource>("web").GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Publish);
+            Assert.Equal("true", web["Bidder__Web__ProveSignInCallers"]);
+        }
+
+        // Another provider checks no proof, and is not sent the visitors' addresses.
+        await using var other = await AppHostBuilder.CreateAsync("embedded", "Bidder:Identity:Authority=https://login.example.com/realms/bidder");
+        var webOfOther = await other.Resource<ProjectResource>("web").GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Publish);
+        Assert.False(webOfOther.ContainsKey("Bidder__Web__ProveSignInCallers"));
+    }
+
+    [Fact]
+    public async Task The_web_apps_caller_key_set_as_a_plain_setting_is_refused_for_the_parameter()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() =>
+            AppHostBuilder.CreateAsync("embedded", "Bidder:RateLimits:WebCallerKey=0123456789abcdef0123456789abcdef"));
+
+        Assert.Contains("Parameters:web-caller-key", Flatten(error));
+    }
+
+    [Fact]
     public async Task An_unknown_mode_is_refused_with_the_valid_choices()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => AppHostBuilder.CreateAsync("kubernetes"));

@@ -3,14 +3,15 @@ using Bidder.Domain;
 using Bidder.Web.Account;
 using Bidder.Web.Auctions;
 using Bidder.Web.Extensions;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
 namespace Bidder.Tests.Web;
 
 /// <summary>
-/// What the web app's API calls say about whom they are for: a page's anonymous read names its visitor, a read the
-/// pages share names the web app, each with a proof the API can check; a call with a token names nobody. The API
-/// is a recording handler here (the API's side: <c>LimitsTests</c>).
+/// What the web app's calls say about whom they are for: a page's anonymous read names its visitor, a read the pages
+/// share names the web app, each with a proof the API can check; a page whose visitor is not known, and a call with a
+/// token, name nobody. The API is a recording handler here (the API's side: <c>LimitsTests</c>).
 /// </summary>
 public sealed class WebCallerProofTests
 {
@@ -43,6 +44,55 @@ public sealed class WebCallerProofTests
     }
 
     [Fact]
+    public async Task A_page_whose_visitor_is_not_known_names_nobody_rather_than_the_web_app()
+    {
+        var api = new RecordingApi();
+        var auctions = new AuctionApi(Client(api, Key), visitor: new CircuitVisitor());
+
+        await auctions.GetItemAsync(Guid.CreateVersion7(), CancellationToken.None);
+
+        Assert.Equal((null, null), (Assert.Single(api.Requests).Caller, api.Requests[0].Proof));
+    }
+
+    [Fact]
+    public async Task What_a_request_claimed_before_is_replaced_and_a_retry_claims_once()
+    {
+        var api = new RecordingApi();
+        // An invoker, not a client: the resilience handler's retry sends the same request through the handler again,
+        // which a client would refuse.
+        using var handler = Handler(api, Key);
+        using var invoker = new HttpMessageInvoker(handler);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "http://api/items/");
+        request.Headers.Add(WebCallers.CallerHeader, "address:198.51.100.1");
+        request.Headers.Add(WebCallers.ProofHeader, "1.forged");
+        request.Options.Set(WebCallerProof.OwnRead, true);
+
+        (await invoker.SendAsync(request, CancellationToken.None)).Dispose();
+        (await invoker.SendAsync(request, CancellationToken.None)).Dispose();
+
+        Assert.All(api.Requests, r => Assert.Equal(WebCallers.Web, r.Caller));
+        Assert.All(api.Requests, r => Assert.True(WebCallers.Verify(Key, WebCallers.Web, r.Proof!, DateTimeOffset.UtcNow)));
+    }
+
+    [Fact]
+    public async Task A_sign_in_exchange_made_while_serving_a_page_load_names_that_pages_visitor()
+    {
+        var api = new RecordingApi();
+        var pageLoad = new DefaultHttpContext();
+        pageLoad.Connection.RemoteIpAddress = IPAddress.Parse("203.0.113.40");
+        var handler = new WebCallerProof(Options.Create(new WebOptions { CallerKey = Key }), TimeProvider.System)
+        {
+            PageLoads = new HttpContextAccessor { HttpContext = pageLoad },
+            InnerHandler = api,
+        };
+        using var backchannel = new HttpClient(handler);
+
+        (await backchannel.PostAsync("http://identity/connect/token", new StringContent(""), CancellationToken.None)).Dispose();
+
+        Assert.Equal("address:203.0.113.40", Assert.Single(api.Requests).Caller);
+    }
+
+    [Fact]
     public async Task A_call_with_a_token_names_nobody_and_without_a_key_nothing_is_claimed()
     {
         var api = new RecordingApi();
@@ -51,17 +101,18 @@ public sealed class WebCallerProofTests
         using var unkeyed = Client(api, key: null);
 
         (await signedIn.GetAsync("/items/", CancellationToken.None)).Dispose();
-        (await unkeyed.GetAsync("/items/", CancellationToken.None)).Dispose();
+        using var own = new HttpRequestMessage(HttpMethod.Get, "/items/");
+        own.Options.Set(WebCallerProof.OwnRead, true);
+        (await unkeyed.SendAsync(own, CancellationToken.None)).Dispose();
 
         Assert.All(api.Requests, r => Assert.Equal((null, null), (r.Caller, r.Proof)));
         Assert.Equal(["Bearer a-token", null], api.Requests.Select(r => r.Authorization));
     }
 
-    private static HttpClient Client(RecordingApi api, string? key) =>
-        new(new WebCallerProof(Options.Create(new WebOptions { CallerKey = key }), TimeProvider.System) { InnerHandler = api })
-        {
-            BaseAddress = new Uri("http://api"),
-        };
+    private static HttpClient Client(RecordingApi api, string? key) => new(Handler(api, key)) { BaseAddress = new Uri("http://api") };
+
+    private static WebCallerProof Handler(RecordingApi api, string? key) =>
+        new(Options.Create(new WebOptions { CallerKey = key }), TimeProvider.System) { InnerHandler = api };
 
     private sealed class RecordingApi : HttpMessageHandler
     {

@@ -197,10 +197,11 @@ public sealed partial class TokenRefresher(
     {
         try
         {
-            return body.TrimStart().StartsWith('{') ? new OpenIdConnectMessage(body) : new OpenIdConnectMessage();
+            return new OpenIdConnectMessage(body);
         }
-        catch (Exception ex) when (ex is ArgumentException or System.Text.Json.JsonException)
+        catch (ArgumentException)
         {
+            // What the message's reader throws for an empty or unreadable body.
             return new OpenIdConnectMessage();
         }
     }

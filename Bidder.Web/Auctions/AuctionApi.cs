@@ -97,6 +97,11 @@ public sealed class AuctionApi(HttpClient http, CircuitTokens? tokens = null, Ci
             {
                 request.Options.Set(WebCallerProof.Visitor, address);
             }
+            else if (tokens is null && visitor is null)
+            {
+                // Made for no page (SharedReads): the app's own read. A page whose visitor is not known names nobody.
+                request.Options.Set(WebCallerProof.OwnRead, true);
+            }
 
             using var response = await http.SendAsync(request, cancellationToken);
             if (response.IsSuccessStatusCode)

@@ -6,21 +6,25 @@ using Microsoft.Extensions.Options;
 namespace Bidder.Web.Auctions;
 
 /// <summary>
-/// Names, on each API request that goes without a token, whom it is for (the visitor whose page asked, else the web
-/// app itself) and proves it with the key the API holds too (<see cref="WebCallers"/>): the API then counts an
-/// anonymous visitor's reads against that visitor's address, not against this app's one address for everyone. A
-/// request with a token is counted by its person already. Runs on every try of a request (retries sign again). On the
-/// way to the identity service (sign-in's code and refresh exchanges, limited per address there) likewise.
+/// Names, on a request that goes without a token, whom it is for, and proves it with the key the API and the identity
+/// service hold too (<see cref="WebCallers"/>): a page's anonymous read names its visitor, so the API counts it against
+/// that visitor's address rather than this app's one address for everyone; a read this app shares between its pages
+/// names the app itself. A request that says neither (a page whose visitor is not known) names nobody and is counted by
+/// this app's address; one with a token is counted by its person already. Runs on every try of a request (retries sign
+/// again). On the way to the identity service (sign-in's code and refresh exchanges, limited per address there) likewise.
 /// </summary>
 public sealed class WebCallerProof(IOptions<WebOptions> web, TimeProvider time) : DelegatingHandler
 {
     /// <summary>The visitor a request is for (<see cref="AuctionApi"/> sets it from the page's <see cref="Account.CircuitVisitor"/>).</summary>
     public static readonly HttpRequestOptionsKey<IPAddress> Visitor = new("Bidder.Web.Visitor");
 
+    /// <summary>A read of this app's own, shared by its pages (<see cref="SharedReads"/>, the live stream): counted in the app's own bucket.</summary>
+    public static readonly HttpRequestOptionsKey<bool> OwnRead = new("Bidder.Web.OwnRead");
+
     /// <summary>
     /// Where a request made while serving a page load takes its visitor from when it names none: the sign-in
     /// handler's own exchanges (the code, at the sign-in callback). Not for the API's client: its calls from a live
-    /// page have no request of their own, and a read the pages share is nobody's.
+    /// page have no request of their own.
     /// </summary>
     public IHttpContextAccessor? PageLoads { get; init; }
 
@@ -28,14 +32,18 @@ public sealed class WebCallerProof(IOptions<WebOptions> web, TimeProvider time) 
     {
         request.Headers.Remove(WebCallers.CallerHeader);
         request.Headers.Remove(WebCallers.ProofHeader);
-        if (web.Value.CallerKey is { Length: > 0 } key && request.Headers.Authorization is null)
+        if (web.Value.CallerKey is { Length: > 0 } key && request.Headers.Authorization is null && CallerOf(request) is { } caller)
         {
-            var visitor = request.Options.TryGetValue(Visitor, out var named) ? named : PageLoads?.HttpContext?.Connection.RemoteIpAddress;
-            var caller = visitor is null ? WebCallers.Web : WebCallers.Visitor(visitor);
             request.Headers.TryAddWithoutValidation(WebCallers.CallerHeader, caller);
             request.Headers.TryAddWithoutValidation(WebCallers.ProofHeader, WebCallers.Proof(key, caller, time.GetUtcNow()));
         }
 
         return base.SendAsync(request, cancellationToken);
     }
+
+    private string? CallerOf(HttpRequestMessage request) =>
+        request.Options.TryGetValue(Visitor, out var visitor) ? WebCallers.Visitor(visitor)
+        : request.Options.TryGetValue(OwnRead, out var own) && own ? WebCallers.Web
+        : PageLoads?.HttpContext?.Connection.RemoteIpAddress is { } loading ? WebCallers.Visitor(loading)
+        : null;
 }

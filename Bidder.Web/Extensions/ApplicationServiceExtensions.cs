@@ -21,7 +21,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddOptions<WebOptions>().BindConfiguration(WebOptions.SectionName)
             .Validate(o => o.Authority is { IsAbsoluteUri: true }, $"'{WebOptions.SectionName}:Authority' must be the identity provider's absolute URL (the AppHost sets it).")
             .Validate(o => !string.IsNullOrWhiteSpace(o.ClientId), $"'{WebOptions.SectionName}:ClientId' must be set.")
-            .Validate(o => string.IsNullOrEmpty(o.CallerKey) || o.CallerKey.Length >= Bidder.Domain.WebCallers.MinKeyLength,
+            .Validate(o => Bidder.Domain.WebCallers.IsUsableKey(o.CallerKey),
                 $"'{WebOptions.SectionName}:CallerKey' must be {Bidder.Domain.WebCallers.MinKeyLength} characters or more (the AppHost generates it).")
             .ValidateOnStart();
         var web = builder.Configuration.GetSection(WebOptions.SectionName).Get<WebOptions>() ?? new WebOptions();
@@ -104,11 +104,16 @@ internal static class ApplicationServiceExtensions
                 oidc.NonceCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             });
 
-        // The code and refresh exchanges name the person's address to the identity service, whose sign-in limit is per
-        // address: from this app's one address, every person's sign-in would share one bucket.
-        builder.Services.AddOptions<OpenIdConnectOptions>(OpenIdConnectDefaults.AuthenticationScheme)
-            .Configure<IHttpContextAccessor, IOptions<WebOptions>, TimeProvider>((oidc, accessor, options, time) =>
-                oidc.BackchannelHttpHandler = new WebCallerProof(options, time) { PageLoads = accessor, InnerHandler = new SocketsHttpHandler() });
+        // The code and refresh exchanges name the person's address to Bidder's identity service, whose sign-in limit is
+        // per address: from this app's one address, every person's sign-in would share one bucket. Never to another
+        // provider: it would not check the proof, and the visitors' addresses are not its to have.
+        if (web.ProveSignInCallers)
+        {
+            builder.Services.AddOptions<OpenIdConnectOptions>(OpenIdConnectDefaults.AuthenticationScheme)
+                .Configure<IHttpContextAccessor, IOptions<WebOptions>, TimeProvider>((oidc, accessor, options, time) =>
+                    oidc.BackchannelHttpHandler = new WebCallerProof(options, time) { PageLoads = accessor, InnerHandler = new SocketsHttpHandler() });
+        }
+
         builder.Services.AddSingleton<TokenRefresher>();
         builder.Services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
             .Configure<TokenRefresher>((cookie, refresher) => cookie.Events.OnValidatePrincipal = refresher.ValidateOrRefreshAsync);

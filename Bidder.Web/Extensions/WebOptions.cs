@@ -18,9 +18,15 @@ public sealed class WebOptions
     public TimeSpan RefreshBefore { get; set; } = TimeSpan.FromMinutes(20);
 
     /// <summary>
-    /// The key with which this app proves to the API whom a call without a token is for (the API's
-    /// <c>Bidder:RateLimits:WebCallerKey</c>, the same secret; the AppHost generates it). Unset, the API counts
-    /// every anonymous visitor's reads against this app's one address.
+    /// The key with which this app proves to the API (and the identity service) whom a call without a token is for
+    /// (their <c>Bidder:RateLimits:WebCallerKey</c>, the same secret; the AppHost generates it). Unset, they count
+    /// every anonymous visitor's reads (and sign-ins) against this app's one address.
     /// </summary>
     public string? CallerKey { get; set; }
+
+    /// <summary>
+    /// Whether the sign-in exchanges (code, refresh) name the person's address with <see cref="CallerKey"/>'s proof:
+    /// only to Bidder's own identity service, which checks them (the AppHost sets this when it is the provider).
+    /// </summary>
+    public bool ProveSignInCallers { get; set; }
 }

@@ -148,6 +148,7 @@ public sealed partial class LiveItems(IHttpClientFactory clients, ILogger<LiveIt
         silence.CancelAfter(SilenceLimit);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/items/live");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        request.Options.Set(WebCallerProof.OwnRead, true);
         var resuming = _lastEventId is not null;
         if (resuming)
         {
