@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Bidder.Core.Kafka;
 using Bidder.Domain.Contracts;
 using Bidder.Domain;
 using Confluent.Kafka;
@@ -46,10 +47,16 @@ public static class BidFeed
     }
 
     /// <summary>
-    /// Produces every message, awaiting <paramref name="throttle"/> with the number handed to the producer so far every
-    /// few thousand (it holds the feed while the consumer is too far behind), and returns once all are acknowledged.
+    /// Holds a feed: every few thousand bids handed to the producer it is awaited with how many went to each of the topic's
+    /// <see cref="Partitions"/> so far (by <see cref="ItemPartitioner"/>, the API's rule: the feed puts each bid there).
     /// </summary>
-    public static async Task<TimeSpan> ProduceAsync(string bootstrapServers, string topic, IEnumerable<Message<string, byte[]>> messages, Func<long, Task>? throttle = null)
+    public sealed record Throttle(int Partitions, Func<long[], Task> HoldAsync);
+
+    /// <summary>
+    /// Produces every message, awaiting <paramref name="throttle"/> every few thousand (it holds the feed while the
+    /// consumer is too far behind), and returns once all are acknowledged.
+    /// </summary>
+    public static async Task<TimeSpan> ProduceAsync(string bootstrapServers, string topic, IEnumerable<Message<string, byte[]>> messages, Throttle? throttle = null)
     {
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
         {
@@ -64,24 +71,35 @@ public static class BidFeed
         Error? failure = null;
         var clock = Stopwatch.StartNew();
         var sent = 0;
+        var handed = new long[throttle?.Partitions ?? 0];
         foreach (var message in messages)
         {
             if (++sent % 5_000 == 0 && throttle is not null)
             {
-                await throttle(sent);
+                await throttle.HoldAsync(handed);
             }
 
+            // Where the producer's own partitioner (CRC-32 of the key, as ItemPartitioner) would put it, named so that
+            // the count per partition is exact.
+            var destination = throttle is null
+                ? new TopicPartition(topic, Partition.Any)
+                : new TopicPartition(topic, ItemPartitioner.Partition(Guid.Parse(message.Key), throttle.Partitions));
             while (true)
             {
                 try
                 {
-                    producer.Produce(topic, message, report => failure ??= report.Error.IsError ? report.Error : null);
+                    producer.Produce(destination, message, report => failure ??= report.Error.IsError ? report.Error : null);
                     break;
                 }
                 catch (ProduceException<string, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
                 {
                     producer.Poll(TimeSpan.FromMilliseconds(50));
                 }
+            }
+
+            if (throttle is not null)
+            {
+                handed[destination.Partition.Value]++;
             }
         }
 

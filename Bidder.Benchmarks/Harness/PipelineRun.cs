@@ -11,18 +11,19 @@ namespace Bidder.Benchmarks.Harness;
 public static class PipelineRun
 {
     /// <summary>
-    /// The most bids the feed lets the streamer's committed offsets lag behind (checked every 5,000 bids handed over, so
-    /// up to 5,000 more). The embedded broker keeps 5 MB per partition and deletes the oldest message sets past it, whole
-    /// (up to 1 MB each here): at least some 14,000 of the feed's bids per partition (17,600–18,200 measured: 200,000
-    /// produced to 8 partitions; issue 16's first measurement, with no working limit, lost 60,000 bids in a run). The
-    /// committed offsets are not the streamer's position: while lagging it commits once per its commit interval (1 s), so
-    /// the lag counted here holds a second of written bids besides the unread ones. With 32,000 the feed was held, and the
-    /// streamer went without work, from about 29,000 bids/s (a second's bids and two batches in flight): a ceiling below the
-    /// `pipeline-vs-store` goal on any machine. 64,000 (some 8,600 per partition at most, while the streamer reads them
-    /// all alike) puts that ceiling past 60,000 bids/s. A bid deleted unread all the same is an error of the streamer's,
-    /// which fails the line measured and every line made from its figures (Program).
+    /// The most bids the feed lets the streamer's committed offsets lag behind on any one partition (checked every 5,000
+    /// bids handed over, some 600 a partition). The embedded broker keeps 5 MB per partition and deletes the oldest message
+    /// sets past it, whole (up to 1 MB each here): at least some 14,000 of the feed's bids per partition (17,600–18,200
+    /// measured: 200,000 produced to 8 partitions; issue 16's first measurement, with no working limit, lost 60,000 bids
+    /// in a run). Per partition, because the streamer does not read its partitions alike: with a limit on the sum (64,000
+    /// over 8) one partition fell 20,000 behind and lost bids to the broker (a `scale` run, BENCHMARKS.md). The committed
+    /// offsets are not the streamer's position: while lagging it commits once per its commit interval (1 s), so the lag
+    /// counted here holds a second of written bids besides the unread ones; with 32,000 in all the feed was held, and the
+    /// streamer went without work, from about 29,000 bids/s. 10,000 a partition holds the feed only past 80,000 in all
+    /// where the partitions go alike. A bid deleted unread all the same is an error of the streamer's, which fails the line
+    /// measured and every line made from its figures (Program).
     /// </summary>
-    private const long MaxBacklog = 64_000;
+    private const long MaxPartitionBacklog = 10_000;
 
     // Enough messages for a steady rate, few enough to fit the embedded broker's per-partition limit.
     private const int BareConsumerMessages = 100_000;
@@ -82,23 +83,30 @@ public static class PipelineRun
     }
 
     /// <summary>
-    /// The feed's throttle: holds it while more than <see cref="MaxBacklog"/> of the bids it handed to its producer are
-    /// not committed by the streamer. Counted from what was handed over, not from the topic's end: a feed made before
-    /// the clock starts hands bids to its producer far faster than they reach the broker, and the producer's queue
-    /// (up to a million) then reached the topic at once, past what the embedded broker keeps (seen: 60,000 bids deleted
-    /// unread in one `scale` run, counted as processed).
+    /// The feed's throttle: holds it while more than <see cref="MaxPartitionBacklog"/> of the bids it handed to its producer
+    /// for any one partition are not committed by the streamer. Counted from what was handed over, not from the topic's
+    /// end: a feed made before the clock starts hands bids to its producer far faster than they reach the broker, and the
+    /// producer's queue (up to a million) then reached the topic at once, past what the embedded broker keeps (seen:
+    /// 60,000 bids deleted unread in one `scale` run, counted as processed).
     /// </summary>
-    private static Func<long, Task> HoldWhileBehind(BenchApp app)
+    private static BidFeed.Throttle HoldWhileBehind(BenchApp app)
     {
-        // Called before anything is produced (the streamer caught up): the offsets the handed-over count starts from.
-        var start = app.EndOffsets(BenchApp.BidsTopic).Values.Sum();
-        return async sent =>
+        // Made before anything is produced (the streamer caught up): the offsets the handed-over counts start from.
+        var partitions = app.Partitions(BenchApp.BidsTopic);
+        var start = app.EndOffsets(BenchApp.BidsTopic);
+        return new BidFeed.Throttle(partitions.Count, async handed =>
         {
-            while (start + sent - app.CommittedOffsets().Values.Sum() > MaxBacklog)
+            while (true)
             {
+                var committed = app.CommittedOffsets();
+                if (partitions.All(p => start[p] + handed[p.Partition.Value] - committed.GetValueOrDefault(p) <= MaxPartitionBacklog))
+                {
+                    return;
+                }
+
                 await Task.Delay(20);
             }
-        };
+        });
     }
 
     /// <summary>

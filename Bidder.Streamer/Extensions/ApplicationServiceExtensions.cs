@@ -32,9 +32,10 @@ internal static class ApplicationServiceExtensions
                 // Incremental rebalancing: a replica joining or leaving moves only the partitions that change
                 // owner; the others keep flowing, with their tables, instead of all stopping and restoring.
                 settings.Config.PartitionAssignmentStrategy ??= PartitionAssignmentStrategy.CooperativeSticky;
-                // Bids fetched ahead of the loop: a batch is some 0.3 MB, so 16 MB keeps it fed. librdkafka's default,
-                // 64 MB, was held whole by a streamer behind its topic (BENCHMARKS.md, scale: peak memory).
-                settings.Config.QueuedMaxMessagesKbytes ??= 16 * 1024;
+                // Bids fetched ahead of the loop: a batch is some 0.3 MB, so 8 MB keeps some 25 batches fetched. librdkafka's
+                // default, 64 MB, was held whole by a streamer behind its topic; 16 MB put its peak at 280-296 MB in the scale
+                // benchmark, 8 MB at 264-266, at the same rate (BENCHMARKS.md, scale: peak memory).
+                settings.Config.QueuedMaxMessagesKbytes ??= 8 * 1024;
             },
             (services, consumer) => services.GetRequiredService<PartitionAssignments>().Handle(consumer));
 
