@@ -88,7 +88,7 @@ public sealed class BidderInfrastructure
     public void ConfigureIdentity(IResourceBuilder<ProjectResource> identity, IResourceBuilder<ProjectResource> api, IResourceBuilder<ProjectResource> web)
     {
         // Passed on, a secret set as a plain setting would reach the manifest as text, and not the web app: it is a parameter.
-        if (!string.IsNullOrEmpty(_builder.Configuration["Bidder:RateLimits:WebCallerKey"]))
+        if (_builder.Configuration["Bidder:RateLimits:WebCallerKey"] is not null)
         {
             throw new InvalidOperationException("Set the web app's caller key as the parameter 'Parameters:web-caller-key', not as 'Bidder:RateLimits:WebCallerKey'.");
         }

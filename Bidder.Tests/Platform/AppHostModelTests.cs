@@ -182,10 +182,13 @@ public class AppHostModelTests
     [Fact]
     public async Task The_web_apps_caller_key_set_as_a_plain_setting_is_refused_for_the_parameter()
     {
-        var error = await Assert.ThrowsAnyAsync<Exception>(() =>
-            AppHostBuilder.CreateAsync("embedded", "Bidder:RateLimits:WebCallerKey=0123456789abcdef0123456789abcdef"));
+        foreach (var value in new[] { "0123456789abcdef0123456789abcdef", "" })
+        {
+            // Empty too: passed on after the parameter, it would replace the key in the API and the identity service.
+            var error = await Assert.ThrowsAnyAsync<Exception>(() => AppHostBuilder.CreateAsync("embedded", $"Bidder:RateLimits:WebCallerKey={value}"));
 
-        Assert.Contains("Parameters:web-caller-key", Flatten(error));
+            Assert.Contains("Parameters:web-caller-key", Flatten(error));
+        }
     }
 
     [Fact]

@@ -10,8 +10,8 @@ namespace Bidder.Tests.Web;
 
 /// <summary>
 /// What the web app's calls say about whom they are for: a page's anonymous read names its visitor, a read the pages
-/// share names the web app, each with a proof the API can check; a page whose visitor is not known, and a call with a
-/// token, name nobody. The API is a recording handler here (the API's side: <c>LimitsTests</c>).
+/// share names the web app, each with a proof the API can check (a signed-in page's read too, beside its token); a page
+/// whose visitor is not known names nobody. The API is a recording handler here (the API's side: <c>LimitsTests</c>).
 /// </summary>
 public sealed class WebCallerProofTests
 {
@@ -93,20 +93,24 @@ public sealed class WebCallerProofTests
     }
 
     [Fact]
-    public async Task A_call_with_a_token_names_nobody_and_without_a_key_nothing_is_claimed()
+    public async Task A_call_with_a_token_keeps_it_and_names_its_visitor_and_without_a_key_nothing_is_claimed()
     {
         var api = new RecordingApi();
         using var signedIn = Client(api, Key);
         signedIn.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "a-token");
         using var unkeyed = Client(api, key: null);
 
-        (await signedIn.GetAsync("/items/", CancellationToken.None)).Dispose();
+        // A signed-in page's read: counted by its person while the token is valid, by its visitor once it has run out.
+        using var page = new HttpRequestMessage(HttpMethod.Get, "/items/");
+        page.Options.Set(WebCallerProof.Visitor, IPAddress.Parse("203.0.113.9"));
+        (await signedIn.SendAsync(page, CancellationToken.None)).Dispose();
         using var own = new HttpRequestMessage(HttpMethod.Get, "/items/");
         own.Options.Set(WebCallerProof.OwnRead, true);
         (await unkeyed.SendAsync(own, CancellationToken.None)).Dispose();
 
-        Assert.All(api.Requests, r => Assert.Equal((null, null), (r.Caller, r.Proof)));
-        Assert.Equal(["Bearer a-token", null], api.Requests.Select(r => r.Authorization));
+        Assert.Equal([("address:203.0.113.9", "Bearer a-token"), (null, null)], api.Requests.Select(r => (r.Caller, r.Authorization)));
+        Assert.True(WebCallers.Verify(Key, "address:203.0.113.9", api.Requests[0].Proof!, DateTimeOffset.UtcNow));
+        Assert.Null(api.Requests[1].Proof);
     }
 
     private static HttpClient Client(RecordingApi api, string? key) => new(Handler(api, key)) { BaseAddress = new Uri("http://api") };

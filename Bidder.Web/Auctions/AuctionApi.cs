@@ -93,8 +93,11 @@ public sealed class AuctionApi(HttpClient http, CircuitTokens? tokens = null, Ci
             {
                 request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
             }
-            else if (visitor?.Address is { } address)
+
+            if (visitor?.Address is { } address)
             {
+                // With a token too: the API counts a valid one's person first, and a read whose token has run out
+                // (refused, but counted all the same) against its visitor rather than this app.
                 request.Options.Set(WebCallerProof.Visitor, address);
             }
             else if (tokens is null && visitor is null)

@@ -6,12 +6,13 @@ using Microsoft.Extensions.Options;
 namespace Bidder.Web.Auctions;
 
 /// <summary>
-/// Names, on a request that goes without a token, whom it is for, and proves it with the key the API and the identity
-/// service hold too (<see cref="WebCallers"/>): a page's anonymous read names its visitor, so the API counts it against
-/// that visitor's address rather than this app's one address for everyone; a read this app shares between its pages
-/// names the app itself. A request that says neither (a page whose visitor is not known) names nobody and is counted by
-/// this app's address; one with a token is counted by its person already. Runs on every try of a request (retries sign
-/// again). On the way to the identity service (sign-in's code and refresh exchanges, limited per address there) likewise.
+/// Names, on a request to the API or the identity service, whom it is for, and proves it with the key they hold too
+/// (<see cref="WebCallers"/>): a page's read names its visitor, so the API counts an anonymous one against that
+/// visitor's address rather than this app's one address for everyone (one with a valid token is counted by its person
+/// whatever it names); a read this app shares between its pages names the app itself. A request that says neither (a
+/// page whose visitor is not known) names nobody and is counted by this app's address. Runs on every try of a request
+/// (retries sign again). On the way to the identity service (sign-in's code and refresh exchanges, limited per address
+/// there) likewise.
 /// </summary>
 public sealed class WebCallerProof(IOptions<WebOptions> web, TimeProvider time) : DelegatingHandler
 {
@@ -32,7 +33,7 @@ public sealed class WebCallerProof(IOptions<WebOptions> web, TimeProvider time) 
     {
         request.Headers.Remove(WebCallers.CallerHeader);
         request.Headers.Remove(WebCallers.ProofHeader);
-        if (web.Value.CallerKey is { Length: > 0 } key && request.Headers.Authorization is null && CallerOf(request) is { } caller)
+        if (web.Value.CallerKey is { Length: > 0 } key && CallerOf(request) is { } caller)
         {
             request.Headers.TryAddWithoutValidation(WebCallers.CallerHeader, caller);
             request.Headers.TryAddWithoutValidation(WebCallers.ProofHeader, WebCallers.Proof(key, caller, time.GetUtcNow()));
