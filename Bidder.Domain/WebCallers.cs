@@ -36,8 +36,28 @@ public static class WebCallers
     /// <summary>Unset (no proofs made or taken), or long enough.</summary>
     public static bool IsUsableKey(string? key) => string.IsNullOrEmpty(key) || key.Length >= MinKeyLength;
 
-    /// <summary>The caller name of a client at <paramref name="address"/>: the services' own partition key for an address.</summary>
-    public static string Visitor(IPAddress address) => $"{AddressPrefix}{(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address)}";
+    /// <summary>
+    /// The caller name of a client at <paramref name="address"/>: the services' own partition key for an address. An IPv6
+    /// address by its /64, the block a network hands one subscriber: by the whole address, one machine could take a fresh
+    /// bucket for every request.
+    /// </summary>
+    public static string Visitor(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return $"{AddressPrefix}{address.MapToIPv4()}";
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return $"{AddressPrefix}{address}";
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return $"{AddressPrefix}{new IPAddress(bytes)}/64";
+    }
 
     /// <summary>Whether <paramref name="caller"/> is a name the web app gives (a visitor's address, or itself).</summary>
     public static bool IsCaller(string caller) => caller == Web || caller.StartsWith(AddressPrefix, StringComparison.Ordinal);

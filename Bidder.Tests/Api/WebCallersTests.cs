@@ -57,10 +57,13 @@ public sealed class WebCallersTests
         Assert.False(WebCallers.Verify(Key, "address:203.0.113.9", proof.Replace("{now}", Now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)), Now));
 
     [Fact]
-    public void A_visitor_is_named_as_the_api_names_an_address_whatever_the_socket_family()
+    public void A_visitor_is_named_as_the_api_names_an_address_whatever_the_socket_family_and_ipv6_by_its_64()
     {
         Assert.Equal("address:203.0.113.9", WebCallers.Visitor(IPAddress.Parse("203.0.113.9")));
         Assert.Equal("address:203.0.113.9", WebCallers.Visitor(IPAddress.Parse("::ffff:203.0.113.9")));
-        Assert.Equal("address:2001:db8::1", WebCallers.Visitor(IPAddress.Parse("2001:db8::1")));
+        // IPv6 by the /64 a subscriber is given: its other addresses share the bucket.
+        Assert.Equal("address:2001:db8:1:2::/64", WebCallers.Visitor(IPAddress.Parse("2001:db8:1:2::1")));
+        Assert.Equal("address:2001:db8:1:2::/64", WebCallers.Visitor(IPAddress.Parse("2001:db8:1:2:ffff:ee:dd:cc")));
+        Assert.NotEqual(WebCallers.Visitor(IPAddress.Parse("2001:db8:1:3::1")), WebCallers.Visitor(IPAddress.Parse("2001:db8:1:2::1")));
     }
 }
