@@ -74,31 +74,29 @@ public static class HttpLimits
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.OnRejected = RejectAsync;
-            options.AddPolicy(Bids, context => PerUser(context, limits.Bids));
-            options.AddPolicy(Items, context => PerUser(context, limits.Items));
+            options.AddPolicy(Bids, context => Partition(SignedIn(context) ?? OwnAddress(context), limits.Bids));
+            options.AddPolicy(Items, context => Partition(SignedIn(context) ?? OwnAddress(context), limits.Items));
             // Reads: the web app calls the API from one address for all its visitors, with each signed-in visitor's own
             // token and, for the others, a proof of their address; by its address alone one busy page would use up every
             // visitor's reads.
-            options.AddPolicy(Anonymous, context => context.User.FindFirstValue("sub") is { } user
-                ? Partition($"user:{user}", limits.Anonymous)
-                : Caller(context, limits.WebCallerKey) switch
-                {
-                    WebCallers.Web => Partition(WebCallers.Web, limits.Web),
-                    var caller => Partition(caller, limits.Anonymous),
-                });
+            options.AddPolicy(Anonymous, context => (SignedIn(context) ?? Caller(context, limits.WebCallerKey)) switch
+            {
+                WebCallers.Web => Partition(WebCallers.Web, limits.Web),
+                var caller => Partition(caller, limits.Anonymous),
+            });
             options.AddPolicy(SignIn, context => Partition($"{SignIn}:{Caller(context, limits.WebCallerKey)}", limits.SignIn));
         });
         return builder;
     }
 
     /// <summary>
-    /// The signed-in caller's id (the token's <c>sub</c>), else the client's address (a write without a user is refused
-    /// by authorization anyway). (Each policy keeps its own partitions: the same key in two policies is two buckets.)
+    /// The signed-in caller's key (from the token's <c>sub</c>), or null. A write without a user is refused by
+    /// authorization anyway, after its limit: counted by the client's address. (Each policy keeps its own partitions:
+    /// the same key in two policies is two buckets.)
     /// </summary>
-    private static RateLimitPartition<string> PerUser(HttpContext context, TokenBucket bucket) =>
-        context.User.FindFirstValue("sub") is { } user
-            ? Partition($"user:{user}", bucket)
-            : Partition(WebCallers.Visitor(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None), bucket);
+    private static string? SignedIn(HttpContext context) => context.User.FindFirstValue("sub") is { } user ? $"user:{user}" : null;
+
+    private static string OwnAddress(HttpContext context) => WebCallers.Visitor(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None);
 
     /// <summary>
     /// The caller the web app vouches for (a visitor's address, or itself) where the request's proof checks out with
@@ -107,11 +105,10 @@ public static class HttpLimits
     /// </summary>
     private static string Caller(HttpContext context, string? key)
     {
-        var own = WebCallers.Visitor(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None);
         var headers = context.Request.Headers;
         if (headers[WebCallers.CallerHeader] is not [{ } caller] || string.IsNullOrEmpty(key))
         {
-            return own;
+            return OwnAddress(context);
         }
 
         var now = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
@@ -132,7 +129,7 @@ public static class HttpLimits
                     WebCallers.CallerHeader, $"{RateLimitOptions.SectionName}:WebCallerKey");
         }
 
-        return own;
+        return OwnAddress(context);
     }
 
     private static RateLimitPartition<string> Partition(string key, TokenBucket bucket) =>
