@@ -47,6 +47,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton<IAuctionStore>(services => services.GetRequiredService<IBidderStore>());
         builder.Services.AddSingleton<IIdempotencyKeys>(services => services.GetRequiredService<IBidderStore>());
         builder.Services.AddSingleton<IBatchRecorder>(services => services.GetRequiredService<IBidderStore>());
+        builder.Services.AddSingleton(services => (IKeyRingStore)services.GetRequiredService<IAccountStore>());
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<StorageInitializer>();
         return kind;

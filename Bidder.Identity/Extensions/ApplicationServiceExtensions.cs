@@ -53,7 +53,9 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddHostedService<AdminAccountSeeder>();
         builder.Services.TryAddSingleton(TimeProvider.System);
 
-        builder.AddBidderOpenIddict(identity, passwordGrant: identity.EnablePasswordGrant ?? local, generatedKeysAllowed: local);
+        var keys = IdentityKeys.From(identity);
+        builder.AddBidderOpenIddict(identity, keys, passwordGrant: identity.EnablePasswordGrant ?? local, generatedKeysAllowed: local);
+        builder.AddBidderDataProtection(keys);
 
         // The API's JSON: snake_case names, UTC times.
         builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
@@ -17,7 +16,7 @@ namespace Bidder.Identity.Extensions;
 /// </summary>
 internal static class OpenIddictSetup
 {
-    public static void AddBidderOpenIddict(this WebApplicationBuilder builder, BidderIdentityOptions identity, bool passwordGrant, bool generatedKeysAllowed)
+    public static void AddBidderOpenIddict(this WebApplicationBuilder builder, BidderIdentityOptions identity, IdentityKeys? keys, bool passwordGrant, bool generatedKeysAllowed)
     {
         builder.Services.AddOpenIddict().AddServer(server =>
         {
@@ -45,7 +44,7 @@ internal static class OpenIddictSetup
             server.Configure(options => options.CodeChallengeMethods.Remove(CodeChallengeMethods.Plain));
             server.EnableDegradedMode();
             server.DisableAccessTokenEncryption();
-            AddKeys(server, identity, generatedKeysAllowed);
+            AddKeys(server, keys, generatedKeysAllowed);
 
             var aspnet = server.UseAspNetCore()
                 .EnableAuthorizationEndpointPassthrough()
@@ -104,9 +103,9 @@ internal static class OpenIddictSetup
         });
     }
 
-    private static void AddKeys(OpenIddictServerBuilder server, BidderIdentityOptions identity, bool generatedKeysAllowed)
+    private static void AddKeys(OpenIddictServerBuilder server, IdentityKeys? keys, bool generatedKeysAllowed)
     {
-        if (string.IsNullOrWhiteSpace(identity.SigningKey))
+        if (keys is null)
         {
             if (!generatedKeysAllowed)
             {
@@ -119,14 +118,8 @@ internal static class OpenIddictSetup
             return;
         }
 
-        var rsa = RSA.Create();
-        rsa.ImportFromPem(identity.SigningKey);
-        server.AddSigningKey(new RsaSecurityKey(rsa) { KeyId = KeyId(rsa) });
-
-        // One secret to manage: the key that encrypts codes and refresh tokens (never read outside this service)
-        // is derived from the signing key rather than being the same key used twice.
-        var encryption = HKDF.DeriveKey(HashAlgorithmName.SHA256, rsa.ExportPkcs8PrivateKey(), 32, info: Encoding.UTF8.GetBytes("bidder-identity-encryption"));
-        server.AddEncryptionKey(new SymmetricSecurityKey(encryption));
+        server.AddSigningKey(new RsaSecurityKey(keys.Signing) { KeyId = KeyId(keys.Signing) });
+        server.AddEncryptionKey(new SymmetricSecurityKey(keys.Derive(IdentityKeys.TokenEncryption)));
     }
 
     // A stable key id (from the public key), so the API's cached key set keeps matching across restarts.

@@ -11,7 +11,7 @@ namespace Bidder.Tests.Identity;
 
 /// <summary>Bidder.Identity as its clients use it: discovery, registration, the password and refresh grants, and the browser's code flow with PKCE.</summary>
 [Collection(EmbeddedAppCollection.Name)]
-public partial class IdentityTests(EmbeddedApp fixture)
+public class IdentityTests(EmbeddedApp fixture)
 {
     private readonly HttpClient _identity = fixture.App.CreateHttpClient("identity", "http");
 
@@ -175,8 +175,8 @@ public partial class IdentityTests(EmbeddedApp fixture)
         Assert.StartsWith("/account/login", toLogin.Headers.Location!.PathAndQuery);
 
         var loginPage = await browser.GetStringAsync(toLogin.Headers.Location, TestContext.Current.CancellationToken);
-        var returnUrl = WebUtility.HtmlDecode(ReturnUrlField().Match(loginPage).Groups[1].Value);
-        var antiforgery = AntiforgeryField().Match(loginPage).Groups[1].Value;
+        var returnUrl = WebUtility.HtmlDecode(IdentityForms.ReturnUrlField().Match(loginPage).Groups[1].Value);
+        var antiforgery = IdentityForms.AntiforgeryField().Match(loginPage).Groups[1].Value;
         using var signedIn = await browser.PostAsync(toLogin.Headers.Location, new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["Email"] = fixture.Bidder.Email,
@@ -230,7 +230,7 @@ public partial class IdentityTests(EmbeddedApp fixture)
         Assert.Equal(HttpStatusCode.BadRequest, signup.StatusCode);
         var page = await signup.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.Contains("This form could not be verified", page, StringComparison.Ordinal);
-        Assert.Matches(AntiforgeryField(), page);
+        Assert.Matches(IdentityForms.AntiforgeryField(), page);
         // No account was made: the address is still free.
         using (var registered = await _identity.PostAsJsonAsync("/account/register", new { name = "Real", email, password = Accounts.Password }, TestContext.Current.CancellationToken))
         {
@@ -256,10 +256,14 @@ public partial class IdentityTests(EmbeddedApp fixture)
             ["redirect_uri"] = redirect,
             ["code_verifier"] = verifier,
         }), TestContext.Current.CancellationToken);
+}
 
+/// <summary>The fields of the identity service's forms, as a browser finds them in the page.</summary>
+internal static partial class IdentityForms
+{
     [GeneratedRegex("name=\"ReturnUrl\"[^>]*value=\"([^\"]*)\"|value=\"([^\"]*)\"[^>]*name=\"ReturnUrl\"")]
-    private static partial Regex ReturnUrlField();
+    public static partial Regex ReturnUrlField();
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
-    private static partial Regex AntiforgeryField();
+    public static partial Regex AntiforgeryField();
 }

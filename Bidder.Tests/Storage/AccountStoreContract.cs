@@ -228,6 +228,28 @@ public abstract class AccountStoreContract
         Assert.False(await accounts.CreateAccountAsync(second.Account, second.User, Timeout));
     }
 
+    /// <summary>
+    /// The identity service's key ring (Data Protection's elements): each kept as given under its name, a name written
+    /// again keeps its first element (a retried write), read back in the order of the names, and kept when the store
+    /// is initialized again.
+    /// </summary>
+    [Fact]
+    public async Task The_key_ring_keeps_each_element_once_under_its_name()
+    {
+        var (accounts, _) = await CreateStoresAsync();
+        var ring = Assert.IsAssignableFrom<IKeyRingStore>(accounts);
+        const string second = """<sealedKey xmlns="urn:x" version="1"><value>b'ü"&lt;</value></sealedKey>""";
+        const string first = "<key id=\"a\"/>";
+
+        Assert.Empty(await ring.GetKeyRingAsync(Timeout));
+        await ring.AddToKeyRingAsync("key-b", second, Timeout);
+        await ring.AddToKeyRingAsync("key-a", first, Timeout);
+        await ring.AddToKeyRingAsync("key-b", "<other/>", Timeout);
+        await accounts.InitializeAsync(Timeout);
+
+        Assert.Equal([first, second], await ring.GetKeyRingAsync(Timeout));
+    }
+
     protected static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     /// <summary>An account as the identity service makes one (Identity's normalizer upper-cases), with its user.</summary>
@@ -421,6 +443,14 @@ public sealed class MongoAccountDocumentTests
         var filter = MongoAccountStore.Exactly(document).Render(Args);
 
         AssertBson(document, filter);
+    }
+
+    [Fact]
+    public void A_key_ring_element_is_stored_as_text_under_its_name()
+    {
+        AssertBson(
+            new BsonDocument { { "_id", "key-1" }, { "element", "<key id=\"1\"/>" } },
+            MongoAccountStore.ToKeyRingDocument("key-1", "<key id=\"1\"/>"));
     }
 
     private static BsonDocument RoundTrip(BsonDocument document) => BsonSerializer.Deserialize<BsonDocument>(document.ToBson());

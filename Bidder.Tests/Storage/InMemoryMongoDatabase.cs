@@ -55,8 +55,8 @@ public sealed class InMemoryMongoAccountStoreTests : AccountStoreContract
 /// <summary>
 /// A stand-in for a MongoDB database holding only what the account contract touches: collections of
 /// documents with their <c>_id</c> and single-field unique indexes enforced atomically, and equality filters,
-/// <c>$set</c> updates and limits. A refused write throws what the driver throws for the server's refusal: a
-/// <see cref="MongoWriteException"/> in the <see cref="ServerErrorCategory.DuplicateKey"/> category.
+/// <c>$set</c> updates, limits and a sort on one field. A refused write throws what the driver throws for
+/// the server's refusal: a <see cref="MongoWriteException"/> in the <see cref="ServerErrorCategory.DuplicateKey"/> category.
 /// Anything else it is asked fails loudly, so a store that starts using more is not silently mis-served.
 /// </summary>
 public class InMemoryMongoDatabase : DispatchProxy
@@ -177,6 +177,20 @@ public class InMemoryMongoDatabase : DispatchProxy
         private List<BsonDocument> Find(FilterDefinition<BsonDocument> filter, FindOptions<BsonDocument, BsonDocument>? options)
         {
             var found = _documents.Where(Matches(Render(filter))).Select(document => document.DeepClone().AsBsonDocument);
+            if (options?.Sort?.Render(Args) is { } sort)
+            {
+                // One field, ascending or descending, in BSON's order of the values.
+                if (sort.ElementCount != 1 || sort.GetElement(0).Value.ToInt32() is not (1 or -1))
+                {
+                    throw new NotSupportedException($"The in-memory collection sorts by one field, not {sort}.");
+                }
+
+                var (field, direction) = (sort.GetElement(0).Name, sort.GetElement(0).Value.ToInt32());
+                found = direction == 1
+                    ? found.OrderBy(document => document[field])
+                    : found.OrderByDescending(document => document[field]);
+            }
+
             return (options?.Limit is > 0 and var limit ? found.Take(limit) : found).ToList();
         }
 

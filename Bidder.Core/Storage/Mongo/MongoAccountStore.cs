@@ -10,10 +10,13 @@ namespace Bidder.Core.Storage.Mongo;
 /// collection stores it), one document per account, a unique index on <c>normalized_email</c>. Documents are
 /// mapped by hand here, as <see cref="MongoDocuments"/> maps the others; writes use the bidder store's
 /// <see cref="MongoBidderStore.Durable"/> write concern and failures are sorted by <see cref="MongoErrors"/>.
+/// The identity service's key ring in the <c>key_ring</c> collection: <c>_id</c> the element's name, <c>element</c> its text.
 /// </summary>
-public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore
+public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore, IKeyRingStore
 {
     internal const string Accounts = "accounts";
+
+    internal const string KeyRing = "key_ring";
 
     private const string NormalizedEmail = "normalized_email";
 
@@ -32,6 +35,9 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore
 
     private readonly IMongoCollection<BsonDocument> _accounts =
         database.GetCollection<BsonDocument>(Accounts).WithWriteConcern(MongoBidderStore.Durable);
+
+    private readonly IMongoCollection<BsonDocument> _keyRing =
+        database.GetCollection<BsonDocument>(KeyRing).WithWriteConcern(MongoBidderStore.Durable);
 
     private readonly IMongoCollection<BsonDocument> _users =
         database.GetCollection<BsonDocument>(MongoQueries.Users).WithWriteConcern(MongoBidderStore.Durable);
@@ -135,6 +141,32 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore
                 return false;
             }
         }, "updating an account", cancellationToken);
+
+    public Task<IReadOnlyList<string>> GetKeyRingAsync(CancellationToken cancellationToken) =>
+        GuardAsync<IReadOnlyList<string>>(async () =>
+        {
+            var documents = await _keyRing.Find(FilterDefinition<BsonDocument>.Empty).Sort(Builders<BsonDocument>.Sort.Ascending("_id")).ToListAsync(cancellationToken);
+            return [.. documents.Select(document => document["element"].AsString)];
+        }, "reading the key ring", cancellationToken);
+
+    public Task AddToKeyRingAsync(string name, string element, CancellationToken cancellationToken) =>
+        GuardAsync(async () =>
+        {
+            try
+            {
+                await _keyRing.InsertOneAsync(ToKeyRingDocument(name, element), cancellationToken: cancellationToken);
+            }
+            catch (MongoWriteException ex) when (IsDuplicateKey(ex))
+            {
+                // The name is stored already: the same write made before (the _id is the only unique key here).
+            }
+        }, "adding to the key ring", cancellationToken);
+
+    internal static BsonDocument ToKeyRingDocument(string name, string element) => new()
+    {
+        { "_id", new BsonString(name) },
+        { "element", new BsonString(element) },
+    };
 
     /// <summary>Values go in as typed BSON strings, so no e-mail text can become a query operator.</summary>
     internal static FilterDefinition<BsonDocument> ByNormalizedEmail(string normalizedEmail) =>

@@ -8,9 +8,9 @@ namespace Bidder.Core.Storage.Sqlite;
 /// <summary>
 /// Accounts in the embedded store's SQLite file, beside the users table (<see cref="SqliteBidderStore"/>
 /// creates it, and runs first). Ids as big-endian 16-byte blobs and dates as Unix milliseconds, as
-/// <see cref="SqliteRows"/> stores them; roles as a JSON array.
+/// <see cref="SqliteRows"/> stores them; roles as a JSON array. The identity service's key ring in a table of its own.
 /// </summary>
-public sealed class SqliteAccountStore(string connectionString) : IAccountStore
+public sealed class SqliteAccountStore(string connectionString) : IAccountStore, IKeyRingStore
 {
     // Kept here rather than in SqliteSchema: only a service that signs people in needs the table.
     private const string Schema = """
@@ -24,6 +24,10 @@ public sealed class SqliteAccountStore(string connectionString) : IAccountStore
             lockout_end INTEGER NULL,
             roles TEXT NOT NULL,
             created_date INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS key_ring (
+            name TEXT PRIMARY KEY,
+            element TEXT NOT NULL
         ) WITHOUT ROWID;
         """;
 
@@ -109,6 +113,32 @@ public sealed class SqliteAccountStore(string connectionString) : IAccountStore
             {
                 return false;
             }
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<string>> GetKeyRingAsync(CancellationToken cancellationToken) =>
+        RunAsync<IReadOnlyList<string>>(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT element FROM key_ring ORDER BY name";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var elements = new List<string>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                elements.Add(reader.GetString(0));
+            }
+
+            return elements;
+        }, cancellationToken);
+
+    public Task AddToKeyRingAsync(string name, string element, CancellationToken cancellationToken) =>
+        RunAsync(async connection =>
+        {
+            await using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO key_ring (name, element) VALUES ($name, $element) ON CONFLICT (name) DO NOTHING";
+            insert.Parameters.AddWithValue("$name", name);
+            insert.Parameters.AddWithValue("$element", element);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+            return true;
         }, cancellationToken);
 
     /// <summary>The id and every field an update may change.</summary>
