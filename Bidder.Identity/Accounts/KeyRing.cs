@@ -18,8 +18,10 @@ internal sealed class DatabaseKeyRing(IKeyRingStore store) : IXmlRepository
     public IReadOnlyCollection<XElement> GetAllElements() =>
         [.. store.GetKeyRingAsync(CancellationToken.None).GetAwaiter().GetResult().Select(element => XElement.Parse(element))];
 
-    public void StoreElement(XElement element, string friendlyName) =>
-        store.AddToKeyRingAsync(friendlyName, element.ToString(SaveOptions.DisableFormatting), CancellationToken.None).GetAwaiter().GetResult();
+    // Data Protection names every element it stores (key-{id}, revocation-…); the interface lets a name be left out.
+    public void StoreElement(XElement element, string? friendlyName) =>
+        store.AddToKeyRingAsync(string.IsNullOrEmpty(friendlyName) ? $"element-{Guid.NewGuid():N}" : friendlyName,
+            element.ToString(SaveOptions.DisableFormatting), CancellationToken.None).GetAwaiter().GetResult();
 }
 
 /// <summary>
@@ -92,7 +94,11 @@ internal sealed class KeyRingEncryptor(KeyRingSeal seal) : IXmlEncryptor
     public EncryptedXmlInfo Encrypt(XElement plaintextElement) => new(seal.Seal(plaintextElement), typeof(KeyRingDecryptor));
 }
 
-/// <summary>Opens a sealed key. Made by Data Protection from its type name, with the services to find the seal in.</summary>
+/// <summary>
+/// Opens a sealed key. Made by Data Protection from its type name, with the services to find the seal in. That name
+/// (<c>Bidder.Identity.Accounts.KeyRingDecryptor, Bidder.Identity</c>) is stored with every key: renamed or moved,
+/// the stored keys no longer open and everyone is signed out (KeyRingTests holds it).
+/// </summary>
 internal sealed class KeyRingDecryptor(IServiceProvider services) : IXmlDecryptor
 {
     public XElement Decrypt(XElement encryptedElement) => services.GetRequiredService<KeyRingSeal>().Open(encryptedElement);

@@ -13,7 +13,7 @@ internal sealed class IdentityKeys(RSA signing)
     /// <summary>Encrypts authorization codes and refresh tokens (never read outside this service).</summary>
     public const string TokenEncryption = "bidder-identity-encryption";
 
-    /// <summary>Seals the Data Protection key ring kept in the database (<see cref="KeyRing"/>).</summary>
+    /// <summary>Seals the Data Protection key ring kept in the database (<see cref="Accounts.KeyRingSeal"/>).</summary>
     public const string KeyRingSeal = "bidder-identity-key-ring";
 
     public RSA Signing { get; } = signing;
@@ -32,6 +32,16 @@ internal sealed class IdentityKeys(RSA signing)
     }
 
     /// <summary>A 256-bit key for <paramref name="purpose"/>, the same for the same signing key on every replica.</summary>
-    public byte[] Derive(string purpose) =>
-        HKDF.DeriveKey(HashAlgorithmName.SHA256, Signing.ExportPkcs8PrivateKey(), 32, info: Encoding.UTF8.GetBytes(purpose));
+    public byte[] Derive(string purpose)
+    {
+        var secret = Signing.ExportPkcs8PrivateKey();
+        try
+        {
+            return HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, 32, info: Encoding.UTF8.GetBytes(purpose));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(secret);
+        }
+    }
 }

@@ -39,6 +39,8 @@ public sealed class KeyRingTests : IDisposable
         var element = Assert.Single(await store.GetKeyRingAsync(Timeout));
         Assert.Contains("sealedKey", element, StringComparison.Ordinal);
         Assert.DoesNotContain("masterKey", element, StringComparison.Ordinal);
+        // The decryptor is named in every stored key: renaming or moving it would leave the stored keys unreadable.
+        Assert.Contains("decryptorType=\"Bidder.Identity.Accounts.KeyRingDecryptor, Bidder.Identity,", element, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -61,7 +63,8 @@ public sealed class KeyRingTests : IDisposable
     [Fact]
     public void A_sealed_key_opens_only_with_its_seal_and_unaltered()
     {
-        var keys = new IdentityKeys(RSA.Create(2048));
+        var signingKey = NewSigningKey();
+        var keys = IdentityKeys.From(new BidderIdentityOptions { SigningKey = signingKey })!;
         var seal = new KeyRingSeal(keys.Derive(IdentityKeys.KeyRingSeal));
         var key = XElement.Parse("""<key id="1"><masterKey><value>c2VjcmV0</value></masterKey></key>""");
 
@@ -69,8 +72,9 @@ public sealed class KeyRingTests : IDisposable
 
         Assert.DoesNotContain("c2VjcmV0", sealedKey.ToString(), StringComparison.Ordinal);
         Assert.Equal(key.ToString(), seal.Open(sealedKey).ToString());
-        // The same signing key derives the same seal (another replica); another purpose's key does not open it.
-        Assert.Equal(key.ToString(), new KeyRingSeal(new IdentityKeys(keys.Signing).Derive(IdentityKeys.KeyRingSeal)).Open(sealedKey).ToString());
+        // The same signing key, read again (another replica), derives the same seal; another purpose's key does not open it.
+        var replica = IdentityKeys.From(new BidderIdentityOptions { SigningKey = signingKey })!;
+        Assert.Equal(key.ToString(), new KeyRingSeal(replica.Derive(IdentityKeys.KeyRingSeal)).Open(sealedKey).ToString());
         Assert.ThrowsAny<CryptographicException>(() => new KeyRingSeal(keys.Derive(IdentityKeys.TokenEncryption)).Open(sealedKey));
         var value = sealedKey.Descendants().Single(e => e.Name.LocalName == "value");
         var bytes = Convert.FromBase64String(value.Value);
