@@ -48,6 +48,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton<IIdempotencyKeys>(services => services.GetRequiredService<IBidderStore>());
         builder.Services.AddSingleton<IBatchRecorder>(services => services.GetRequiredService<IBidderStore>());
         builder.Services.AddSingleton(services => (IKeyRingStore)services.GetRequiredService<IAccountStore>());
+        builder.Services.AddSingleton(services => (ITokenRedemptions)services.GetRequiredService<IAccountStore>());
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<StorageInitializer>();
         return kind;

@@ -35,7 +35,7 @@ public static class ConnectApi
         return app;
     }
 
-    private static async Task<IResult> Exchange(HttpContext context, UserManager<IdentityAccount> users, PasswordChecks passwords, RedeemedTokens redeemed, IAuctionStore store)
+    private static async Task<IResult> Exchange(HttpContext context, UserManager<IdentityAccount> users, PasswordChecks passwords, ITokenRedemptions redeemed, IAuctionStore store)
     {
         var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("Not an OpenID Connect request.");
         if (request.IsPasswordGrantType())
@@ -58,8 +58,8 @@ public static class ConnectApi
             // Self-contained codes and refresh tokens carry no stored id: the token itself, hashed, is its identity.
             var presented = request.IsAuthorizationCodeGrantType() ? request.Code : request.RefreshToken;
             if (issued is null || string.IsNullOrEmpty(presented)
-                || !redeemed.TryRedeem(Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(presented))),
-                    issued.GetExpirationDate() ?? DateTimeOffset.UtcNow.AddDays(14)))
+                || !await redeemed.RedeemAsync(Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(presented))),
+                    issued.GetExpirationDate() ?? DateTimeOffset.UtcNow.AddDays(14), context.RequestAborted))
             {
                 return Refuse(request.IsAuthorizationCodeGrantType()
                     ? "This authorization code was used already; sign in again."

@@ -49,7 +49,7 @@ internal static class ApplicationServiceExtensions
         });
         builder.Services.AddScoped<AccountRegistration>();
         builder.Services.AddScoped<PasswordChecks>();
-        builder.Services.AddSingleton<RedeemedTokens>();
+        builder.Services.AddHostedService<RedeemedTokenPruner>();
         builder.Services.AddHostedService<AdminAccountSeeder>();
         builder.Services.TryAddSingleton(TimeProvider.System);
 

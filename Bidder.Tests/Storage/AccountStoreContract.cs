@@ -250,6 +250,36 @@ public abstract class AccountStoreContract
         Assert.Equal([first, second], await ring.GetKeyRingAsync(Timeout));
     }
 
+    /// <summary>
+    /// A code or refresh token is redeemed once: the first call records it, every later one (and all but one of
+    /// several at once) is refused; expired redemptions are forgotten, the others kept.
+    /// </summary>
+    [Fact]
+    public async Task A_token_is_redeemed_once_and_forgotten_only_after_it_expires()
+    {
+        var (accounts, _) = await CreateStoresAsync();
+        var redemptions = Assert.IsAssignableFrom<ITokenRedemptions>(accounts);
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var racing = Enumerable.Range(0, 10).Select(async _ =>
+        {
+            await start.Task;
+            return await redemptions.RedeemAsync("RACED", T0.AddDays(14), Timeout);
+        }).ToList();
+
+        start.SetResult();
+
+        Assert.Single(await Task.WhenAll(racing), redeemed => redeemed);
+        Assert.True(await redemptions.RedeemAsync("EXPIRED", T0.AddMinutes(5), Timeout));
+        Assert.False(await redemptions.RedeemAsync("EXPIRED", T0.AddMinutes(5), Timeout));
+        await accounts.InitializeAsync(Timeout);
+        Assert.False(await redemptions.RedeemAsync("RACED", T0.AddDays(14), Timeout));
+
+        Assert.Equal(1, await redemptions.ForgetExpiredRedemptionsAsync(T0.AddMinutes(6), Timeout));
+
+        Assert.False(await redemptions.RedeemAsync("RACED", T0.AddDays(14), Timeout));
+        Assert.True(await redemptions.RedeemAsync("EXPIRED", T0.AddMinutes(5), Timeout));
+    }
+
     protected static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     /// <summary>An account as the identity service makes one (Identity's normalizer upper-cases), with its user.</summary>
@@ -451,6 +481,19 @@ public sealed class MongoAccountDocumentTests
         AssertBson(
             new BsonDocument { { "_id", "key-1" }, { "element", "<key id=\"1\"/>" } },
             MongoAccountStore.ToKeyRingDocument("key-1", "<key id=\"1\"/>"));
+    }
+
+    [Fact]
+    public void A_redemption_is_its_token_and_expiry_with_an_index_that_deletes_it_once_expired()
+    {
+        AssertBson(
+            new BsonDocument { { "_id", "ABC" }, { "expires", new BsonDateTime(Now.ToUnixTimeMilliseconds()) } },
+            MongoAccountStore.ToRedemption("ABC", Now));
+        AssertBson(new BsonDocument("expires", 1), MongoAccountStore.RedemptionExpiryIndex.Keys.Render(Args));
+        Assert.Equal(TimeSpan.Zero, MongoAccountStore.RedemptionExpiryIndex.Options.ExpireAfter);
+        AssertBson(
+            new BsonDocument("expires", new BsonDocument("$lt", new BsonDateTime(Now.ToUnixTimeMilliseconds()))),
+            MongoAccountStore.ExpiredBefore(Now).Render(Args));
     }
 
     private static BsonDocument RoundTrip(BsonDocument document) => BsonSerializer.Deserialize<BsonDocument>(document.ToBson());

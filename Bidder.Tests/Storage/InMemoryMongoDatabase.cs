@@ -54,9 +54,10 @@ public sealed class InMemoryMongoAccountStoreTests : AccountStoreContract
 
 /// <summary>
 /// A stand-in for a MongoDB database holding only what the account contract touches: collections of
-/// documents with their <c>_id</c> and single-field unique indexes enforced atomically, and equality filters,
-/// <c>$set</c> updates, limits and a sort on one field. A refused write throws what the driver throws for
-/// the server's refusal: a <see cref="MongoWriteException"/> in the <see cref="ServerErrorCategory.DuplicateKey"/> category.
+/// documents with their <c>_id</c> and single-field unique indexes enforced atomically, equality and <c>$lt</c>
+/// filters, <c>$set</c> updates, deletes of one or many, limits and a sort on one field. A refused write throws what
+/// the driver throws for the server's refusal: a <see cref="MongoWriteException"/> in the
+/// <see cref="ServerErrorCategory.DuplicateKey"/> category.
 /// Anything else it is asked fails loudly, so a store that starts using more is not silently mis-served.
 /// </summary>
 public class InMemoryMongoDatabase : DispatchProxy
@@ -111,6 +112,8 @@ public class InMemoryMongoDatabase : DispatchProxy
                     nameof(IMongoCollection<BsonDocument>.InsertOneAsync) when args![0] is BsonDocument document => Insert(document),
                     nameof(IMongoCollection<BsonDocument>.DeleteOneAsync) when args![0] is FilterDefinition<BsonDocument> filter =>
                         Task.FromResult<DeleteResult>(new DeleteResult.Acknowledged(Delete(filter))),
+                    nameof(IMongoCollection<BsonDocument>.DeleteManyAsync) when args![0] is FilterDefinition<BsonDocument> filter =>
+                        Task.FromResult<DeleteResult>(new DeleteResult.Acknowledged(_documents.RemoveAll(document => Matches(Render(filter))(document)))),
                     nameof(IMongoCollection<BsonDocument>.UpdateOneAsync) when args![0] is FilterDefinition<BsonDocument> filter
                         && args[2] is not UpdateOptions { IsUpsert: true } =>
                         Task.FromResult<UpdateResult>(Update(filter, (UpdateDefinition<BsonDocument>)args[1]!)),
@@ -205,17 +208,24 @@ public class InMemoryMongoDatabase : DispatchProxy
             }
         }
 
-        /// <summary>Equality on every field the filter names; null also matches a missing field, as on the server.</summary>
+        /// <summary>
+        /// Equality on every field the filter names (null also matches a missing field, as on the server), or <c>$lt</c>
+        /// alone on a field, compared in BSON's order of values of one type.
+        /// </summary>
         private static Func<BsonDocument, bool> Matches(BsonDocument filter)
         {
-            if (filter.Any(condition => condition.Name.StartsWith('$') || condition.Value is BsonDocument operators && operators.Names.Any(name => name.StartsWith('$'))))
+            if (filter.Any(condition => condition.Name.StartsWith('$')
+                || condition.Value is BsonDocument operators && operators.Names.Any(name => name.StartsWith('$')) && !IsLessThan(operators)))
             {
-                throw new NotSupportedException($"The in-memory collection matches equality only, not {filter}.");
+                throw new NotSupportedException($"The in-memory collection matches equality and $lt only, not {filter}.");
             }
 
-            return document => filter.All(condition =>
-                document.TryGetValue(condition.Name, out var value) ? value == condition.Value : condition.Value.IsBsonNull);
+            return document => filter.All(condition => condition.Value is BsonDocument operators && IsLessThan(operators)
+                ? document.TryGetValue(condition.Name, out var field) && field.BsonType == operators["$lt"].BsonType && field < operators["$lt"]
+                : document.TryGetValue(condition.Name, out var value) ? value == condition.Value : condition.Value.IsBsonNull);
         }
+
+        private static bool IsLessThan(BsonDocument operators) => operators.ElementCount == 1 && operators.Contains("$lt");
 
         private static MongoWriteException DuplicateKey(string collection, string index)
         {

@@ -12,9 +12,12 @@ internal static class ServiceProcesses
         public bool IsService(string project) => Path.GetFileName(Executable) == project;
     }
 
-    public static List<ServiceProcess> Find(string project, string bootstrapServers)
+    public static List<ServiceProcess> Find(string project, string bootstrapServers) =>
+        FindWith(project, $"ConnectionStrings__kafka={bootstrapServers}");
+
+    /// <summary>The processes of <paramref name="project"/> with <paramref name="marker"/> (<c>NAME=value</c>) in their environment.</summary>
+    public static List<ServiceProcess> FindWith(string project, string marker)
     {
-        var marker = $"ConnectionStrings__kafka={bootstrapServers}";
         return [.. Directory.EnumerateDirectories("/proc")
             .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
             .Where(pid => pid > 0)

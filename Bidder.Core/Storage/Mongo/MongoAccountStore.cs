@@ -10,13 +10,19 @@ namespace Bidder.Core.Storage.Mongo;
 /// collection stores it), one document per account, a unique index on <c>normalized_email</c>. Documents are
 /// mapped by hand here, as <see cref="MongoDocuments"/> maps the others; writes use the bidder store's
 /// <see cref="MongoBidderStore.Durable"/> write concern and failures are sorted by <see cref="MongoErrors"/>.
-/// The identity service's key ring in the <c>key_ring</c> collection: <c>_id</c> the element's name, <c>element</c> its text.
+/// The identity service's key ring in the <c>key_ring</c> collection (<c>_id</c> the element's name, <c>element</c> its
+/// text), and its redeemed tokens in <c>redeemed_tokens</c> (<c>_id</c> the token's hash, <c>expires</c> a date with a
+/// TTL index: the server deletes each once its token has expired).
 /// </summary>
-public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore, IKeyRingStore
+public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore, IKeyRingStore, ITokenRedemptions
 {
     internal const string Accounts = "accounts";
 
     internal const string KeyRing = "key_ring";
+
+    internal const string RedeemedTokens = "redeemed_tokens";
+
+    private const string Expires = "expires";
 
     private const string NormalizedEmail = "normalized_email";
 
@@ -36,6 +42,13 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore, 
     private readonly IMongoCollection<BsonDocument> _accounts =
         database.GetCollection<BsonDocument>(Accounts).WithWriteConcern(MongoBidderStore.Durable);
 
+    /// <summary>A redemption is deleted by the server once its token has expired (its TTL monitor runs every minute or so).</summary>
+    internal static CreateIndexModel<BsonDocument> RedemptionExpiryIndex { get; } =
+        new(Builders<BsonDocument>.IndexKeys.Ascending(Expires), new CreateIndexOptions { ExpireAfter = TimeSpan.Zero });
+
+    private readonly IMongoCollection<BsonDocument> _redeemed =
+        database.GetCollection<BsonDocument>(RedeemedTokens).WithWriteConcern(MongoBidderStore.Durable);
+
     private readonly IMongoCollection<BsonDocument> _keyRing =
         database.GetCollection<BsonDocument>(KeyRing).WithWriteConcern(MongoBidderStore.Durable);
 
@@ -48,6 +61,7 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore, 
             // Creating an index that exists with the same keys and options is a no-op, so every process may run
             // this; an existing non-unique index on the field, or accounts sharing an e-mail, make it a configuration error.
             await MongoErrors.RefusedIndexIsConfiguration(() => _accounts.Indexes.CreateOneAsync(NormalizedEmailIndex, cancellationToken: cancellationToken));
+            await MongoErrors.RefusedIndexIsConfiguration(() => _redeemed.Indexes.CreateOneAsync(RedemptionExpiryIndex, cancellationToken: cancellationToken));
             return true;
         }, "creating the accounts index", cancellationToken);
 
@@ -161,6 +175,37 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore, 
                 // The name is stored already: the same write made before (the _id is the only unique key here).
             }
         }, "adding to the key ring", cancellationToken);
+
+    public Task<bool> RedeemAsync(string token, DateTimeOffset expires, CancellationToken cancellationToken) =>
+        GuardAsync(async () =>
+        {
+            try
+            {
+                // The _id decides, atomically: of two redemptions at once one inserts, the other is refused.
+                await _redeemed.InsertOneAsync(ToRedemption(token, expires), cancellationToken: cancellationToken);
+                return true;
+            }
+            catch (MongoWriteException ex) when (IsDuplicateKey(ex))
+            {
+                return false;
+            }
+        }, "recording a redeemed token", cancellationToken);
+
+    /// <summary>What the TTL index does on its own; deleting here too is harmless, and exact to the call.</summary>
+    public Task<long> ForgetExpiredRedemptionsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        GuardAsync(
+            async () => (await _redeemed.DeleteManyAsync(ExpiredBefore(now), cancellationToken)).DeletedCount,
+            "forgetting expired redeemed tokens",
+            cancellationToken);
+
+    internal static BsonDocument ToRedemption(string token, DateTimeOffset expires) => new()
+    {
+        { "_id", new BsonString(token) },
+        { Expires, MongoQueries.Date(expires) },
+    };
+
+    internal static FilterDefinition<BsonDocument> ExpiredBefore(DateTimeOffset now) =>
+        Builders<BsonDocument>.Filter.Lt(Expires, MongoQueries.Date(now));
 
     internal static BsonDocument ToKeyRingDocument(string name, string element) => new()
     {

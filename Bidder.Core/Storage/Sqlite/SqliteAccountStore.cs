@@ -8,9 +8,10 @@ namespace Bidder.Core.Storage.Sqlite;
 /// <summary>
 /// Accounts in the embedded store's SQLite file, beside the users table (<see cref="SqliteBidderStore"/>
 /// creates it, and runs first). Ids as big-endian 16-byte blobs and dates as Unix milliseconds, as
-/// <see cref="SqliteRows"/> stores them; roles as a JSON array. The identity service's key ring in a table of its own.
+/// <see cref="SqliteRows"/> stores them; roles as a JSON array. The identity service's key ring and redeemed tokens
+/// in tables of their own.
 /// </summary>
-public sealed class SqliteAccountStore(string connectionString) : IAccountStore, IKeyRingStore
+public sealed class SqliteAccountStore(string connectionString) : IAccountStore, IKeyRingStore, ITokenRedemptions
 {
     // Kept here rather than in SqliteSchema: only a service that signs people in needs the table.
     private const string Schema = """
@@ -29,6 +30,11 @@ public sealed class SqliteAccountStore(string connectionString) : IAccountStore,
             name TEXT PRIMARY KEY,
             element TEXT NOT NULL
         ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS redeemed_tokens (
+            token TEXT PRIMARY KEY,
+            expires INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS redeemed_tokens_by_expiry ON redeemed_tokens (expires);
         """;
 
     private const string Columns = "user_id, email, normalized_email, password_hash, security_stamp, access_failed_count, lockout_end, roles, created_date";
@@ -139,6 +145,26 @@ public sealed class SqliteAccountStore(string connectionString) : IAccountStore,
             insert.Parameters.AddWithValue("$element", element);
             await insert.ExecuteNonQueryAsync(cancellationToken);
             return true;
+        }, cancellationToken);
+
+    public Task<bool> RedeemAsync(string token, DateTimeOffset expires, CancellationToken cancellationToken) =>
+        RunAsync(async connection =>
+        {
+            // The primary key decides, atomically: of two redemptions at once one inserts, the other changes no row.
+            await using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO redeemed_tokens (token, expires) VALUES ($token, $expires) ON CONFLICT (token) DO NOTHING";
+            insert.Parameters.AddWithValue("$token", token);
+            insert.Parameters.AddWithValue("$expires", SqliteRows.Millis(expires));
+            return await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
+        }, cancellationToken);
+
+    public Task<long> ForgetExpiredRedemptionsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        RunAsync<long>(async connection =>
+        {
+            await using var delete = connection.CreateCommand();
+            delete.CommandText = "DELETE FROM redeemed_tokens WHERE expires < $now";
+            delete.Parameters.AddWithValue("$now", SqliteRows.Millis(now));
+            return await delete.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
     /// <summary>The id and every field an update may change.</summary>
