@@ -6,7 +6,7 @@ namespace Bidder.Core.Storage;
 /// <summary>
 /// Deletes, once an hour (and at start), what a store keeps only for a while, so its table does not grow with
 /// everything ever written. MongoDB's TTL indexes do the same on their own; deleting there too is harmless. A failed
-/// round is logged and tried again at the next one.
+/// round, whatever the failure, is logged and tried again at the next one.
 /// </summary>
 public abstract partial class HourlyPruner(TimeProvider time, ILogger logger) : BackgroundService
 {
@@ -31,8 +31,10 @@ public abstract partial class HourlyPruner(TimeProvider time, ILogger logger) : 
                     LogPruned(deleted, What);
                 }
             }
-            catch (StorageUnavailableException ex)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // Whatever the cause (the database away, refused, or anything else), a round that fails is no reason to
+                // stop the service: the rows wait for the next one.
                 LogPruneFailed(What, ex.Message);
             }
         }

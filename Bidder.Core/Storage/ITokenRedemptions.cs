@@ -3,7 +3,7 @@ namespace Bidder.Core.Storage;
 /// <summary>
 /// The authorization codes and refresh tokens the identity service has redeemed, so that each is redeemed once
 /// (RFC 6749 §4.1.2; OAuth 2.1's rotating refresh tokens) however many replicas answer and whatever restarts come in
-/// between: its tokens are self-contained (no token store), so a token's identity is the hash of its text. Made by
+/// between: its tokens are self-contained (no token store), so each is known by the id it carries. Made by
 /// <see cref="IAccountStore.InitializeAsync"/>, on the same adapter.
 /// </summary>
 public interface ITokenRedemptions

@@ -1,7 +1,5 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using Bidder.Core.Http;
 using Bidder.Core.Storage;
 using Bidder.Identity.Accounts;
@@ -55,25 +53,24 @@ public static class ConnectApi
         {
             // OpenIddict validated the code or refresh token; the account may have changed since it was issued.
             var issued = (await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
-            // Self-contained codes and refresh tokens carry no stored id: the token itself, hashed, is its identity.
-            var presented = request.IsAuthorizationCodeGrantType() ? request.Code : request.RefreshToken;
-            if (issued is null || string.IsNullOrEmpty(presented)
-                || !await redeemed.RedeemAsync(Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(presented))),
-                    issued.GetExpirationDate() ?? DateTimeOffset.UtcNow.AddDays(14), context.RequestAborted))
+            var account = issued?.GetClaim(Claims.Subject) is { } subject ? await users.FindByIdAsync(subject) : null;
+            if (issued is null || account is null || await users.IsLockedOutAsync(account)
+                || issued.GetClaim(SecurityStampClaim) != account.SecurityStamp)
+            {
+                return Refuse("The account is no longer allowed to sign in; sign in again.");
+            }
+
+            // Spent last, once everything else has passed: a refusal above (a lockout that ends) leaves the token usable.
+            var principal = await PrincipalAsync(account, issued.GetScopes(), store);
+            var presented = (request.IsAuthorizationCodeGrantType() ? request.Code : request.RefreshToken) ?? "";
+            if (!await redeemed.RedeemAsync(RedemptionId(issued, presented), (issued.GetExpirationDate() ?? DateTimeOffset.UtcNow.AddDays(14)) + RedemptionMargin, context.RequestAborted))
             {
                 return Refuse(request.IsAuthorizationCodeGrantType()
                     ? "This authorization code was used already; sign in again."
                     : "This refresh token was used already; use the newest one, or sign in again.");
             }
 
-            var account = issued.GetClaim(Claims.Subject) is { } subject ? await users.FindByIdAsync(subject) : null;
-            if (account is null || await users.IsLockedOutAsync(account)
-                || issued!.GetClaim(SecurityStampClaim) != account.SecurityStamp)
-            {
-                return Refuse("The account is no longer allowed to sign in; sign in again.");
-            }
-
-            return Results.SignIn(await PrincipalAsync(account, issued!.GetScopes(), store), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+            return Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 
         return Refuse("This grant type is not supported.", Errors.UnsupportedGrantType);
@@ -165,6 +162,7 @@ public static class ConnectApi
             .SetClaim(Claims.Name, await UserNameAsync(account, store))
             .SetClaim(Claims.Email, account.Email)
             .SetClaim(SecurityStampClaim, account.SecurityStamp)
+            .SetClaim(GrantIdClaim, Guid.NewGuid().ToString("N"))
             .SetClaims(Claims.Role, [.. account.Roles]);
 
         var scopes = requested.Intersect(AllowedScopes, StringComparer.Ordinal).ToImmutableArray();
@@ -180,7 +178,8 @@ public static class ConnectApi
             Claims.Name or Claims.Role => [Destinations.AccessToken, Destinations.IdentityToken],
             Claims.Email when scopes.Contains(Scopes.Email) => [Destinations.IdentityToken],
             // The stamp rides in codes and refresh tokens only (which OpenIddict keeps whole): it is how a
-            // refresh finds out that the password changed or the account was locked since.
+            // refresh finds out that the password changed or the account was locked since. So does the grant's id,
+            // by which a code or refresh token is redeemed once.
             _ => [],
         });
         return new ClaimsPrincipal(identity);
@@ -217,6 +216,29 @@ public static class ConnectApi
     private const string RecoveredName = "bidder";
 
     private const string SecurityStampClaim = "bidder_security_stamp";
+
+    /// <summary>
+    /// A redemption is kept this long past its token's expiry: each replica refuses an expired token by its own clock,
+    /// and the database forgets by its own, so a record must outlive the token on every clock that matters.
+    /// </summary>
+    private static readonly TimeSpan RedemptionMargin = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The id of what a principal grants, new for each one made (<see cref="PrincipalAsync"/>) and so for each code and
+    /// refresh token issued: OpenIddict's degraded mode gives its tokens no id of their own.
+    /// </summary>
+    private const string GrantIdClaim = "bidder_grant_id";
+
+    /// <summary>
+    /// What identifies a code or refresh token across redemptions: the grant id read from inside the signed, encrypted
+    /// token, rather than the token's text, so that the rule does not rest on the base64url decoder refusing every
+    /// other spelling of one token (today's does: another alphabet, or spare bits set, is an invalid token). A token
+    /// issued before the grant id (none is older than a refresh token's 14 days) is known by the hash of its text.
+    /// </summary>
+    private static string RedemptionId(ClaimsPrincipal issued, string presented) =>
+        issued.GetClaim(GrantIdClaim) is { Length: > 0 } id
+            ? id
+            : Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(presented)));
 
     private static IResult Refuse(string description, string error = Errors.InvalidGrant) => Results.Forbid(
         new AuthenticationProperties(new Dictionary<string, string?>

@@ -135,7 +135,7 @@ public sealed class IdentityRestartTests : IAsyncDisposable
             {
                 using var process = Process.GetProcessById(service.Pid);
                 process.Kill();
-                process.WaitForExit();
+                await process.WaitForExitAsync(Timeout);
             }
             catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
             {

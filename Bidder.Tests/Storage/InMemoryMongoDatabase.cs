@@ -113,7 +113,7 @@ public class InMemoryMongoDatabase : DispatchProxy
                     nameof(IMongoCollection<BsonDocument>.DeleteOneAsync) when args![0] is FilterDefinition<BsonDocument> filter =>
                         Task.FromResult<DeleteResult>(new DeleteResult.Acknowledged(Delete(filter))),
                     nameof(IMongoCollection<BsonDocument>.DeleteManyAsync) when args![0] is FilterDefinition<BsonDocument> filter =>
-                        Task.FromResult<DeleteResult>(new DeleteResult.Acknowledged(_documents.RemoveAll(document => Matches(Render(filter))(document)))),
+                        Task.FromResult<DeleteResult>(new DeleteResult.Acknowledged(_documents.RemoveAll(Matches(Render(filter)).Invoke))),
                     nameof(IMongoCollection<BsonDocument>.UpdateOneAsync) when args![0] is FilterDefinition<BsonDocument> filter
                         && args[2] is not UpdateOptions { IsUpsert: true } =>
                         Task.FromResult<UpdateResult>(Update(filter, (UpdateDefinition<BsonDocument>)args[1]!)),
@@ -246,7 +246,8 @@ public class InMemoryMongoDatabase : DispatchProxy
             protected override object? Invoke(MethodInfo? method, object?[]? args) => method?.Name switch
             {
                 nameof(IMongoIndexManager<BsonDocument>.CreateOneAsync) when args![0] is CreateIndexModel<BsonDocument> model => CreateOne(model),
-                // The bidder store's own indexes: none unique, nothing the contract needs kept (nor dropped).
+                // The bidder store's own indexes: none unique, nothing the contract needs kept (nor dropped). (A TTL
+                // index is taken as any other: nothing here deletes by time, which the contract's expiries do not need.)
                 nameof(IMongoIndexManager<BsonDocument>.CreateManyAsync) => Task.FromResult<IEnumerable<string>>([]),
                 nameof(IMongoIndexManager<BsonDocument>.DropOneAsync) => Task.CompletedTask,
                 _ => throw new NotSupportedException($"The in-memory index manager does not serve {method?.Name}."),

@@ -11,8 +11,8 @@ namespace Bidder.Core.Storage.Mongo;
 /// mapped by hand here, as <see cref="MongoDocuments"/> maps the others; writes use the bidder store's
 /// <see cref="MongoBidderStore.Durable"/> write concern and failures are sorted by <see cref="MongoErrors"/>.
 /// The identity service's key ring in the <c>key_ring</c> collection (<c>_id</c> the element's name, <c>element</c> its
-/// text), and its redeemed tokens in <c>redeemed_tokens</c> (<c>_id</c> the token's hash, <c>expires</c> a date with a
-/// TTL index: the server deletes each once its token has expired).
+/// text), and its redeemed tokens in <c>redeemed_tokens</c> (<c>_id</c> the token's id, <c>expires</c> a date with a
+/// TTL index: the server deletes each once it has passed; <c>mark</c> the redeeming call's own).
 /// </summary>
 public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore, IKeyRingStore, ITokenRedemptions
 {
@@ -179,15 +179,29 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore, 
     public Task<bool> RedeemAsync(string token, DateTimeOffset expires, CancellationToken cancellationToken) =>
         GuardAsync(async () =>
         {
+            // This call's own mark, so that a write whose answer was lost can be told from another redemption's.
+            var redemption = ToRedemption(token, expires, Guid.NewGuid());
             try
             {
                 // The _id decides, atomically: of two redemptions at once one inserts, the other is refused.
-                await _redeemed.InsertOneAsync(ToRedemption(token, expires), cancellationToken: cancellationToken);
+                await _redeemed.InsertOneAsync(redemption, cancellationToken: cancellationToken);
                 return true;
             }
             catch (MongoWriteException ex) when (IsDuplicateKey(ex))
             {
                 return false;
+            }
+            catch (Exception ex) when (ex is MongoException or TimeoutException)
+            {
+                // The insert may have landed and failed only in its answer (a write-concern timeout; a network error
+                // after the write on a standalone server, which retries no writes): then this redemption is the one
+                // recorded, and refusing the token now would spend it for nobody.
+                if (await ExistsExactlyAsync(_redeemed, redemption))
+                {
+                    return true;
+                }
+
+                throw;
             }
         }, "recording a redeemed token", cancellationToken);
 
@@ -198,10 +212,11 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore, 
             "forgetting expired redeemed tokens",
             cancellationToken);
 
-    internal static BsonDocument ToRedemption(string token, DateTimeOffset expires) => new()
+    internal static BsonDocument ToRedemption(string token, DateTimeOffset expires, Guid mark) => new()
     {
         { "_id", new BsonString(token) },
         { Expires, MongoQueries.Date(expires) },
+        { "mark", MongoQueries.Uuid(mark) },
     };
 
     internal static FilterDefinition<BsonDocument> ExpiredBefore(DateTimeOffset now) =>
@@ -264,11 +279,14 @@ public sealed class MongoAccountStore(IMongoDatabase database) : IAccountStore, 
     /// Whether this create's user document is there, every field as written (a user that already had the id is not
     /// it); false when the server cannot say. Not cancellable, as <see cref="DeleteAccountAsync"/>.
     /// </summary>
-    private async Task<bool> UserLandedAsync(User user)
+    private Task<bool> UserLandedAsync(User user) => ExistsExactlyAsync(_users, MongoDocuments.ToDocument(user));
+
+    /// <summary>Whether <paramref name="document"/> is there, every field as written; false when the server cannot say. Not cancellable.</summary>
+    private static async Task<bool> ExistsExactlyAsync(IMongoCollection<BsonDocument> collection, BsonDocument document)
     {
         try
         {
-            return await ExistsAsync(_users, Exactly(MongoDocuments.ToDocument(user)), CancellationToken.None);
+            return await ExistsAsync(collection, Exactly(document), CancellationToken.None);
         }
         catch (Exception ex) when (ex is MongoException or TimeoutException)
         {
