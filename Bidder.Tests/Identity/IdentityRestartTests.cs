@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
@@ -126,22 +125,7 @@ public sealed class IdentityRestartTests : IAsyncDisposable
     /// </summary>
     private async Task RestartIdentityAsync()
     {
-        var processes = ServiceProcesses.FindWith("Bidder.Identity", $"HOME={_home.FullName}");
-        Assert.NotEmpty(processes);
-        foreach (var service in processes)
-        {
-            // The launcher and the service may both be listed; killing one can end the other first.
-            try
-            {
-                using var process = Process.GetProcessById(service.Pid);
-                process.Kill();
-                await process.WaitForExitAsync(Timeout);
-            }
-            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
-            {
-            }
-        }
-
+        ServiceProcesses.Kill(ServiceProcesses.FindWith("Bidder.Identity", $"HOME={_home.FullName}"));
         await _app!.ResourceNotifications.WaitForResourceAsync("identity", e => e.Snapshot.State?.Text is "Exited" or "Finished" or "FailedToStart", Timeout);
         foreach (var entry in _home.EnumerateFileSystemInfos())
         {

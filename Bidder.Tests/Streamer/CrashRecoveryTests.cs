@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Bidder.Core.Storage.Sqlite;
@@ -51,27 +50,7 @@ public class CrashRecoveryTests(EmbeddedApp fixture)
     /// SIGKILLs this app's streamer process: the one whose environment points at this app's broker (the
     /// resource's own pid may be a launcher). Returns once it is gone.
     /// </summary>
-    internal static void KillStreamer(string bootstrapServers)
-    {
-        var streamers = ServiceProcesses.Find("Bidder.Streamer", bootstrapServers);
-        Assert.NotEmpty(streamers);
-        foreach (var streamer in streamers)
-        {
-            // The launcher (`dotnet run`) and the service are both listed; killing one can end the other first.
-            try
-            {
-                using var process = Process.GetProcessById(streamer.Pid);
-                process.Kill();
-                process.WaitForExit();
-            }
-            catch (ArgumentException)
-            {
-            }
-            catch (InvalidOperationException)
-            {
-            }
-        }
-    }
+    internal static void KillStreamer(string bootstrapServers) => ServiceProcesses.Kill(ServiceProcesses.Find("Bidder.Streamer", bootstrapServers));
 
     internal static async Task RestartStreamerAsync(DistributedApplication app)
     {

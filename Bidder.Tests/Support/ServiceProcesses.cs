@@ -27,6 +27,25 @@ internal static class ServiceProcesses
             .Where(p => p.Environment.Contains(marker))];
     }
 
+    /// <summary>SIGKILLs <paramref name="processes"/> (one app's service, none graceful) and returns once they are gone.</summary>
+    public static void Kill(IReadOnlyList<ServiceProcess> processes)
+    {
+        Assert.NotEmpty(processes);
+        foreach (var service in processes)
+        {
+            // The launcher (`dotnet run`) and the service are both listed; killing one can end the other first.
+            try
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(service.Pid);
+                process.Kill();
+                process.WaitForExit();
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            {
+            }
+        }
+    }
+
     private static string Read(int pid, string file)
     {
         try
