@@ -49,6 +49,10 @@ var streamer = builder.AddProject<Projects.Bidder_Streamer>("streamer")
     .WithEnvironment("MALLOC_ARENA_MAX", "1");
 infrastructure.ConfigureTopics(streamer);
 
+// One bid ceiling for both: the streamer rejects bids above it, the API items whose price or reserve no bid could reach.
+infrastructure.PassOn(api, "Bidder:Streamer:MaxBidValue");
+infrastructure.PassOn(streamer, "Bidder:Streamer:MaxBidValue");
+
 // The auction house in a browser: reads and bids through the API, signs people in at the identity service.
 var web = builder.AddProject<Projects.Bidder_Web>("web")
     .WithReference(api).WaitFor(api)

@@ -74,9 +74,15 @@ public static partial class EventsApi
             return Problems.Forbidden("The token names no Bidder user (its subject is not a user id).");
         }
 
+        if (request.Headers[IdempotencyKeyHeader].Count > 1)
+        {
+            // Two keys are no key: which one a retry would send is anyone's guess (the binder would join them with a comma).
+            return Problems.Invalid(IdempotencyKeyHeader, $"Send one '{IdempotencyKeyHeader}' header, not several.");
+        }
+
         if (idempotencyKey is not null && !IsValidIdempotencyKey(idempotencyKey))
         {
-            return Problems.Invalid(IdempotencyKeyHeader, $"'{IdempotencyKeyHeader}' must be 1–{MaxIdempotencyKeyLength} printable ASCII characters.");
+            return Problems.Invalid(IdempotencyKeyHeader, $"'{IdempotencyKeyHeader}' must be 1–{MaxIdempotencyKeyLength} visible ASCII characters (no spaces).");
         }
 
         var (body, error) = await JsonBody.ReadAsync(request, cancellationToken);

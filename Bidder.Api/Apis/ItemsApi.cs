@@ -9,6 +9,7 @@ using Bidder.Domain;
 using Bidder.Core.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace Bidder.Api.Apis;
 
@@ -54,7 +55,8 @@ public static partial class ItemsApi
     }
 
     public static async Task<Results<Created<ItemResponse>, ValidationProblem, ProblemHttpResult>> CreateItem(
-        HttpRequest request, ClaimsPrincipal caller, IAuctionStore store, TimeProvider time, CancellationToken cancellationToken)
+        HttpRequest request, ClaimsPrincipal caller, IAuctionStore store, TimeProvider time, IOptions<BidCeilingOptions> ceiling,
+        CancellationToken cancellationToken)
     {
         if (caller.UserId() is not { } seller)
         {
@@ -83,6 +85,10 @@ public static partial class ItemsApi
             fields.Check(end is null || end > now, "bidding_enddate", "must be in the future.");
             fields.Check(reserve is null || initBid is null || reserve >= initBid, "reserve_price",
                 $"must be at least 'init_bid' ({initBid?.ToString("0.00", CultureInfo.InvariantCulture)}).");
+            // Terms no bid could meet: the item could never sell (its reserve never be met).
+            var maxBid = ceiling.Value.MaxBidValue;
+            fields.Check(initBid is null || initBid <= maxBid, "init_bid", AboveCeiling(maxBid));
+            fields.Check(reserve is null || reserve <= maxBid, "reserve_price", AboveCeiling(maxBid));
             if (!fields.IsValid)
             {
                 return Problems.Invalid(fields.Errors);
@@ -94,6 +100,9 @@ public static partial class ItemsApi
             return TypedResults.Created($"/items/{item.Id}", ItemResponse.From(item, seller));
         }
     }
+
+    private static string AboveCeiling(decimal maxBid) =>
+        $"must be at most {maxBid.ToString("0.00", CultureInfo.InvariantCulture)}, the highest bid this auction house takes.";
 
     public static async Task<Results<Ok<PageResponse<ItemResponse>>, ValidationProblem>> ListItems(
         [FromQuery] string? status, [AsParameters] PageQuery query, ClaimsPrincipal caller, IAuctionStore store, CancellationToken cancellationToken)

@@ -22,7 +22,7 @@ public sealed record CreateItemRequest
     [StringLength(ItemsApi.MaxNameLength, MinimumLength = 1)]
     public required string Name { get; init; }
 
-    /// <summary>The starting price: positive, at most 2 decimal places.</summary>
+    /// <summary>The starting price: positive, at most 2 decimal places, at most the highest bid the house takes (100000 unless configured).</summary>
     [Range(typeof(decimal), Money.MinValueText, Money.MaxValueText)]
     public required decimal InitBid { get; init; }
 
@@ -43,7 +43,7 @@ public sealed record CreateItemRequest
     public decimal? BidIncrement { get; init; }
 
     /// <summary>
-    /// The lowest price you sell at: at least init_bid, at most 2 decimal places; none when omitted. Private: only you,
+    /// The lowest price you sell at: at least init_bid, at most the highest bid the house takes, at most 2 decimal places; none when omitted. Private: only you,
     /// the seller, read it back; everyone else sees only reserve_met. An auction whose winning bid stays below it
     /// closes as reserve_not_met.
     /// </summary>

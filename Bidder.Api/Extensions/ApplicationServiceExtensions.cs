@@ -4,6 +4,7 @@ using Bidder.Api.Background;
 using Bidder.Api.Identity;
 using Bidder.Api.Kafka;
 using Bidder.Api.Live;
+using Bidder.Api.Requests;
 using Bidder.Core.Live;
 using Bidder.Core.Http;
 using Bidder.Core.Kafka;
@@ -57,6 +58,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton<LiveHub>();
         builder.Services.AddHostedService<LiveFeed>();
         builder.Services.AddHostedService<IdempotencyKeyPruner>();
+        builder.Services.AddOptions<BidCeilingOptions>().BindConfiguration(BidCeilingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         // The original system's JSON: snake_case names and lower-case enum values.
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -101,6 +103,8 @@ internal static class ApplicationServiceExtensions
         {
             app.MapOpenApi();
             app.MapScalarApiReference(options => options.WithTitle("Bidder API"));
+            // The original system's documentation page (FastAPI's /docs): the explorer is Scalar's now.
+            app.MapGet("/docs", () => TypedResults.Redirect("/scalar/")).ExcludeFromDescription();
         }
 
         return app;

@@ -1,8 +1,10 @@
 using System.Text.Json.Nodes;
 using Bidder.Api.Apis;
 using Bidder.Api.Contracts;
+using Bidder.Api.Requests;
 using Bidder.Domain;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace Bidder.Api.Extensions;
@@ -86,7 +88,7 @@ internal static class OpenApiDocumentation
                         MinLength = 1,
                         MaxLength = EventsApi.MaxIdempotencyKeyLength,
                         Pattern = EventsApi.IdempotencyKeyPattern,
-                    }, "Makes retries safe: the same key returns the same bid and posts it only once (printable ASCII)."),
+                    }, "Makes retries safe: the same key returns the same bid and posts it only once (visible ASCII, no spaces)."),
                     _ => (parameter.Schema, parameter.Description),
                 };
             }
@@ -106,6 +108,20 @@ internal static class OpenApiDocumentation
                 && pictures is OpenApiSchema list)
             {
                 list.Items = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri", MaxLength = ItemsApi.MaxPictureUrlLength };
+            }
+
+            // A price no bid may reach is refused: the house's ceiling is a setting, so it is stated here, not in an attribute.
+            if (context.JsonTypeInfo.Type == typeof(CreateItemRequest) && schema.Properties is { } terms)
+            {
+                var maxBid = context.ApplicationServices.GetRequiredService<IOptions<BidCeilingOptions>>().Value.MaxBidValue
+                    .ToString(System.Globalization.CultureInfo.InvariantCulture);
+                foreach (var price in new[] { "init_bid", "reserve_price" })
+                {
+                    if (terms.TryGetValue(price, out var property) && property is OpenApiSchema amount)
+                    {
+                        amount.Maximum = maxBid;
+                    }
+                }
             }
 
             // The closed lists of codes come from the one list each in the domain.

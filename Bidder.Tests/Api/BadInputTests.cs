@@ -35,6 +35,9 @@ public class BadInputTests(EmbeddedApp fixture)
         { "POST", "/items/", """{"name": "x", "init_bid": 1.005, "bidding_enddate": "2099-01-01T00:00:00Z"}""", 400, "init_bid" },
         { "POST", "/items/", """{"name": "x", "init_bid": "10", "bidding_enddate": "2099-01-01T00:00:00Z"}""", 400, "init_bid" },
         { "POST", "/items/", """{"name": "x", "init_bid": 1e309, "bidding_enddate": "2099-01-01T00:00:00Z"}""", 400, "init_bid" },
+        // Above the highest bid the house takes (100000): no bid could ever buy it, or meet its reserve.
+        { "POST", "/items/", """{"name": "x", "init_bid": 100000.01, "bidding_enddate": "2099-01-01T00:00:00Z"}""", 400, "init_bid" },
+        { "POST", "/items/", """{"name": "x", "init_bid": 10, "bidding_enddate": "2099-01-01T00:00:00Z", "reserve_price": 100000.01}""", 400, "reserve_price" },
         { "POST", "/items/", """{"name": "x", "init_bid": 10, "bidding_enddate": "2001-01-01T00:00:00Z"}""", 400, "bidding_enddate" },
         { "POST", "/items/", """{"name": "x", "init_bid": 10, "bidding_enddate": "tomorrow"}""", 400, "bidding_enddate" },
         { "POST", "/items/", """{"name": "x", "init_bid": 10}""", 400, "bidding_enddate" },
@@ -165,6 +168,27 @@ public class BadInputTests(EmbeddedApp fixture)
         using var response = await _http.SendAsync(BadIdempotencyKey(), TestContext.Current.CancellationToken);
 
         await AssertProblem(response, 400, "Idempotency-Key");
+    }
+
+    [Fact]
+    public async Task Two_idempotency_key_headers_on_one_bid_get_400()
+    {
+        // Two header lines, as curl sends them (HttpClient would join the values into one line). Joined by the binder
+        // they were one key, "a,b", which neither a retry with "a" nor one with "b" would find.
+        var body = $$"""{"item_id": "{{Uuid}}", "value": 10}""";
+        var api = _http.BaseAddress!;
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(api.Host, api.Port, TestContext.Current.CancellationToken);
+        await using var stream = tcp.GetStream();
+        var request = $"POST /events/ HTTP/1.1\r\nHost: {api.Authority}\r\nAuthorization: {_http.DefaultRequestHeaders.Authorization}\r\n" +
+            $"Content-Type: application/json\r\nIdempotency-Key: first-key\r\nIdempotency-Key: second-key\r\n" +
+            $"Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}";
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request), TestContext.Current.CancellationToken);
+        var answer = await new StreamReader(stream).ReadToEndAsync(TestContext.Current.CancellationToken);
+
+        Assert.StartsWith("HTTP/1.1 400", answer);
+        Assert.Contains("application/problem+json", answer);
+        Assert.Contains("Send one 'Idempotency-Key' header", answer);
     }
 
     /// <summary>

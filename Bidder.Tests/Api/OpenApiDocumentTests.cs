@@ -85,7 +85,7 @@ public class OpenApiDocumentTests(EmbeddedApp fixture)
         await AssertTakenAsync("/items/", Item(b => b["init_bid"] = maximum));
         await AssertRefusedAsync("/items/", Item(b => b["name"] = new string('i', itemNameMax + 1)), "name");
         await AssertRefusedAsync("/items/", Item(b => b["init_bid"] = minimum - 0.01m), "init_bid");
-        await AssertRefusedAsync("/items/", Item(b => b["init_bid"] = maximum + 1m), "init_bid");
+        await AssertRefusedAsync("/items/", Item(b => b["init_bid"] = maximum + 0.01m), "init_bid");
         Assert.Equal("^[A-Z]{3}$", item["currency"]!["pattern"]!.GetValue<string>());
         await AssertRefusedAsync("/items/", Item(b => b["currency"] = "usd"), "currency");
         await AssertRefusedAsync("/items/", Item(b => b["pictures"] = new JsonArray([.. Enumerable.Repeat("https://example.com/a.png", picturesMax + 1).Select(u => (JsonNode)u)])), "pictures");
@@ -101,6 +101,9 @@ public class OpenApiDocumentTests(EmbeddedApp fixture)
         await AssertRefusedAsync("/items/", Item(b => b["soft_close_seconds"] = softCloseMin - 1), "soft_close_seconds");
         // The reserve's floor is the item's own starting price (the schema's minimum is only money's).
         await AssertRefusedAsync("/items/", Item(b => b["reserve_price"] = b["init_bid"]!.GetValue<decimal>() - 0.01m), "reserve_price");
+        var reserveMax = item["reserve_price"]!["maximum"]!.GetValue<decimal>();
+        await AssertTakenAsync("/items/", Item(b => b["reserve_price"] = reserveMax));
+        await AssertRefusedAsync("/items/", Item(b => b["reserve_price"] = reserveMax + 0.01m), "reserve_price");
 
         var clientMax = bid["client"]!["maxLength"]!.GetValue<int>();
         JsonObject Bid(Action<JsonObject> change)
@@ -186,5 +189,15 @@ public class OpenApiDocumentTests(EmbeddedApp fixture)
         var page = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.Contains("<title>Bidder API</title>", page);
         Assert.Contains("\"url\":\"openapi/v1.json\"", page);
+    }
+
+    [Fact]
+    public async Task The_original_systems_docs_route_leads_to_the_explorer()
+    {
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _http.BaseAddress };
+        using var response = await client.GetAsync("/docs", TestContext.Current.CancellationToken);
+
+        Assert.Equal(System.Net.HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/scalar/", response.Headers.Location?.OriginalString);
     }
 }

@@ -147,6 +147,21 @@ public class AppHostModelTests
     }
 
     [Fact]
+    public async Task The_bid_ceiling_set_once_in_the_apphost_reaches_the_streamer_and_the_api()
+    {
+        // The streamer rejects bids above it; the API refuses items priced above it (no bid could buy them).
+        // (Publish: in Run the connection strings wait for endpoints that only a started app allocates.)
+        await using var builder = await AppHostBuilder.CreateAsync("external", [.. ExternalConnectionStrings, "Bidder:Streamer:MaxBidValue=2500.50"]);
+
+        foreach (var name in Services)
+        {
+            var environment = await builder.Resource<ProjectResource>(name)
+                .GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Publish);
+            Assert.Equal("2500.50", environment["Bidder__Streamer__MaxBidValue"]);
+        }
+    }
+
+    [Fact]
     public async Task The_api_has_an_external_http_endpoint_on_port_8001()
     {
         await using var builder = await AppHostBuilder.CreateAsync("embedded");
