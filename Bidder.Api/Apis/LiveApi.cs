@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Bidder.Core.Live;
 using Bidder.Api.Requests;
@@ -19,8 +20,9 @@ public static class LiveApi
     public const string EventStream = "text/event-stream";
     private const string Description =
         "Server-Sent Events (`text/event-stream`). Each event is `event: item` (an item's public bidding state after a change: " +
-        "a new winning bid, an end moved by a soft close, the close; `version` orders an item's events) or `event: closed` " +
-        "(the auction's close record: result and winner). Every event has an `id`: reconnect with the `Last-Event-ID` header to get " +
+        "a new winning bid, an end moved by a soft close, the close; `version` orders an item's states) or `event: closed` " +
+        "(the auction's close record, as the auctions topic carries it: `item_id`, `result`, `winning_bid`, `winning_user_id`, " +
+        "`winning_bid_id`, `seller_id`, `bids`, `closed_at`). Every event has an `id`: reconnect with the `Last-Event-ID` header to get " +
         "what was missed. `event: reset` says that could not be done (the id is too old, another server's, or from before a quiet spell " +
         "in which this server read nothing, as it does while nobody follows a stream): reload the current state. A comment line (`: heartbeat`) comes every 15 s on an idle stream. A client that cannot keep up is disconnected.";
 
@@ -114,35 +116,55 @@ public static class LiveApi
 
         try
         {
+            // Quiet is measured on this stream, not on the hub: one item's stream hears every item's events and
+            // writes only its own, and it still needs its comment when others' events keep coming.
+            var lastWrite = Stopwatch.GetTimestamp();
             while (!cancellationToken.IsCancellationRequested)
             {
-                using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                idle.CancelAfter(heartbeat);
-                try
+                var quiet = heartbeat - Stopwatch.GetElapsedTime(lastWrite);
+                var due = quiet <= TimeSpan.Zero;
+                if (!due)
                 {
-                    if (!await events.WaitToReadAsync(idle.Token))
+                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    idle.CancelAfter(quiet);
+                    try
                     {
-                        return;
+                        if (!await events.WaitToReadAsync(idle.Token))
+                        {
+                            return;
+                        }
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        due = true;
                     }
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+
+                if (due)
                 {
                     await response.WriteAsync(": heartbeat\n\n", cancellationToken);
                     await response.Body.FlushAsync(cancellationToken);
+                    lastWrite = Stopwatch.GetTimestamp();
                     continue;
                 }
 
                 // Everything already queued, then one flush: a batch's item states arrive together, and a flush per
                 // event cost a write to the socket each (the API's CPU per bid, BENCHMARKS.md, ingest).
+                var wrote = false;
                 while (events.TryRead(out var e))
                 {
                     if (wanted(e.Item))
                     {
                         await WriteAsync(response, hub.IdOf(e.Sequence), e.Item, cancellationToken);
+                        wrote = true;
                     }
                 }
 
-                await response.Body.FlushAsync(cancellationToken);
+                if (wrote)
+                {
+                    await response.Body.FlushAsync(cancellationToken);
+                    lastWrite = Stopwatch.GetTimestamp();
+                }
             }
         }
         catch (SlowSubscriberException ex)

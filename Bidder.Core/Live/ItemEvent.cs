@@ -7,8 +7,10 @@ namespace Bidder.Core.Live;
 
 /// <summary>
 /// What the live streams tell about an item: its public bidding state after a change (a new winning bid, an
-/// end moved by a soft close, the close). <see cref="Version"/> orders an item's events (a client keeps the
-/// highest it has seen); private fields (the leader's automatic maximum, the reserve) are never part of it.
+/// end moved by a soft close, the close), <c>event: item</c>; or the auction's close record as the auctions topic
+/// carries it (<see cref="CloseRecord"/>), <c>event: closed</c>. <see cref="Version"/> orders an item's states (a
+/// client keeps the highest it has seen; a close record has none, 0 here); private fields (the leader's automatic
+/// maximum, the reserve) are never part of either.
 /// </summary>
 public sealed record ItemEvent(
     Guid ItemId,
@@ -21,9 +23,13 @@ public sealed record ItemEvent(
     string? Result,
     DateTime? ClosedAt)
 {
+    /// <summary>The close record an <c>event: closed</c> carries, as the auctions topic does; null for an item state.</summary>
+    [JsonIgnore]
+    public AuctionClosedMessage? CloseRecord { get; init; }
+
     /// <summary>The event type on the stream: <c>closed</c> for the auctions topic's record of a close, <c>item</c> for every state.</summary>
     [JsonIgnore]
-    public string Type => ClosedAt is not null && Version == 0 ? "closed" : "item";
+    public string Type => CloseRecord is null ? "item" : "closed";
 
     public static ItemEvent From(Item item) => new(
         item.Id, item.WinningBid, item.WinningUserId, item.Bids, item.State.Version, item.BiddingEndDate.UtcDateTime,
@@ -57,6 +63,9 @@ public sealed record ItemEvent(
         {
             return AuctionClosedMessage.FromUtf8Json(json) is { ItemId: var id } closed && id != Guid.Empty
                 ? new ItemEvent(id, closed.WinningBid, closed.WinningUserId, closed.Bids, Version: 0, BiddingEnddate: null, Name(ItemStatus.Closed), closed.Result, closed.ClosedAt)
+                {
+                    CloseRecord = closed,
+                }
                 : null;
         }
         catch (Exception ex) when (ex is JsonException or ArgumentException)
@@ -65,7 +74,8 @@ public sealed record ItemEvent(
         }
     }
 
-    public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, LiveJson.Default.ItemEvent);
+    /// <summary>The event's data: the close record's fields for <c>closed</c>, the item's public state for <c>item</c>.</summary>
+    public byte[] ToUtf8Json() => CloseRecord?.ToUtf8Json() ?? JsonSerializer.SerializeToUtf8Bytes(this, LiveJson.Default.ItemEvent);
 }
 
 /// <summary>The public fields of an item-changelog record (the streamer writes more; the rest is skipped).</summary>

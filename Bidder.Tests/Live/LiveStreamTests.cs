@@ -106,6 +106,58 @@ public class LiveStreamTests(EmbeddedApp fixture)
     }
 
     [Fact]
+    public async Task A_quiet_items_stream_gets_heartbeats_while_other_items_change()
+    {
+        using var seller = await fixture.App.RegisterAsync("seller");
+        var quiet = await CreateItemAsync(seller);
+        var busy = await CreateItemAsync(seller);
+        using var stream = await SseStream.OpenAsync(Api(), $"/items/{quiet}/live");
+        Assert.Equal("item", (await stream.NextAsync()).Type);
+
+        // Another item changes several times a heartbeat (1 s here) for as long as this stream waits: the events the
+        // stream hears and does not write must not count as its own, or it never gets its comment while they come.
+        var heartbeat = stream.NextCommentAsync();
+        var bids = 0;
+        while (!heartbeat.IsCompleted && bids < 40)
+        {
+            using var response = await fixture.Bidder.Api.PostJsonAsync("/events/", new JsonObject { ["item_id"] = busy, ["value"] = 10 + bids++ }.ToJsonString());
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            await Task.WhenAny(heartbeat, Task.Delay(TimeSpan.FromMilliseconds(200), TestContext.Current.CancellationToken));
+        }
+
+        Assert.True(heartbeat.IsCompleted, $"no heartbeat on the quiet stream while {bids} bids changed another item");
+        Assert.Equal("heartbeat", await heartbeat);
+        var busyItem = await fixture.Bidder.Api.GetObjectAsync($"/items/{busy}");
+        Assert.True(busyItem["bids"]!.GetValue<long>() > 0, "the other item's bids were not processed: nothing changed meanwhile");
+    }
+
+    [Fact]
+    public async Task A_close_comes_as_the_auctions_record()
+    {
+        using var seller = await fixture.App.RegisterAsync("seller");
+        var item = await CreateItemAsync(seller, DateTimeOffset.UtcNow.AddSeconds(4));
+        using var stream = await SseStream.OpenAsync(Api(), $"/items/{item}/live");
+        Assert.Equal("item", (await stream.NextAsync()).Type);
+        await BidAndWaitAsync(item, 7m);
+
+        var closed = await stream.NextAsync(e => e.Type == "closed");
+        var stored = await fixture.Bidder.Api.GetObjectAsync($"/items/{item}");
+        var bid = Assert.Single((await fixture.Bidder.Api.GetObjectAsync($"/items/{item}/bids"))["items"]!.AsArray())!;
+
+        // The record the auctions topic carries, field for field (README, Closing), as the item reads after its close.
+        Assert.Equal(["bids", "closed_at", "item_id", "result", "seller_id", "winning_bid", "winning_bid_id", "winning_user_id"],
+            closed.Data.Select(field => field.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(item, closed.Data["item_id"]!.GetValue<string>());
+        Assert.Equal("sold", closed.Data["result"]!.GetValue<string>());
+        Assert.Equal(7m, closed.Data["winning_bid"]!.GetValue<decimal>());
+        Assert.Equal(fixture.Bidder.Id.ToString(), closed.Data["winning_user_id"]!.GetValue<string>());
+        Assert.Equal(bid["id"]!.GetValue<string>(), closed.Data["winning_bid_id"]!.GetValue<string>());
+        Assert.Equal(seller.Id.ToString(), closed.Data["seller_id"]!.GetValue<string>());
+        Assert.Equal(1, closed.Data["bids"]!.GetValue<long>());
+        Assert.Equal(DateTimeOffset.Parse(stored["closed_at"]!.GetValue<string>()), DateTimeOffset.Parse(closed.Data["closed_at"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task An_unknown_item_has_no_stream()
     {
         using var response = await Api().GetAsync($"/items/{Guid.CreateVersion7()}/live", TestContext.Current.CancellationToken);
@@ -117,11 +169,11 @@ public class LiveStreamTests(EmbeddedApp fixture)
     /// <summary>A client without resilience handlers: a stream is read for as long as the test needs it.</summary>
     private HttpClient Api() => new() { BaseAddress = fixture.App.GetEndpoint("api", "http"), Timeout = Timeout.InfiniteTimeSpan };
 
-    internal static async Task<string> CreateItemAsync(SignedIn seller)
+    internal static async Task<string> CreateItemAsync(SignedIn seller, DateTimeOffset? end = null)
     {
         using var response = await seller.Api.PostAsJsonAsync("/items/", new Dictionary<string, object>
         {
-            ["name"] = "live lot", ["init_bid"] = 5, ["bidding_enddate"] = DateTimeOffset.UtcNow.AddDays(1).ToString("O"),
+            ["name"] = "live lot", ["init_bid"] = 5, ["bidding_enddate"] = (end ?? DateTimeOffset.UtcNow.AddDays(1)).ToString("O"),
         }, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.ReadObjectAsync()).Id();

@@ -234,6 +234,12 @@ public sealed partial class LiveItems(IHttpClientFactory clients, ILogger<LiveIt
             return;
         }
 
+        if (type == "closed")
+        {
+            // The close record (the auctions topic's): no status or version of its own; it ends the auction.
+            change = change with { Status = "closed", Version = 0 };
+        }
+
         foreach (var subscription in _subscriptions.Keys)
         {
             subscription.Offer(change);
