@@ -37,6 +37,40 @@ public sealed class WebAppTests(EmbeddedApp fixture, Browser browser) : IClassFi
     }
 
     [Fact]
+    public async Task Signing_out_in_one_tab_signs_the_person_out_of_their_other_open_tabs()
+    {
+        var item = await CreateItemAsync("Tin wind-up robot", initBid: 10m, end: DateTimeOffset.UtcNow.AddMinutes(5));
+        var person = await WebPerson.RegisterAsync(browser, fixture.App, "Tab Web");
+        var bidding = person.Page;
+        await bidding.GotoAsync($"/items/{item}");
+        await Expect(bidding.GetByLabel("Your bid (EUR)")).ToBeVisibleAsync();
+
+        var other = await bidding.Context.NewPageAsync();
+        await other.GotoAsync("/");
+        await other.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Expect(other.GetByRole(AriaRole.Link, new() { Name = "Sign in", Exact = true })).ToBeVisibleAsync();
+
+        // The first tab was never reloaded: its live page drops the sign-in at once, and with it the bid form.
+        await Expect(bidding.GetByRole(AriaRole.Link, new() { Name = "Sign in to bid" })).ToBeVisibleAsync();
+        await Expect(bidding.GetByLabel("Your bid (EUR)")).ToHaveCountAsync(0);
+        await Expect(bidding.GetByText("Signed in as")).ToHaveCountAsync(0);
+        await person.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData("01a223ad-2458-7874-b9ec-47f4556c3eee")]
+    [InlineData("00000000-0000-0000-0000-000000000000")]
+    public async Task An_auction_that_does_not_exist_says_so(string id)
+    {
+        var page = await browser.OpenAsync(fixture.App);
+
+        await page.GotoAsync($"/items/{id}");
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Auction not found" })).ToBeVisibleAsync();
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task A_bid_placed_in_the_browser_is_accepted_and_shows_in_my_bids()
     {
         var item = await CreateItemAsync("Brass desk lamp", initBid: 10m);
@@ -146,8 +180,10 @@ public sealed class WebAppTests(EmbeddedApp fixture, Browser browser) : IClassFi
         await page.GetByLabel("Reserve price").FillAsync("20");
         await page.GetByRole(AriaRole.Button, new() { Name = "Start auction" }).ClickAsync();
         var error = page.GetByTestId("sell-error");
-        await Expect(error).ToContainTextAsync("Reserve price:");
+        await Expect(error).ToContainTextAsync("Reserve price: must be at least the starting price");
         await Expect(error).Not.ToContainTextAsync("{");
+        // In words: the API's field names ('init_bid', 'reserve_price') are not the page's.
+        await Expect(error).Not.ToContainTextAsync("_");
         await Expect(page.GetByLabel("Reserve price")).ToHaveAttributeAsync("aria-invalid", "true");
 
         await page.GetByLabel("Reserve price").FillAsync("80");

@@ -20,9 +20,17 @@ public static class AccountEndpoints
         // prompt=create (OpenID Connect's account creation) opens the identity service's registration page.
         account.MapGet("/register", (string? returnUrl) =>
             TypedResults.Challenge(new OpenIdConnectChallengeProperties { RedirectUri = LocalUrl(returnUrl), Prompt = "create" }, [OpenIdConnectDefaults.AuthenticationScheme]));
-        account.MapPost("/logout", ([FromForm] string? returnUrl) =>
-            TypedResults.SignOut(new AuthenticationProperties { RedirectUri = LocalUrl(returnUrl) },
-                [CookieAuthenticationDefaults.AuthenticationScheme, OpenIdConnectDefaults.AuthenticationScheme]));
+        account.MapPost("/logout", async (HttpContext context, SignedInPages pages, [FromForm] string? returnUrl) =>
+        {
+            // The person's other open tabs hold this sign-in's tokens in their live pages: they are signed out with it.
+            if (SignedInPages.SessionOf((await context.AuthenticateAsync(CookieAuthenticationDefaults.AuthenticationScheme)).Properties) is { } session)
+            {
+                pages.SignedOut(session);
+            }
+
+            return TypedResults.SignOut(new AuthenticationProperties { RedirectUri = LocalUrl(returnUrl) },
+                [CookieAuthenticationDefaults.AuthenticationScheme, OpenIdConnectDefaults.AuthenticationScheme]);
+        });
         return app;
     }
 

@@ -1,4 +1,6 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 
 namespace Bidder.Web.Account;
@@ -9,20 +11,59 @@ namespace Bidder.Web.Account;
 /// token nears its end, since a live page makes no page loads that would refresh the cookie. API calls read the
 /// token from here rather than from an ambient HttpContext, which a live event's callback does not have.
 /// </summary>
-public sealed class CircuitTokens(TokenRefresher refresher, TimeProvider time, CircuitVisitor visitor)
+public sealed class CircuitTokens(
+    TokenRefresher refresher, TimeProvider time, CircuitVisitor visitor, SignedInPages pages, AuthenticationStateProvider authentication) : IDisposable
 {
     /// <summary>A token with less than this left is refreshed before a call: it must outlive the call.</summary>
     public static readonly TimeSpan MinimumLeft = TimeSpan.FromMinutes(2);
 
     private readonly SemaphoreSlim _refreshing = new(1, 1);
     private TokenSet? _tokens;
+    private string? _session;
+    private volatile bool _signedOut;
 
-    public void Capture(TokenSet tokens)
+    /// <summary>The tokens of the sign-in <paramref name="session"/> (null: a cookie from before sign-ins had ids).</summary>
+    public void Capture(TokenSet tokens, string? session)
     {
         tokens = refresher.Newest(tokens);
+        _signedOut = false;
         if (_tokens is null || tokens.ExpiresAt > _tokens.ExpiresAt)
         {
             _tokens = tokens;
+        }
+
+        if (session != _session)
+        {
+            Detach();
+            _session = session;
+            if (session is not null)
+            {
+                pages.Attach(session, this);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The person signed out (in this tab or another): the page keeps no token, so nothing more is done in their name
+    /// from it, and it shows itself signed out at once (the sign-in links, no bid form).
+    /// </summary>
+    public void SignOut()
+    {
+        _signedOut = true;
+        (_tokens, _session) = (null, null);
+        if (authentication is IHostEnvironmentAuthenticationStateProvider host)
+        {
+            host.SetAuthenticationState(Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity()))));
+        }
+    }
+
+    public void Dispose() => Detach();
+
+    private void Detach()
+    {
+        if (_session is { } session)
+        {
+            pages.Detach(session, this);
         }
     }
 
@@ -37,10 +78,16 @@ public sealed class CircuitTokens(TokenRefresher refresher, TimeProvider time, C
         await _refreshing.WaitAsync(cancellationToken);
         try
         {
-            tokens = refresher.Newest(_tokens!);
+            tokens = refresher.Newest(_tokens ?? tokens);
             if (tokens.ExpiresAt - time.GetUtcNow() <= MinimumLeft && (await refresher.RefreshAsync(tokens, visitor.Address)).Tokens is { } refreshed)
             {
                 tokens = refreshed;
+            }
+
+            if (_signedOut)
+            {
+                // Signed out while this refresh was under way: the page keeps nothing it brought.
+                return null;
             }
 
             _tokens = tokens;
@@ -65,9 +112,10 @@ internal sealed class CircuitConnectionHandler(IHttpContextAccessor accessor, Ci
         }
 
         visitor.Address = context.Connection.RemoteIpAddress ?? visitor.Address;
-        if (context.User.Identity?.IsAuthenticated is true && TokenSet.From((await context.AuthenticateAsync()).Properties) is { } captured)
+        if (context.User.Identity?.IsAuthenticated is true && (await context.AuthenticateAsync()).Properties is { } properties
+            && TokenSet.From(properties) is { } captured)
         {
-            tokens.Capture(captured);
+            tokens.Capture(captured, SignedInPages.SessionOf(properties));
         }
     }
 }

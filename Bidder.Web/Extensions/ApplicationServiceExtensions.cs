@@ -116,7 +116,12 @@ internal static class ApplicationServiceExtensions
 
         builder.Services.AddSingleton<TokenRefresher>();
         builder.Services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
-            .Configure<TokenRefresher>((cookie, refresher) => cookie.Events.OnValidatePrincipal = refresher.ValidateOrRefreshAsync);
+            .Configure<TokenRefresher>((cookie, refresher) =>
+            {
+                cookie.Events.OnValidatePrincipal = refresher.ValidateOrRefreshAsync;
+                cookie.Events.OnSigningIn = SignedInPages.NameAsync;
+            });
+        builder.Services.AddSingleton<SignedInPages>();
 
         builder.Services.AddAuthorization();
         builder.Services.AddCascadingAuthenticationState();
