@@ -9,7 +9,7 @@ public sealed class StreamerOptions
     public const string SectionName = "Bidder:Streamer";
 
     /// <summary>The highest value a bid may have (the original system's rule: 100000).</summary>
-    [Range(typeof(decimal), "0.01", "90000000000000000")]
+    [Range(typeof(decimal), Money.MinValueText, Money.MaxValueText)]
     public decimal MaxBidValue { get; set; } = BidRules.DefaultMaxBidValue;
 
     /// <summary>

@@ -58,7 +58,7 @@ public sealed class TokenRefresherTests
         return new TokenRefresher(new FixedOptions(oidc), Options.Create(new WebOptions()), TimeProvider.System, NullLogger<TokenRefresher>.Instance);
     }
 
-    private sealed class FixedOptions(OpenIdConnectOptions options) : IOptionsMonitor<OpenIdConnectOptions>
+    internal sealed class FixedOptions(OpenIdConnectOptions options) : IOptionsMonitor<OpenIdConnectOptions>
     {
         public OpenIdConnectOptions CurrentValue => options;
 

@@ -18,28 +18,55 @@ public sealed class CircuitTokens(
     public static readonly TimeSpan MinimumLeft = TimeSpan.FromMinutes(2);
 
     private readonly SemaphoreSlim _refreshing = new(1, 1);
+
+    // The sign-in this page holds: its tokens and its id, changed together under the lock (a sign-out comes from another
+    // request's thread while the page may be refreshing).
+    private readonly Lock _lock = new();
     private TokenSet? _tokens;
     private string? _session;
-    private volatile bool _signedOut;
 
-    /// <summary>The tokens of the sign-in <paramref name="session"/> (null: a cookie from before sign-ins had ids).</summary>
-    public void Capture(TokenSet tokens, string? session)
+    /// <summary>
+    /// The tokens of the sign-in <paramref name="session"/> (null: a cookie from before sign-ins had ids), as the page's
+    /// connection brings them. A sign-in that has ended is not taken back (a reconnect sent just before the sign-out);
+    /// another sign-in's tokens replace the page's, and the page shows that person signed in.
+    /// </summary>
+    public void Capture(TokenSet tokens, string? session, ClaimsPrincipal user)
     {
-        tokens = refresher.Newest(tokens);
-        _signedOut = false;
-        if (_tokens is null || tokens.ExpiresAt > _tokens.ExpiresAt)
+        if (session is not null && !pages.Attach(session, this))
         {
-            _tokens = tokens;
+            return;
         }
 
-        if (session != _session)
+        tokens = refresher.Newest(tokens);
+        string? left;
+        bool anotherSignIn;
+        lock (_lock)
         {
-            Detach();
-            _session = session;
-            if (session is not null)
+            anotherSignIn = session != _session;
+            left = anotherSignIn ? _session : null;
+            if (anotherSignIn || _tokens is null || tokens.ExpiresAt > _tokens.ExpiresAt)
             {
-                pages.Attach(session, this);
+                _tokens = tokens;
             }
+
+            _session = session;
+        }
+
+        if (left is not null)
+        {
+            pages.Detach(left, this);
+        }
+
+        if (session is not null && pages.HasEnded(session))
+        {
+            // The sign-out came between the check above and now: it found this page not holding the sign-in yet.
+            SignOut(session);
+            return;
+        }
+
+        if (anotherSignIn && authentication is IHostEnvironmentAuthenticationStateProvider host)
+        {
+            host.SetAuthenticationState(Task.FromResult(new AuthenticationState(user)));
         }
     }
 
@@ -47,21 +74,33 @@ public sealed class CircuitTokens(
     /// The person signed out (in this tab or another): the page keeps no token, so nothing more is done in their name
     /// from it, and it shows itself signed out at once (the sign-in links, no bid form).
     /// </summary>
-    public void SignOut()
+    public void SignOut(string session)
     {
-        _signedOut = true;
-        (_tokens, _session) = (null, null);
+        lock (_lock)
+        {
+            if (_session != session)
+            {
+                return;
+            }
+
+            (_tokens, _session) = (null, null);
+        }
+
         if (authentication is IHostEnvironmentAuthenticationStateProvider host)
         {
             host.SetAuthenticationState(Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity()))));
         }
     }
 
-    public void Dispose() => Detach();
-
-    private void Detach()
+    public void Dispose()
     {
-        if (_session is { } session)
+        string? session;
+        lock (_lock)
+        {
+            (session, _session) = (_session, null);
+        }
+
+        if (session is not null)
         {
             pages.Detach(session, this);
         }
@@ -70,33 +109,53 @@ public sealed class CircuitTokens(
     /// <summary>The access token to send, refreshed if it is about to end; null when nobody is signed in.</summary>
     public async Task<string?> AccessTokenAsync(CancellationToken cancellationToken)
     {
-        if (_tokens is not { } tokens || tokens.ExpiresAt - time.GetUtcNow() > MinimumLeft)
+        var (tokens, session) = Current();
+        if (tokens is null || tokens.ExpiresAt - time.GetUtcNow() > MinimumLeft)
         {
-            return _tokens?.AccessToken;
+            return tokens?.AccessToken;
         }
 
         await _refreshing.WaitAsync(cancellationToken);
         try
         {
-            tokens = refresher.Newest(_tokens ?? tokens);
+            (tokens, session) = Current();
+            if (tokens is null)
+            {
+                // Signed out while waiting: nothing to refresh, and the refresh token is not the page's to spend any more.
+                return null;
+            }
+
+            tokens = refresher.Newest(tokens);
             if (tokens.ExpiresAt - time.GetUtcNow() <= MinimumLeft && (await refresher.RefreshAsync(tokens, visitor.Address)).Tokens is { } refreshed)
             {
                 tokens = refreshed;
             }
 
-            if (_signedOut)
+            lock (_lock)
             {
-                // Signed out while this refresh was under way: the page keeps nothing it brought.
-                return null;
+                if (_session != session || _tokens is null)
+                {
+                    // Signed out (or another sign-in came) while this refresh was under way: the page keeps nothing it brought.
+                    return _tokens?.AccessToken;
+                }
+
+                _tokens = tokens;
             }
 
-            _tokens = tokens;
             // Expired and not refreshable: the API answers 401 and the page asks the person to sign in again.
             return tokens.AccessToken;
         }
         finally
         {
             _refreshing.Release();
+        }
+    }
+
+    private (TokenSet? Tokens, string? Session) Current()
+    {
+        lock (_lock)
+        {
+            return (_tokens, _session);
         }
     }
 }
@@ -115,7 +174,7 @@ internal sealed class CircuitConnectionHandler(IHttpContextAccessor accessor, Ci
         if (context.User.Identity?.IsAuthenticated is true && (await context.AuthenticateAsync()).Properties is { } properties
             && TokenSet.From(properties) is { } captured)
         {
-            tokens.Capture(captured, SignedInPages.SessionOf(properties));
+            tokens.Capture(captured, SignedInPages.SessionOf(properties), context.User);
         }
     }
 }

@@ -8,27 +8,41 @@ namespace Bidder.Web.Account;
 /// once. A live page (a Blazor circuit) takes its person's tokens when it connects and keeps them while the tab is
 /// open: the cookie a sign-out deletes is not read again. Each sign-in carries an id in its cookie
 /// (<see cref="SessionItem"/>); a page attaches under it, and a sign-out makes every page attached under it forget
-/// its tokens and show itself signed out. Only open pages are held (a page detaches when its circuit ends), so
-/// memory follows the open tabs. Per process, as the circuits are (README: the web app's replicas and affinity).
+/// its tokens and show itself signed out. The ids of ended sign-ins are kept (the most recent <see cref="MaxEnded"/>,
+/// past the cookie's 8 hours at any sign-out rate a process sees): a page connecting with one is refused its tokens, and
+/// a copy of the cookie is refused (<see cref="HasEnded"/>). Per process, as the circuits are (README, "Deploy to Azure Container Apps": the
+/// web app at one replica).
 /// </summary>
-public sealed class SignedInPages
+public sealed partial class SignedInPages(ILogger<SignedInPages> logger)
 {
     /// <summary>The cookie's item that names its sign-in.</summary>
     public const string SessionItem = ".bidder.session";
 
+    /// <summary>Ended sign-ins remembered, at most (the oldest go first): bounded memory.</summary>
+    public const int MaxEnded = 100_000;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, HashSet<CircuitTokens>> _pages = [];
+    private readonly HashSet<string> _ended = [];
+    private readonly Queue<string> _endedOrder = new();
 
-    public void Attach(string session, CircuitTokens page)
+    /// <summary>Attaches <paramref name="page"/> under <paramref name="session"/>; false when that sign-in has ended.</summary>
+    public bool Attach(string session, CircuitTokens page)
     {
         lock (_lock)
         {
+            if (_ended.Contains(session))
+            {
+                return false;
+            }
+
             if (!_pages.TryGetValue(session, out var pages))
             {
                 _pages[session] = pages = [];
             }
 
             pages.Add(page);
+            return true;
         }
     }
 
@@ -43,18 +57,43 @@ public sealed class SignedInPages
         }
     }
 
+    public bool HasEnded(string? session)
+    {
+        lock (_lock)
+        {
+            return session is not null && _ended.Contains(session);
+        }
+    }
+
     /// <summary>The sign-in <paramref name="session"/> ended: each of its open pages forgets its tokens.</summary>
     public void SignedOut(string session)
     {
         HashSet<CircuitTokens>? pages;
         lock (_lock)
         {
+            if (_ended.Add(session))
+            {
+                _endedOrder.Enqueue(session);
+                if (_endedOrder.Count > MaxEnded)
+                {
+                    _ended.Remove(_endedOrder.Dequeue());
+                }
+            }
+
             _pages.Remove(session, out pages);
         }
 
         foreach (var page in pages ?? [])
         {
-            page.SignOut();
+            try
+            {
+                page.SignOut(session);
+            }
+            catch (Exception ex)
+            {
+                // One page that cannot be told (its circuit going away) must not keep the sign-out from the others, or the cookie.
+                LogPageNotSignedOut(ex);
+            }
         }
     }
 
@@ -68,4 +107,7 @@ public sealed class SignedInPages
         context.Properties.Items.TryAdd(SessionItem, Guid.NewGuid().ToString("N"));
         return Task.CompletedTask;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A live page could not be told of its sign-out.")]
+    private partial void LogPageNotSignedOut(Exception exception);
 }

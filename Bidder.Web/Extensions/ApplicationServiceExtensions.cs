@@ -2,6 +2,7 @@ using Bidder.Web.Account;
 using Bidder.Web.Auctions;
 using Bidder.Web.Components.Shared;
 using Bidder.Web.Live;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Components.Server.Circuits;
@@ -116,9 +117,20 @@ internal static class ApplicationServiceExtensions
 
         builder.Services.AddSingleton<TokenRefresher>();
         builder.Services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
-            .Configure<TokenRefresher>((cookie, refresher) =>
+            .Configure<TokenRefresher, SignedInPages>((cookie, refresher, pages) =>
             {
-                cookie.Events.OnValidatePrincipal = refresher.ValidateOrRefreshAsync;
+                cookie.Events.OnValidatePrincipal = async context =>
+                {
+                    // A copy of a cookie whose sign-in ended (signed out elsewhere) is no sign-in.
+                    if (pages.HasEnded(SignedInPages.SessionOf(context.Properties)))
+                    {
+                        context.RejectPrincipal();
+                        await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+                        return;
+                    }
+
+                    await refresher.ValidateOrRefreshAsync(context);
+                };
                 cookie.Events.OnSigningIn = SignedInPages.NameAsync;
             });
         builder.Services.AddSingleton<SignedInPages>();
