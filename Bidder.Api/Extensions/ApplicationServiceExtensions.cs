@@ -4,7 +4,7 @@ using Bidder.Api.Background;
 using Bidder.Api.Identity;
 using Bidder.Api.Kafka;
 using Bidder.Api.Live;
-using Bidder.Api.Requests;
+using Bidder.Domain;
 using Bidder.Core.Live;
 using Bidder.Core.Http;
 using Bidder.Core.Kafka;

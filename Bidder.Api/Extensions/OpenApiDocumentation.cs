@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Bidder.Api.Apis;
 using Bidder.Api.Contracts;
-using Bidder.Api.Requests;
 using Bidder.Domain;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;

@@ -66,7 +66,7 @@ public sealed class StoreWorkload
             table.Load(partition, new Dictionary<Guid, ItemTableEntry>());
         }
 
-        var processor = new BatchProcessor(new BidRules(options.MaxBidValue), table);
+        var processor = new BatchProcessor(new BidRules(BidRules.DefaultMaxBidValue), table);
         // Every user exists and no bid is recorded yet: what the streamer's three lookups find for a fresh feed. The
         // items lookup is the items as created: the rows the table keeps are newer, so the processor takes those (as
         // the streamer does once the database holds the states it wrote).

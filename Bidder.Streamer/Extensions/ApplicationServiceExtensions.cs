@@ -59,7 +59,8 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton<PipelineStages>();
         builder.Services.AddSingleton<PipelineHealth>();
         builder.Services.AddSingleton<PipelineMonitor>();
-        builder.Services.AddSingleton(services => new BidRules(services.GetRequiredService<IOptions<StreamerOptions>>().Value.MaxBidValue));
+        builder.Services.AddOptions<BidCeilingOptions>().BindConfiguration(BidCeilingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(services => new BidRules(services.GetRequiredService<IOptions<BidCeilingOptions>>().Value.MaxBidValue));
         builder.Services.AddSingleton<BatchProcessor>();
         builder.Services.AddSingleton<AuctionCloser>();
         builder.Services.AddHostedService<BidPipeline>();

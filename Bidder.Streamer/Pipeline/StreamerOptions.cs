@@ -8,10 +8,6 @@ public sealed class StreamerOptions
 {
     public const string SectionName = "Bidder:Streamer";
 
-    /// <summary>The highest value a bid may have (the original system's rule: 100000).</summary>
-    [Range(typeof(decimal), Money.MinValueText, Money.MaxValueText)]
-    public decimal MaxBidValue { get; set; } = BidRules.DefaultMaxBidValue;
-
     /// <summary>
     /// The farthest a bid's <c>bid_date</c> may be from its message's Kafka timestamp. The API sets both to
     /// the same instant, so a bid beyond this was forged or broken and is rejected as malformed.
